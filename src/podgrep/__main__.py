@@ -1,0 +1,3 @@
+from podgrep.cli import main
+
+main()

@@ -1,0 +1,123 @@
+"""Plain dataclasses shared by every layer. Times are float seconds everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Person:
+    """A `podcast:person` entry: a named host, guest or other contributor."""
+
+    name: str
+    role: str = "host"
+    group: str = "cast"
+    img: str | None = None
+    href: str | None = None
+
+
+@dataclass
+class TranscriptRef:
+    """A `podcast:transcript` link a publisher put on an episode."""
+
+    url: str
+    type: str
+    language: str | None = None
+    rel: str | None = None
+
+
+@dataclass
+class Show:
+    """A podcast (or a pseudo-show grouping single URLs or a local folder)."""
+
+    id: int | None
+    feed_url: str
+    title: str
+    kind: str = "feed"  # feed | url | local
+    author: str | None = None
+    description: str | None = None
+    image: str | None = None
+    language: str | None = None
+    link: str | None = None
+    persons: list[Person] = field(default_factory=list)
+    etag: str | None = None
+    last_modified: str | None = None
+    last_checked: float | None = None
+
+
+@dataclass
+class Episode:
+    """One episode: metadata from the source plus where its media lives."""
+
+    id: int | None
+    show_id: int | None
+    guid: str
+    title: str
+    media_url: str | None = None
+    media_type: str | None = None
+    media_length: int | None = None
+    published: float | None = None  # unix seconds, UTC
+    duration: float | None = None
+    link: str | None = None
+    show_notes_html: str | None = None
+    image: str | None = None
+    transcripts: list[TranscriptRef] = field(default_factory=list)
+    chapters_url: str | None = None
+    persons: list[Person] = field(default_factory=list)
+    media_sha256: str | None = None
+    media_path: str | None = None
+    status: str = "new"
+    error: str | None = None
+
+
+@dataclass
+class Word:
+    """A word with its timing and the model's confidence."""
+
+    start: float
+    end: float
+    word: str
+    probability: float = 1.0
+
+
+@dataclass
+class Segment:
+    """A stretch of transcript text with its timing, words and quality flags."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+    speaker: str | None = None
+    flags: list[str] = field(default_factory=list)
+    idx: int = 0
+    id: int | None = None
+
+
+@dataclass
+class Transcript:
+    """All segments of one episode from one source (`whisper` or `publisher`)."""
+
+    episode_id: int | None
+    source: str
+    model: str | None
+    language: str | None
+    segments: list[Segment] = field(default_factory=list)
+    language_prob: float | None = None
+    id: int | None = None
+    complete: bool = False
+
+
+@dataclass
+class Hit:
+    """A search result: where in which episode the query was said."""
+
+    episode_id: int
+    show: str
+    episode: str
+    start: float
+    end: float
+    text: str
+    segment_id: int
+    score: float
+    highlighted: str = ""

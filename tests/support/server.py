@@ -1,0 +1,139 @@
+"""A real local HTTP server for tests: static files with Range, ETag and Last-Modified, plus faults.
+
+Usage:
+    with LocalServer(root_dir) as srv:
+        srv.url("feed.xml")              # http://127.0.0.1:PORT/feed.xml
+        srv.routes["/x"] = Route(...)     # dynamic answer for a path
+        srv.fail_after["/a.mp3"] = 1000   # drop the connection after 1000 body bytes (once)
+        srv.requests                      # list of (method, path, headers dict) seen
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import mimetypes
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+@dataclass
+class Route:
+    """A canned answer for one path."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._answer(head=True)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._answer(head=False)
+
+    def _answer(self, head: bool) -> None:
+        owner = self.server.owner
+        path = self.path.split("?", 1)[0]
+        owner.requests.append((self.command, path, dict(self.headers.items())))
+        route = owner.routes.get(path)
+        if route is not None:
+            self.send_response(route.status)
+            self.send_header("Content-Type", route.content_type)
+            self.send_header("Content-Length", str(len(route.body)))
+            for k, v in route.headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            if not head:
+                self.wfile.write(route.body)
+            return
+        file = (owner.root / path.lstrip("/")).resolve()
+        if owner.root not in file.parents or not file.is_file():
+            self.send_error(404, "Not Found")
+            return
+        data = file.read_bytes()
+        etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
+        mtime = email.utils.formatdate(file.stat().st_mtime, usegmt=True)
+        if self.headers.get("If-None-Match") == etag or (
+            self.headers.get("If-Modified-Since") == mtime and not self.headers.get("If-None-Match")
+        ):
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            self.end_headers()
+            return
+        ctype = owner.types.get(path) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        start, end = 0, len(data) - 1
+        rng = self.headers.get("Range")
+        status = 200
+        if rng and rng.startswith("bytes=") and owner.ranges:
+            a, _, b = rng[6:].partition("-")
+            start = int(a) if a else 0
+            end = int(b) if b else len(data) - 1
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.end_headers()
+                return
+            status = 206
+        body = data[start : end + 1]
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
+        self.send_header("Last-Modified", mtime)
+        if owner.ranges:
+            self.send_header("Accept-Ranges", "bytes")
+        if status == 206:
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
+        self.end_headers()
+        if head:
+            return
+        cut = owner.fail_after.pop(path, None)
+        if cut is not None:
+            self.wfile.write(body[:cut])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.wfile.write(body)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: LocalServer
+
+
+class LocalServer:
+    """Serves `root` on 127.0.0.1 on a free port until closed."""
+
+    def __init__(self, root: str | Path, *, ranges: bool = True) -> None:
+        self.root = Path(root).resolve()
+        self.ranges = ranges
+        self.routes: dict[str, Route] = {}
+        self.types: dict[str, str] = {}
+        self.fail_after: dict[str, int] = {}
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd.owner = self
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def url(self, path: str = "") -> str:
+        """The full URL of `path` on this server."""
+        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+
+    def __enter__(self) -> LocalServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
