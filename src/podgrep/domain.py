@@ -120,4 +120,4 @@ class Hit:
     text: str
     segment_id: int
     score: float
-    highlighted: str = ""
+    marks: list[tuple[int, int]] = field(default_factory=list)  # matched spans of `text`

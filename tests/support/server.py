@@ -70,14 +70,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("ETag", etag)
             self.end_headers()
             return
-        ctype = owner.types.get(path) or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        guessed = mimetypes.guess_type(file.name)[0]
+        ctype = owner.types.get(path) or guessed or "application/octet-stream"
         start, end = 0, len(data) - 1
         rng = self.headers.get("Range")
         status = 200
+        if_range = self.headers.get("If-Range")
+        if if_range and if_range not in (etag, mtime):
+            rng = None  # the file changed since the client's partial copy: send it whole
         if rng and rng.startswith("bytes=") and owner.ranges:
             a, _, b = rng[6:].partition("-")
             start = int(a) if a else 0
-            end = int(b) if b else len(data) - 1
+            end = min(int(b), len(data) - 1) if b else len(data) - 1
             if start >= len(data):
                 self.send_response(416)
                 self.send_header("Content-Range", f"bytes */{len(data)}")
@@ -124,7 +128,9 @@ class LocalServer:
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def url(self, path: str = "") -> str:
         """The full URL of `path` on this server."""

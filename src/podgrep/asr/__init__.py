@@ -1,0 +1,1 @@
+"""Speech recognition: model registry, the Whisper engine, and guards against its failures."""

@@ -1,0 +1,99 @@
+"""Guards against Whisper's known failures: text invented on silence and repetition loops."""
+
+from __future__ import annotations
+
+import re
+
+# What Whisper says over silence, music or noise (from its subtitle-heavy training data).
+SILENCE_PHRASES = {
+    "you",
+    "thank you",
+    "thanks",
+    "thank you very much",
+    "thanks for watching",
+    "thank you for watching",
+    "thank you so much for watching",
+    "please subscribe",
+    "subscribe",
+    "like and subscribe",
+    "bye",
+    "bye bye",
+    "okay",
+    "so",
+    "the end",
+    "subtitles by the amara org community",
+    "transcribed by",
+    "music",
+    "applause",
+}
+_TAG_ONLY = re.compile(r"^\s*([\[(♪*#][^\])]*[\])♪*#]?\s*)+$")
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def normalise(text: str) -> str:
+    """Lower-case words only, for comparing against known phrases."""
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def is_sound_tag(text: str) -> bool:
+    """True for text that is only a bracketed description: `(upbeat music)`, `[Music]`, `♪`."""
+    stripped = text.strip()
+    return bool(stripped) and bool(_TAG_ONLY.match(stripped))
+
+
+def collapse_repeats(text: str, *, min_repeats: int = 4, max_n: int = 6) -> tuple[str, bool]:
+    """Collapse an n-gram repeated back to back `min_repeats`+ times to one copy."""
+    tokens = text.split()
+    changed = False
+    n = 1
+    while n <= max_n:
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            gram = [t.lower().strip(".,!?;:") for t in tokens[i : i + n]]
+            reps = 1
+            while (
+                len(gram) == n
+                and [t.lower().strip(".,!?;:") for t in tokens[i + reps * n : i + (reps + 1) * n]]
+                == gram
+            ):
+                reps += 1
+            needed = min_repeats if n > 1 else min_repeats + 2
+            if reps >= needed:
+                out.extend(tokens[i : i + n])
+                i += reps * n
+                changed = True
+            else:
+                out.append(tokens[i])
+                i += 1
+        tokens = out
+        n += 1
+    return " ".join(tokens), changed
+
+
+def check(
+    text: str,
+    *,
+    no_speech_prob: float,
+    avg_logprob: float,
+    compression_ratio: float,
+    word_probability: float | None,
+) -> tuple[str, list[str]]:
+    """Return the text to keep and the flags for one decoded segment."""
+    flags: list[str] = []
+    if is_sound_tag(text):
+        return text, ["hallucination", "sound_tag"]
+    text, looped = collapse_repeats(text)
+    if looped or compression_ratio > 2.4:
+        flags.append("repetition")
+    if normalise(text) in SILENCE_PHRASES:
+        unsure = (
+            no_speech_prob > 0.2
+            or avg_logprob < -0.7
+            or (word_probability is not None and word_probability < 0.6)
+        )
+        if unsure:
+            flags.append("hallucination")
+    elif no_speech_prob > 0.6 and avg_logprob < -1.0:
+        flags.append("hallucination")
+    return text, flags

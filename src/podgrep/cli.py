@@ -1,0 +1,501 @@
+"""The `podgrep` command: thin verbs over the library, search, export and transcription."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
+
+from podgrep import __version__
+from podgrep.config import Settings, load_settings
+from podgrep.errors import NotFoundError, PodgrepError
+from podgrep.formats import EXTENSIONS, FORMATS, render, timestamp
+from podgrep.store import SqliteStore, open_store
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Group(TyperGroup):
+    """Turns a PodgrepError anywhere in a command into one red line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except PodgrepError as exc:
+            err.print(f"[red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            err.print("Interrupted: run the same command again to continue where it stopped.")
+            raise typer.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Group,
+    help="podgrep: turn podcasts into searchable, timestamped transcripts.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", help="Data directory (default $PODGREP_HOME or ~/.local/share/podgrep)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (lines) for scripts.")]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", help="Whisper model: tiny.en (bundled), a name, or a path.")
+]
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False,
+) -> None:
+    if version:
+        out.print(f"podgrep {__version__}")
+        raise typer.Exit()
+    ctx.obj = {"home": home}
+
+
+def _settings(ctx: typer.Context, home: Path | None, **overrides: object) -> Settings:
+    root = home or (ctx.obj or {}).get("home")
+    return load_settings(root, **overrides)
+
+
+def _store(settings: Settings) -> SqliteStore:
+    return open_store(settings.db_path)
+
+
+# -- add / sync / status ---------------------------------------------------------------------
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    targets: Annotated[list[str], typer.Argument(help="Feed URLs, media URLs, files or folders.")],
+    home: HomeOpt = None,
+) -> None:
+    """Add podcast feeds, media URLs (direct or any page yt-dlp supports), files or folders."""
+    from podgrep.library import add_source, http_client
+
+    settings = _settings(ctx, home)
+    failed = 0
+    with _store(settings) as store, http_client(settings.http_timeout) as client:
+        for target in targets:
+            try:
+                result = add_source(store, target, client=client)
+            except PodgrepError as exc:
+                err.print(f"[red]error:[/] {escape(str(exc))}")
+                failed += 1
+                continue
+            total = len(store.list_episodes(result.show.id))
+            verb = "Added" if result.created or result.new_episodes else "Already have"
+            out.print(
+                f"{verb} {result.kind} [bold]{escape(result.show.title)}[/] "
+                f"(show {result.show.id}): {len(result.new_episodes)} new, {total} episodes"
+            )
+    if failed:
+        raise typer.Exit(1)
+    err.print("Run [bold]podgrep sync[/] to fetch and transcribe.")
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    model: ModelOpt = None,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="Also retry steps parked after repeated failures.")
+    ] = False,
+    no_refresh: Annotated[
+        bool, typer.Option("--no-refresh", help="Do not check feeds; only finish pending work.")
+    ] = False,
+) -> None:
+    """Check feeds, fetch new episodes, transcribe and index them (resumes where it stopped)."""
+    from podgrep.fetch import MediaCache
+    from podgrep.jobs.local import SyncLock, run_pending
+    from podgrep.jobs.steps import StepContext
+    from podgrep.library import http_client, refresh
+    from podgrep.progress import ConsoleReporter
+
+    settings = _settings(ctx, home, model=model)
+    with SyncLock(settings.home / "sync.lock"), _store(settings) as store:
+        if retry:
+            n = store.retry_failed()
+            if n:
+                err.print(f"Retrying {n} parked step(s).")
+        if not no_refresh:
+            with http_client(settings.http_timeout) as client:
+                for show in store.list_shows():
+                    result = refresh(store, show, client)
+                    if result.error:
+                        err.print(
+                            f"[red]feed error[/] {escape(show.title)}: {escape(result.error)}"
+                        )
+                    elif result.new_episodes:
+                        err.print(
+                            f"{escape(show.title)}: {len(result.new_episodes)} new episode(s)"
+                        )
+        cache = MediaCache(
+            settings.media_dir,
+            max_bytes=settings.max_download_mb * 1024 * 1024,
+            retries=settings.fetch_retries,
+            timeout=settings.http_timeout,
+        )
+        reporter = ConsoleReporter(err)
+        try:
+            summary = run_pending(StepContext(store, settings, cache), reporter)
+        finally:
+            reporter.close()
+            cache.close()
+    done = len(summary.episodes_done)
+    err.print(
+        f"Sync finished: {done} episode(s) ready to search"
+        + (
+            f", {len(summary.failures)} step(s) failed (see `podgrep status`)"
+            if summary.failures
+            else "."
+        )
+    )
+    if summary.failures:
+        raise typer.Exit(3)
+
+
+@app.command()
+def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Shows and episodes: how many are new, fetched, transcribed or failed (with errors)."""
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        shows = store.status_counts()
+        failures = store.failures()
+    if as_json:
+        out.print_json(
+            json.dumps({"home": str(settings.home), "shows": shows, "failures": failures})
+        )
+        return
+    if not shows:
+        out.print(
+            "The library is empty: add a feed with `podgrep add URL` (or try `podgrep demo`)."
+        )
+        return
+    table = Table(title=f"podgrep library in {settings.home}", title_justify="left")
+    for col in ("id", "show", "episodes", "new", "fetched", "transcribed", "failed"):
+        table.add_column(col, justify="right" if col not in ("show",) else "left")
+    for s in shows:
+        table.add_row(
+            str(s["id"]),
+            escape(s["title"]),
+            str(s["episodes"]),
+            str(s["new"]),
+            str(s["fetched"]),
+            str(s["transcribed"]),
+            f"[red]{s['failed']}[/]" if s["failed"] else "0",
+        )
+    out.print(table)
+    for s in shows:
+        if s["last_error"]:
+            out.print(f"[red]feed error[/] show {s['id']}: {escape(s['last_error'])}")
+    for f in failures:
+        out.print(
+            f"[red]failed[/] episode {f['episode_id']} {escape(f['title'])!r} at {f['step']} "
+            f"(attempt {f['attempts']}): {escape(f['error'] or '')}"
+        )
+    if failures:
+        out.print("Fix the cause and run `podgrep sync --retry` to try parked steps again.")
+
+
+@app.command()
+def episodes(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    show: Annotated[int | None, typer.Option("--show", help="Only this show id.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List episodes with their ids (for `export`) and status."""
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        titles = {s.id: s.title for s in store.list_shows()}
+        eps = store.list_episodes(show)
+    if as_json:
+        for e in eps:
+            print(
+                json.dumps(
+                    {
+                        "id": e.id,
+                        "show_id": e.show_id,
+                        "show": titles.get(e.show_id),
+                        "title": e.title,
+                        "published": e.published,
+                        "duration": e.duration,
+                        "status": e.status,
+                        "error": e.error,
+                        "media_url": e.media_url,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    table = Table()
+    for col in ("id", "show", "published", "duration", "status", "title"):
+        table.add_column(col)
+    for e in eps:
+        published = (
+            datetime.fromtimestamp(e.published, UTC).strftime("%Y-%m-%d") if e.published else ""
+        )
+        table.add_row(
+            str(e.id),
+            escape(titles.get(e.show_id, "")),
+            published,
+            timestamp(e.duration) if e.duration else "",
+            e.status,
+            escape(e.title),
+        )
+    out.print(table)
+
+
+# -- search / export ---------------------------------------------------------------------------
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help='Words, "a phrase", prefix* , -exclude, OR.')],
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many hits.")] = 20,
+    offset: Annotated[int, typer.Option("--offset", help="Skip this many hits.")] = 0,
+    show: Annotated[
+        str | None, typer.Option("--show", help="Only shows whose title has this.")
+    ] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search every transcript; each hit gives show, episode, and the second it was said."""
+    from podgrep.search import search as run_search
+
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        hits = run_search(store, query, limit=limit, offset=offset, show=show)
+    if not hits:
+        err.print(f"No matches for {query!r}.")
+        raise typer.Exit(1)
+    for h in hits:
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "episode_id": h.episode_id,
+                        "show": h.show,
+                        "episode": h.episode,
+                        "start": round(h.start, 2),
+                        "end": round(h.end, 2),
+                        "text": h.text,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            continue
+        text = Text(h.text)
+        for a, b in h.marks:
+            text.stylize("bold yellow", a, b)
+        if out.is_terminal:
+            line = Text.assemble(
+                (h.show, "cyan"),
+                " › ",
+                (h.episode, "bold"),
+                " ",
+                (timestamp(h.start), "green"),
+                "  ",
+            )
+            out.print(line + text)
+        else:
+            marked = h.text
+            for a, b in reversed(h.marks):
+                marked = marked[:a] + "**" + marked[a:b] + "**" + marked[b:]
+            print(f"{h.show}\t{h.episode}\t{timestamp(h.start)}\t{marked}")
+
+
+def _episode_ref(store: SqliteStore, ref: str) -> int:
+    if ref.isdigit():
+        return store.get_episode(int(ref)).id or 0
+    found = store.find_episodes(ref)
+    if not found:
+        raise NotFoundError(f"No episode matches {ref!r}: `podgrep episodes` lists ids and titles")
+    if len(found) > 1:
+        names = "; ".join(f"{e.id}: {e.title}" for e in found[:5])
+        raise NotFoundError(f"{ref!r} matches {len(found)} episodes ({names}): give the id")
+    return found[0].id or 0
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    episode: Annotated[str, typer.Argument(help="Episode id (see `podgrep episodes`) or title.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", "-f", help=f"One of {', '.join(FORMATS)} (default: from -o, else txt)."
+        ),
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Export an episode's transcript as SRT, WebVTT, text, JSON or Podcasting 2.0 JSON."""
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        episode_id = _episode_ref(store, episode)
+        ep = store.get_episode(episode_id)
+        transcript = store.transcript_for(episode_id)
+        show = store.get_show(ep.show_id or 0)
+    if transcript is None or not transcript.segments and not transcript.complete:
+        raise PodgrepError(
+            f"Episode {episode_id} has no transcript yet (status {ep.status}): run `podgrep sync`"
+        )
+    fmt = fmt or _format_from_path(output) or "txt"
+    text = render(fmt, transcript, title=ep.title, show=show.title)
+    _write(text, output)
+
+
+def _format_from_path(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    for fmt, ext in EXTENSIONS.items():
+        if path.name.endswith(ext) and fmt != "podcast-json":
+            return fmt
+    return None
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(output)
+    err.print(f"Wrote {output}")
+
+
+# -- one-off transcription, models, demo -------------------------------------------------------
+
+
+@app.command()
+def transcribe(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="An audio or video file.")],
+    model: ModelOpt = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help="Language code (default: detect).")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help="srt, vtt, txt, json or podcast-json.")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Transcribe one file without adding it to the library."""
+    from podgrep import audio
+    from podgrep.asr.whisper import WhisperEngine
+    from podgrep.domain import Transcript
+    from podgrep.jobs.steps import kept
+    from podgrep.progress import ConsoleReporter
+
+    settings = _settings(ctx, home, model=model, language=language)
+    fmt = fmt or _format_from_path(output) or "txt"
+    if fmt not in FORMATS:
+        raise PodgrepError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if not file.is_file():
+        raise NotFoundError(f"{file} does not exist")
+    samples = audio.decode(file)
+    engine = WhisperEngine(
+        settings.model,
+        device=settings.device,
+        compute_type=settings.compute_type,
+        cpu_threads=settings.cpu_threads,
+        beam_size=settings.beam_size,
+        vad=settings.vad,
+    )
+    lang, prob = (settings.language, None) if settings.language else engine.detect_language(samples)
+    transcript = Transcript(None, "whisper", engine.name, lang, language_prob=prob, complete=True)
+    total = len(samples) / audio.SAMPLE_RATE
+    reporter = ConsoleReporter(err)
+    from podgrep.domain import Episode
+
+    reporter.start(Episode(None, None, str(file), file.name), "transcribe")
+    try:
+        for w, (a, b) in enumerate(audio.speech_windows(samples, settings.window_seconds)):
+            for seg in engine.transcribe(
+                samples[a:b], offset=a / audio.SAMPLE_RATE, language=lang, seed=w
+            ):
+                seg.idx = len(transcript.segments)
+                transcript.segments.append(seg)
+                reporter.advance(seg.end, total)
+    finally:
+        reporter.close()
+    transcript.segments = kept(transcript.segments) if fmt != "json" else transcript.segments
+    _write(render(fmt, transcript, title=file.stem), output)
+
+
+@app.command()
+def models() -> None:
+    """List the Whisper models available offline and where they come from."""
+    from podgrep.asr.engine import bundled_models
+
+    for m in bundled_models():
+        out.print(f"{m.name:12} {m.origin}  ({m.path})")
+    out.print("Any faster-whisper name (base, small, large-v3, …) or a local CTranslate2 model")
+    out.print(
+        "directory also works with --model; names are downloaded once when a hub is reachable."
+    )
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    port: Annotated[int, typer.Option("--port", help="Port for the sample feed server.")] = 8799,
+    query: Annotated[str, typer.Option("--query", help="What to search for at the end.")] = (
+        "ask not what your country"
+    ),
+) -> None:
+    """Serve a bundled sample feed on 127.0.0.1, add it, sync it, and search it."""
+    from podgrep.demo_server import serve_demo
+
+    settings = _settings(ctx, home)
+    with serve_demo(port) as feed_url:
+        err.print(f"Serving the sample feed at {feed_url}")
+        args = ["--home", str(settings.home)]
+        _invoke(["add", feed_url, *args])
+        _invoke(["sync", *args])
+    err.print(f"\nSearching for {query!r}:")
+    _invoke(["search", query, *args])
+    err.print(
+        '\nTry: podgrep search "Zurich" · podgrep episodes · podgrep export 1 --format srt'
+        + (f" --home {settings.home}" if home else "")
+    )
+
+
+def _invoke(args: list[str]) -> None:
+    """Run another podgrep verb in-process, stopping the demo if it fails."""
+    code = app(args, standalone_mode=False)
+    if isinstance(code, int) and code:
+        raise typer.Exit(code)
+
+
+def main() -> None:
+    """Entry point for the `podgrep` script."""
+    app()

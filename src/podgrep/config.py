@@ -1,0 +1,112 @@
+"""Settings: defaults, then `<home>/podgrep.toml`, then `PODGREP_*` environment variables.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from podgrep.errors import PodgrepError
+
+ENV_PREFIX = "PODGREP_"
+
+
+def default_home() -> Path:
+    """The data directory: `$PODGREP_HOME`, else `$XDG_DATA_HOME/podgrep`, else ~/.local/share."""
+    if os.environ.get("PODGREP_HOME"):
+        return Path(os.environ["PODGREP_HOME"]).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+    return base / "podgrep"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run of podgrep can be tuned with."""
+
+    home: Path
+    model: str = "tiny.en"
+    device: str = "auto"  # auto | cpu | cuda
+    compute_type: str = "auto"  # auto | int8 | float16 | int8_float16 | float32
+    language: str | None = None  # None: from the feed, else detected
+    cpu_threads: int = 0  # 0: let CTranslate2 choose
+    beam_size: int = 5
+    vad: bool = True
+    window_seconds: float = 240.0  # audio is transcribed and committed in windows of about this
+    max_download_mb: int = 2048
+    fetch_retries: int = 4
+    max_attempts: int = 3  # a step that failed this many times is parked until `sync --retry`
+    http_timeout: float = 30.0
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite database file."""
+        return self.home / "podgrep.db"
+
+    @property
+    def media_dir(self) -> Path:
+        """The content-addressed media cache."""
+        return self.home / "media"
+
+
+def _coerce(name: str, value: object, kind: type) -> object:
+    if value is None or value == "":
+        return None if name == "language" else value
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            return str(value).strip().lower() in {"1", "true", "yes", "on"}
+        if kind is int:
+            return int(value)  # type: ignore[arg-type]
+        if kind is float:
+            return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise PodgrepError(f"Setting {name}={value!r} is not a valid {kind.__name__}") from exc
+    return str(value)
+
+
+_KINDS = {
+    "model": str,
+    "device": str,
+    "compute_type": str,
+    "language": str,
+    "cpu_threads": int,
+    "beam_size": int,
+    "vad": bool,
+    "window_seconds": float,
+    "max_download_mb": int,
+    "fetch_retries": int,
+    "max_attempts": int,
+    "http_timeout": float,
+}
+
+
+def load_settings(home: Path | str | None = None, **overrides: object) -> Settings:
+    """Build Settings for `home` (or the default), applying the toml file, env and overrides."""
+    root = Path(home).expanduser() if home else default_home()
+    values: dict[str, object] = {}
+    toml_path = root / "podgrep.toml"
+    if toml_path.is_file():
+        try:
+            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise PodgrepError(f"{toml_path} is not valid TOML: {exc}") from exc
+        for key, val in data.items():
+            if key not in _KINDS:
+                raise PodgrepError(f"{toml_path}: unknown setting {key!r}")
+            values[key] = _coerce(key, val, _KINDS[key])
+    for key, kind in _KINDS.items():
+        env = os.environ.get(ENV_PREFIX + key.upper())
+        if env is not None:
+            values[key] = _coerce(key, env, kind)
+    for key, val in overrides.items():
+        if val is not None:
+            values[key] = _coerce(key, val, _KINDS[key])
+    settings = Settings(home=root)
+    known = {f.name for f in fields(Settings)}
+    return replace(settings, **{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,123 @@
+"""Runs pending steps in this process, episode by episode, recording every outcome durably."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Protocol
+
+from podgrep.domain import Episode
+from podgrep.errors import FetchError, ModelError, PodgrepError
+from podgrep.jobs.steps import STEP_FUNCTIONS, StepContext
+
+
+class Reporter(Protocol):
+    """Receives progress from the runner (the CLI draws bars, tests collect events)."""
+
+    def start(self, ep: Episode, step: str) -> None: ...
+    def advance(self, done: float, total: float | None) -> None: ...
+    def finish(self, ep: Episode, step: str, error: str | None) -> None: ...
+
+
+class SilentReporter:
+    """A reporter that ignores everything."""
+
+    def start(self, ep: Episode, step: str) -> None:
+        """Ignore."""
+
+    def advance(self, done: float, total: float | None) -> None:
+        """Ignore."""
+
+    def finish(self, ep: Episode, step: str, error: str | None) -> None:
+        """Ignore."""
+
+
+@dataclass
+class RunSummary:
+    """What one run of the pending steps achieved."""
+
+    steps_done: int = 0
+    episodes_done: list[int] = field(default_factory=list)
+    failures: list[tuple[int, str, str]] = field(default_factory=list)  # (episode, step, error)
+
+
+def _permanent(exc: BaseException) -> bool:
+    """Errors that another attempt cannot fix (bad input), as opposed to a flaky network."""
+    if isinstance(exc, FetchError):
+        return not exc.transient
+    return isinstance(exc, PodgrepError)
+
+
+def run_pending(ctx: StepContext, reporter: Reporter | None = None) -> RunSummary:
+    """Run every pending step once; a failing episode never stops the others."""
+    reporter = reporter or SilentReporter()
+    store, max_attempts = ctx.store, ctx.settings.max_attempts
+    summary = RunSummary()
+    tried: set[tuple[int, str]] = set()
+    while True:
+        work = [(e, s) for e, s in store.pending_work(max_attempts) if (e, s) not in tried]
+        if not work:
+            return summary
+        episode_id, step = work[0]
+        tried.add((episode_id, step))
+        ep = store.get_episode(episode_id)
+        reporter.start(ep, step)
+        store.start_job(episode_id, step)
+        try:
+            STEP_FUNCTIONS[step](ctx, ep, reporter.advance)
+        except ModelError:
+            # the model is broken for every episode: stop and give the attempt back
+            store.release_job(episode_id, step)
+            raise
+        except Exception as exc:
+            if isinstance(exc, PodgrepError):
+                message = str(exc)
+            else:
+                message = f"{type(exc).__name__}: {exc}"
+                traceback.print_exc()
+            store.fail_job(
+                episode_id, step, message, park=_permanent(exc), max_attempts=max_attempts
+            )
+            summary.failures.append((episode_id, step, message))
+            reporter.finish(ep, step, message)
+            continue
+        store.finish_job(episode_id, step)
+        summary.steps_done += 1
+        if step == "index":
+            summary.episodes_done.append(episode_id)
+        reporter.finish(ep, step, None)
+
+
+class SyncLock:
+    """One sync per data directory at a time; the OS drops the lock if the process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def __enter__(self) -> SyncLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")  # noqa: SIM115 - held for the lock's lifetime
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            owner = fh.read().strip() or "another process"
+            fh.close()
+            raise PodgrepError(
+                f"Another sync is running on this library (pid {owner}): wait for it or stop it"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()

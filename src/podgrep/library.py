@@ -1,0 +1,164 @@
+"""Adding sources (feed, media URL, file, folder) to the library and refreshing them."""
+
+from __future__ import annotations
+
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from podgrep.domain import Episode, Show
+from podgrep.errors import FeedError, PodgrepError, SourceError
+from podgrep.sources import feed, local, url
+from podgrep.store import SqliteStore
+
+FEED_MAX_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class AddResult:
+    """What `podgrep add` did."""
+
+    show: Show
+    kind: str  # feed | url | file | folder
+    created: bool
+    new_episodes: list[int] = field(default_factory=list)
+
+
+def http_client(timeout: float = 30.0) -> httpx.Client:
+    """The HTTP client podgrep uses for feeds and pages."""
+    return httpx.Client(
+        follow_redirects=True, timeout=timeout, headers={"User-Agent": "podgrep/0.1"}
+    )
+
+
+def _local_path(target: str) -> Path | None:
+    if target.startswith("file://"):
+        return Path(urllib.parse.unquote(urllib.parse.urlparse(target).path))
+    if "://" in target:
+        return None
+    return Path(target).expanduser()
+
+
+def _store_show(
+    store: SqliteStore, show: Show, episodes: list[Episode]
+) -> tuple[int, bool, list[int]]:
+    show_id, created = store.add_show(show)
+    if not created and show.kind == "feed":
+        store.update_show(show_id, show)
+    playable = [e for e in episodes if e.media_url]
+    return show_id, created, store.add_episodes(show_id, playable)
+
+
+def add_source(store: SqliteStore, target: str, *, client: httpx.Client | None = None) -> AddResult:
+    """Add a feed URL, media URL, page URL, media file or folder to the library."""
+    path = _local_path(target)
+    if path is not None:
+        if path.is_dir():
+            show, episodes = local.scan_folder(path)
+            sid, created, new = _store_show(store, show, episodes)
+            return AddResult(store.get_show(sid), "folder", created, new)
+        if path.is_file():
+            if not local.is_media(path):
+                raise SourceError(
+                    f"{path} does not look like audio or video (suffix {path.suffix or 'none'}): "
+                    f"podgrep reads {', '.join(sorted(local.MEDIA_SUFFIXES))}"
+                )
+            show, episode = local.single_file(path)
+            sid, created, new = _store_show(store, show, [episode])
+            return AddResult(store.get_show(sid), "file", created, new)
+        if "/" in target or target.startswith(("~", ".")) or Path(target).suffix:
+            raise SourceError(f"{path} does not exist: check the path")
+        raise SourceError(
+            f"{target!r} is not a URL, file or folder: give a feed URL (https://…), "
+            "a media URL, or a path"
+        )
+    parsed = urllib.parse.urlparse(target)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SourceError(f"{target!r} is not an http(s) URL, file or folder")
+    own = client is None
+    client = client or http_client()
+    try:
+        return _add_url(store, target, client)
+    finally:
+        if own:
+            client.close()
+
+
+def _add_url(store: SqliteStore, target: str, client: httpx.Client) -> AddResult:
+    try:
+        with client.stream("GET", target) as resp:
+            if resp.status_code >= 400:
+                raise SourceError(
+                    f"{target} answered HTTP {resp.status_code} {resp.reason_phrase}: "
+                    "check the address"
+                )
+            ctype = (resp.headers.get("content-type") or "").split(";")[0].strip().lower()
+            length = resp.headers.get("content-length")
+            suffix = Path(urllib.parse.urlparse(str(resp.url)).path).suffix.lower()
+            if ctype.startswith(("audio/", "video/")) or (
+                suffix in local.MEDIA_SUFFIXES and ctype in ("", "application/octet-stream")
+            ):
+                ep = url.direct_episode(target, ctype or None, int(length) if length else None)
+                sid, created, new = _store_show(store, url.urls_show(), [ep])
+                return AddResult(store.get_show(sid), "url", created, new)
+            data = bytearray()
+            for chunk in resp.iter_bytes():
+                data += chunk
+                if len(data) > FEED_MAX_BYTES:
+                    raise SourceError(f"{target} is larger than a feed can be and is not media")
+            etag, modified = resp.headers.get("etag"), resp.headers.get("last-modified")
+    except httpx.HTTPError as exc:
+        raise SourceError(f"Could not reach {target}: {exc}") from exc
+    if feed.looks_like_feed(bytes(data), ctype):
+        show, episodes = feed.parse_feed(bytes(data), target)
+        show.etag, show.last_modified = etag, modified
+        sid, created, new = _store_show(store, show, episodes)
+        return AddResult(store.get_show(sid), "feed", created, new)
+    page = url.page_episode(target)
+    if page is not None:
+        sid, created, new = _store_show(store, url.urls_show(), [page])
+        return AddResult(store.get_show(sid), "url", created, new)
+    # not a feed and nothing yt-dlp knows: let the feed reader explain (e.g. "a web page,
+    # not a feed; it links to a feed at …")
+    feed.parse_feed(bytes(data), target)
+    raise FeedError(f"{target} is neither a podcast feed nor media podgrep can use")
+
+
+@dataclass
+class RefreshResult:
+    """What checking one source found."""
+
+    show: Show
+    new_episodes: list[int] = field(default_factory=list)
+    not_modified: bool = False
+    error: str | None = None
+
+
+def refresh(store: SqliteStore, show: Show, client: httpx.Client) -> RefreshResult:
+    """Check one source for new episodes; a failure is recorded on the show, not raised."""
+    assert show.id is not None
+    try:
+        if show.kind == "feed":
+            got = feed.fetch_feed(
+                client, show.feed_url, etag=show.etag, last_modified=show.last_modified
+            )
+            if got.not_modified:
+                store.mark_show_checked(show.id)
+                return RefreshResult(show, not_modified=True)
+            got.show.etag, got.show.last_modified = got.etag, got.last_modified
+            store.update_show(show.id, got.show)
+            new = store.add_episodes(show.id, [e for e in got.episodes if e.media_url])
+            return RefreshResult(store.get_show(show.id), new)
+        if show.kind == "local" and show.feed_url != local.FILES_SHOW_URL:
+            folder = _local_path(show.feed_url)
+            assert folder is not None
+            _, episodes = local.scan_folder(folder)
+            new = store.add_episodes(show.id, episodes)
+            store.mark_show_checked(show.id)
+            return RefreshResult(show, new)
+    except PodgrepError as exc:
+        store.mark_show_checked(show.id, str(exc))
+        return RefreshResult(show, error=str(exc))
+    return RefreshResult(show)

@@ -1,0 +1,1 @@
+"""Where episodes come from: podcast feeds, single media URLs and local folders."""

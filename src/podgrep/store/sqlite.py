@@ -1,0 +1,601 @@
+"""The embedded default store: one SQLite file with an FTS5 index over transcript segments."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from podgrep.domain import Episode, Person, Segment, Show, Transcript, TranscriptRef, Word
+from podgrep.errors import NotFoundError, PodgrepError
+
+STEPS = ("fetch", "transcribe", "index")
+LEAD_WORDS = 8  # words of the next segment appended to a segment's searchable text
+HIDDEN_FLAGS = {"hallucination"}  # segments kept for the record but never searchable
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("podgrep.store") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def open_store(db_path: Path) -> SqliteStore:
+    """Open (creating and migrating as needed) the SQLite store at `db_path`."""
+    return SqliteStore(db_path)
+
+
+def _persons_json(persons: list[Person]) -> str:
+    return json.dumps([asdict(p) for p in persons], ensure_ascii=False)
+
+
+def _persons(raw: str | None) -> list[Person]:
+    return [Person(**p) for p in json.loads(raw or "[]")]
+
+
+class SqliteStore:
+    """Shows, episodes, transcripts, segments and jobs in one SQLite database."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.path = Path(db_path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise PodgrepError(
+                f"{self.path} is not a usable podgrep database ({exc}): "
+                "move it away or choose another --home"
+            ) from exc
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run a block atomically (BEGIN IMMEDIATE so writers queue instead of failing)."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        current = self.db.execute("PRAGMA user_version").fetchone()[0]
+        for version, sql in _migrations():
+            if version <= current:
+                continue
+            # executescript commits on its own, so the version bump rides inside the script
+            self.db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        """The migration version this database is at."""
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # -- shows ----------------------------------------------------------------------------------
+
+    def add_show(self, show: Show) -> tuple[int, bool]:
+        """Insert a show unless its feed URL is known; return (id, created)."""
+        row = self.db.execute(
+            "SELECT id FROM shows WHERE feed_url = ?", (show.feed_url,)
+        ).fetchone()
+        if row:
+            return int(row["id"]), False
+        cur = self.db.execute(
+            "INSERT INTO shows (feed_url, kind, title, author, description, image, language, link,"
+            " persons_json, etag, last_modified, last_checked, added)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                show.feed_url,
+                show.kind,
+                show.title,
+                show.author,
+                show.description,
+                show.image,
+                show.language,
+                show.link,
+                _persons_json(show.persons),
+                show.etag,
+                show.last_modified,
+                show.last_checked,
+                time.time(),
+            ),
+        )
+        return int(cur.lastrowid or 0), True
+
+    def update_show(self, show_id: int, show: Show) -> None:
+        """Refresh a show's metadata and conditional-GET state after a feed fetch."""
+        self.db.execute(
+            "UPDATE shows SET title=?, author=?, description=?, image=?, language=?, link=?,"
+            " persons_json=?, etag=?, last_modified=?, last_checked=?, last_error=NULL WHERE id=?",
+            (
+                show.title,
+                show.author,
+                show.description,
+                show.image,
+                show.language,
+                show.link,
+                _persons_json(show.persons),
+                show.etag,
+                show.last_modified,
+                time.time(),
+                show_id,
+            ),
+        )
+
+    def mark_show_checked(self, show_id: int, error: str | None = None) -> None:
+        """Record a feed check that changed nothing (304) or failed with `error`."""
+        self.db.execute(
+            "UPDATE shows SET last_checked=?, last_error=? WHERE id=?",
+            (time.time(), error, show_id),
+        )
+
+    def _show(self, row: sqlite3.Row) -> Show:
+        return Show(
+            id=row["id"],
+            feed_url=row["feed_url"],
+            title=row["title"],
+            kind=row["kind"],
+            author=row["author"],
+            description=row["description"],
+            image=row["image"],
+            language=row["language"],
+            link=row["link"],
+            persons=_persons(row["persons_json"]),
+            etag=row["etag"],
+            last_modified=row["last_modified"],
+            last_checked=row["last_checked"],
+        )
+
+    def get_show(self, show_id: int) -> Show:
+        """The show with this id."""
+        row = self.db.execute("SELECT * FROM shows WHERE id=?", (show_id,)).fetchone()
+        if not row:
+            raise NotFoundError(f"No show with id {show_id}: `podgrep status` lists them")
+        return self._show(row)
+
+    def show_by_url(self, feed_url: str) -> Show | None:
+        """The show added from this feed URL (or pseudo-URL), if any."""
+        row = self.db.execute("SELECT * FROM shows WHERE feed_url=?", (feed_url,)).fetchone()
+        return self._show(row) if row else None
+
+    def list_shows(self) -> list[Show]:
+        """Every show, in the order added."""
+        return [self._show(r) for r in self.db.execute("SELECT * FROM shows ORDER BY id")]
+
+    def show_errors(self) -> dict[int, str]:
+        """The last feed error per show, for shows whose last check failed."""
+        rows = self.db.execute("SELECT id, last_error FROM shows WHERE last_error IS NOT NULL")
+        return {int(r["id"]): r["last_error"] for r in rows}
+
+    # -- episodes -------------------------------------------------------------------------------
+
+    def add_episodes(self, show_id: int, episodes: list[Episode]) -> list[int]:
+        """Insert episodes not yet known (by show and guid) with their jobs; return the new ids."""
+        new_ids: list[int] = []
+        now = time.time()
+        with self.transaction() as db:
+            for ep in episodes:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO episodes (show_id, guid, title, published, duration,"
+                    " media_url, media_type, media_length, link, show_notes_html, image,"
+                    " transcripts_json, chapters_url, persons_json, media_sha256, media_path,"
+                    " status, added) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        show_id,
+                        ep.guid,
+                        ep.title,
+                        ep.published,
+                        ep.duration,
+                        ep.media_url,
+                        ep.media_type,
+                        ep.media_length,
+                        ep.link,
+                        ep.show_notes_html,
+                        ep.image,
+                        json.dumps([asdict(t) for t in ep.transcripts], ensure_ascii=False),
+                        ep.chapters_url,
+                        _persons_json(ep.persons),
+                        ep.media_sha256,
+                        ep.media_path,
+                        "new",
+                        now,
+                    ),
+                )
+                if cur.rowcount:
+                    eid = int(cur.lastrowid or 0)
+                    new_ids.append(eid)
+                    db.executemany(
+                        "INSERT INTO jobs (episode_id, step, updated) VALUES (?,?,?)",
+                        [(eid, step, now) for step in STEPS],
+                    )
+        return new_ids
+
+    def _episode(self, row: sqlite3.Row) -> Episode:
+        return Episode(
+            id=row["id"],
+            show_id=row["show_id"],
+            guid=row["guid"],
+            title=row["title"],
+            media_url=row["media_url"],
+            media_type=row["media_type"],
+            media_length=row["media_length"],
+            published=row["published"],
+            duration=row["duration"],
+            link=row["link"],
+            show_notes_html=row["show_notes_html"],
+            image=row["image"],
+            transcripts=[TranscriptRef(**t) for t in json.loads(row["transcripts_json"] or "[]")],
+            chapters_url=row["chapters_url"],
+            persons=_persons(row["persons_json"]),
+            media_sha256=row["media_sha256"],
+            media_path=row["media_path"],
+            status=row["status"],
+            error=row["error"],
+        )
+
+    def get_episode(self, episode_id: int) -> Episode:
+        """The episode with this id."""
+        row = self.db.execute("SELECT * FROM episodes WHERE id=?", (episode_id,)).fetchone()
+        if not row:
+            raise NotFoundError(
+                f"No episode with id {episode_id}: `podgrep episodes` lists them with their ids"
+            )
+        return self._episode(row)
+
+    def list_episodes(self, show_id: int | None = None) -> list[Episode]:
+        """Episodes, newest first (per show when `show_id` is given)."""
+        sql = "SELECT * FROM episodes"
+        args: tuple[Any, ...] = ()
+        if show_id is not None:
+            sql += " WHERE show_id=?"
+            args = (show_id,)
+        sql += " ORDER BY show_id, COALESCE(published, added) DESC, id DESC"
+        return [self._episode(r) for r in self.db.execute(sql, args)]
+
+    def find_episodes(self, text: str) -> list[Episode]:
+        """Episodes whose guid equals `text` or whose title contains it (case-insensitive)."""
+        rows = self.db.execute(
+            "SELECT * FROM episodes WHERE guid = ? OR title LIKE ? ESCAPE '\\' ORDER BY id",
+            (text, "%" + text.replace("%", "\\%").replace("_", "\\_") + "%"),
+        )
+        return [self._episode(r) for r in rows]
+
+    def set_media(self, episode_id: int, sha256: str, path: str) -> None:
+        """Record where an episode's media bytes lie in the cache."""
+        self.db.execute(
+            "UPDATE episodes SET media_sha256=?, media_path=? WHERE id=?",
+            (sha256, path, episode_id),
+        )
+
+    def set_duration(self, episode_id: int, duration: float) -> None:
+        """Record the measured duration of an episode's audio."""
+        self.db.execute("UPDATE episodes SET duration=? WHERE id=?", (duration, episode_id))
+
+    def set_status(self, episode_id: int, status: str, error: str | None = None) -> None:
+        """Set an episode's pipeline status (and its last error)."""
+        self.db.execute(
+            "UPDATE episodes SET status=?, error=? WHERE id=?", (status, error, episode_id)
+        )
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def pending_work(self, max_attempts: int) -> list[tuple[int, str]]:
+        """(episode id, next step) for each episode with a step left to run, oldest first."""
+        rows = self.db.execute(
+            "SELECT j.episode_id, j.step, j.state, j.attempts FROM jobs j"
+            " JOIN episodes e ON e.id = j.episode_id"
+            " ORDER BY e.show_id, COALESCE(e.published, e.added) DESC, e.id, j.id"
+        ).fetchall()
+        work: dict[int, str | None] = {}
+        for r in rows:
+            eid = int(r["episode_id"])
+            if eid in work:
+                continue
+            if r["state"] == "done":
+                continue
+            if r["state"] == "failed" and r["attempts"] >= max_attempts:
+                work[eid] = None  # parked: later steps wait too
+                continue
+            work[eid] = r["step"]
+        return [(eid, step) for eid, step in work.items() if step]
+
+    def start_job(self, episode_id: int, step: str, lease_seconds: float = 3600) -> int:
+        """Mark a step running and count the attempt; return the attempt number."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE jobs SET state='running', attempts=attempts+1, lease_until=?, updated=?"
+                " WHERE episode_id=? AND step=?",
+                (time.time() + lease_seconds, time.time(), episode_id, step),
+            )
+            row = db.execute(
+                "SELECT attempts FROM jobs WHERE episode_id=? AND step=?", (episode_id, step)
+            ).fetchone()
+        return int(row["attempts"]) if row else 0
+
+    def finish_job(self, episode_id: int, step: str) -> None:
+        """Mark a step done."""
+        self.db.execute(
+            "UPDATE jobs SET state='done', error=NULL, lease_until=NULL, updated=?"
+            " WHERE episode_id=? AND step=?",
+            (time.time(), episode_id, step),
+        )
+
+    def fail_job(
+        self, episode_id: int, step: str, error: str, *, park: bool, max_attempts: int
+    ) -> None:
+        """Record a failed attempt; `park` stops retries at once (the input itself is bad)."""
+        with self.transaction() as db:
+            if park:
+                db.execute(
+                    "UPDATE jobs SET attempts=MAX(attempts, ?) WHERE episode_id=? AND step=?",
+                    (max_attempts, episode_id, step),
+                )
+            db.execute(
+                "UPDATE jobs SET state='failed', error=?, lease_until=NULL, updated=?"
+                " WHERE episode_id=? AND step=?",
+                (error, time.time(), episode_id, step),
+            )
+            db.execute(
+                "UPDATE episodes SET status='failed', error=? WHERE id=?", (error, episode_id)
+            )
+
+    def retry_failed(self) -> int:
+        """Give parked steps a fresh set of attempts; return how many."""
+        cur = self.db.execute(
+            "UPDATE jobs SET state='pending', attempts=0, updated=? WHERE state='failed'",
+            (time.time(),),
+        )
+        return cur.rowcount
+
+    def release_job(self, episode_id: int, step: str) -> None:
+        """Give back a started attempt that was not the episode's fault (e.g. no model)."""
+        self.db.execute(
+            "UPDATE jobs SET state='pending', attempts=MAX(attempts-1, 0), lease_until=NULL"
+            " WHERE episode_id=? AND step=?",
+            (episode_id, step),
+        )
+
+    def jobs(self, episode_id: int | None = None) -> list[dict[str, Any]]:
+        """Job rows (optionally for one episode) as dicts."""
+        sql = "SELECT * FROM jobs"
+        args: tuple[Any, ...] = ()
+        if episode_id is not None:
+            sql += " WHERE episode_id=?"
+            args = (episode_id,)
+        return [dict(r) for r in self.db.execute(sql + " ORDER BY episode_id, id", args)]
+
+    def status_counts(self) -> list[dict[str, Any]]:
+        """Per show: episode counts by status."""
+        rows = self.db.execute(
+            "SELECT s.id, s.title, s.kind, s.feed_url, s.last_error,"
+            " COUNT(e.id) AS episodes,"
+            " SUM(e.status = 'new') AS new,"
+            " SUM(e.status = 'fetched') AS fetched,"
+            " SUM(e.status IN ('transcribed', 'indexed')) AS transcribed,"
+            " SUM(e.status = 'failed') AS failed"
+            " FROM shows s LEFT JOIN episodes e ON e.show_id = s.id GROUP BY s.id ORDER BY s.id"
+        )
+        counts = ("episodes", "new", "fetched", "transcribed", "failed")
+        return [{**dict(r), **{k: r[k] or 0 for k in counts}} for r in rows]
+
+    def failures(self) -> list[dict[str, Any]]:
+        """Failed steps with their episode, attempts and last error."""
+        rows = self.db.execute(
+            "SELECT e.id AS episode_id, e.title, s.title AS show, j.step, j.attempts, j.error"
+            " FROM jobs j JOIN episodes e ON e.id = j.episode_id JOIN shows s ON s.id = e.show_id"
+            " WHERE j.state = 'failed' ORDER BY e.id"
+        )
+        return [dict(r) for r in rows]
+
+    # -- transcripts ----------------------------------------------------------------------------
+
+    def open_transcript(
+        self,
+        episode_id: int,
+        source: str,
+        model: str | None,
+        language: str | None,
+        language_prob: float | None,
+    ) -> Transcript:
+        """The unfinished transcript of this source and model to resume, or a new one."""
+        row = self.db.execute(
+            "SELECT * FROM transcripts WHERE episode_id=? AND source=? AND model IS ?"
+            " ORDER BY id DESC LIMIT 1",
+            (episode_id, source, model),
+        ).fetchone()
+        if row is None:
+            cur = self.db.execute(
+                "INSERT INTO transcripts (episode_id, source, model, language, language_prob,"
+                " created) VALUES (?,?,?,?,?,?)",
+                (episode_id, source, model, language, language_prob, time.time()),
+            )
+            row = self.db.execute(
+                "SELECT * FROM transcripts WHERE id=?", (cur.lastrowid,)
+            ).fetchone()
+        return self._transcript(row)
+
+    def _transcript(self, row: sqlite3.Row) -> Transcript:
+        return Transcript(
+            episode_id=row["episode_id"],
+            source=row["source"],
+            model=row["model"],
+            language=row["language"],
+            language_prob=row["language_prob"],
+            id=row["id"],
+            complete=bool(row["complete"]),
+        )
+
+    def windows_done(self, transcript_id: int) -> int:
+        """How many audio windows of this transcript are fully written."""
+        row = self.db.execute(
+            "SELECT windows_done FROM transcripts WHERE id=?", (transcript_id,)
+        ).fetchone()
+        return int(row["windows_done"]) if row else 0
+
+    def set_language(self, transcript_id: int, language: str | None, prob: float | None) -> None:
+        """Record the transcript's language and the detector's confidence."""
+        self.db.execute(
+            "UPDATE transcripts SET language=?, language_prob=? WHERE id=?",
+            (language, prob, transcript_id),
+        )
+
+    def drop_partial_window(self, transcript_id: int) -> int:
+        """Delete segments of windows not finished (left by a killed run); return how many."""
+        with self.transaction() as db:
+            done = db.execute(
+                "SELECT windows_done FROM transcripts WHERE id=?", (transcript_id,)
+            ).fetchone()["windows_done"]
+            cur = db.execute(
+                "DELETE FROM segments WHERE transcript_id=? AND window>=?", (transcript_id, done)
+            )
+        return cur.rowcount
+
+    def add_segment(self, transcript_id: int, segment: Segment, window: int) -> int:
+        """Write one segment as it arrives (searchable at once); return its id."""
+        searchable = "" if HIDDEN_FLAGS & set(segment.flags) else segment.text.strip()
+        words = json.dumps([asdict(w) for w in segment.words], ensure_ascii=False)
+        with self.transaction() as db:
+            prev = db.execute(
+                "SELECT id, idx, text, flags FROM segments WHERE transcript_id=?"
+                " ORDER BY idx DESC LIMIT 1",
+                (transcript_id,),
+            ).fetchone()
+            idx = int(prev["idx"]) + 1 if prev else 0
+            cur = db.execute(
+                'INSERT INTO segments (transcript_id, idx, window, start, "end", text,'
+                " search_text, words_json, flags) VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    transcript_id,
+                    idx,
+                    window,
+                    segment.start,
+                    segment.end,
+                    segment.text.strip(),
+                    searchable,
+                    words,
+                    ",".join(segment.flags),
+                ),
+            )
+            if prev and searchable and not HIDDEN_FLAGS & set(prev["flags"].split(",")):
+                lead = " ".join(searchable.split()[:LEAD_WORDS])
+                db.execute(
+                    "UPDATE segments SET search_text=? WHERE id=?",
+                    (prev["text"] + " " + lead, prev["id"]),
+                )
+        segment.idx = idx
+        segment.id = int(cur.lastrowid or 0)
+        return segment.id
+
+    def finish_window(self, transcript_id: int, window: int) -> None:
+        """Mark audio window `window` fully written: a resumed run starts after it."""
+        self.db.execute(
+            "UPDATE transcripts SET windows_done=MAX(windows_done, ?) WHERE id=?",
+            (window + 1, transcript_id),
+        )
+
+    def complete_transcript(self, transcript_id: int) -> None:
+        """Mark a transcript finished."""
+        self.db.execute("UPDATE transcripts SET complete=1 WHERE id=?", (transcript_id,))
+
+    def optimize_index(self) -> None:
+        """Merge FTS5 index segments a little, keeping queries fast as the library grows."""
+        self.db.execute("INSERT INTO segments_fts(segments_fts, rank) VALUES ('merge', 64)")
+
+    def transcript_for(self, episode_id: int) -> Transcript | None:
+        """The episode's best transcript with its segments (complete first, newest first)."""
+        row = self.db.execute(
+            "SELECT * FROM transcripts WHERE episode_id=? ORDER BY complete DESC, id DESC LIMIT 1",
+            (episode_id,),
+        ).fetchone()
+        if not row:
+            return None
+        t = self._transcript(row)
+        t.segments = self.segments(int(row["id"]))
+        return t
+
+    def segments(self, transcript_id: int) -> list[Segment]:
+        """All segments of a transcript in order."""
+        rows = self.db.execute(
+            "SELECT * FROM segments WHERE transcript_id=? ORDER BY idx", (transcript_id,)
+        )
+        return [self._segment(r) for r in rows]
+
+    def _segment(self, r: sqlite3.Row) -> Segment:
+        return Segment(
+            start=r["start"],
+            end=r["end"],
+            text=r["text"],
+            words=[Word(**w) for w in json.loads(r["words_json"] or "[]")],
+            flags=[f for f in (r["flags"] or "").split(",") if f],
+            idx=r["idx"],
+            id=r["id"],
+        )
+
+    def segment_count(self) -> int:
+        """Segments in the whole library."""
+        return int(self.db.execute("SELECT COUNT(*) FROM segments").fetchone()[0])
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def search(
+        self, match: str, *, limit: int, offset: int = 0, show: str | None = None
+    ) -> list[dict[str, Any]]:
+        """BM25-ranked segments matching an FTS5 expression, with their neighbours' words."""
+        sql = (
+            'SELECT s.id AS segment_id, s.transcript_id, s.idx, s.start, s."end", s.text,'
+            " s.words_json, e.id AS episode_id, e.title AS episode, sh.title AS show,"
+            " bm25(segments_fts) AS score"
+            " FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid"
+            " JOIN transcripts t ON t.id = s.transcript_id"
+            " JOIN episodes e ON e.id = t.episode_id JOIN shows sh ON sh.id = e.show_id"
+            " WHERE segments_fts MATCH ?"
+        )
+        args: list[Any] = [match]
+        if show:
+            sql += " AND (sh.title LIKE ? OR CAST(sh.id AS TEXT) = ?)"
+            args += [f"%{show}%", show]
+        sql += " ORDER BY score, s.id LIMIT ? OFFSET ?"
+        args += [limit, offset]
+        try:
+            rows = self.db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            from podgrep.errors import QueryError
+
+            raise QueryError(f"Search query not understood ({exc})") from exc
+        return [dict(r) for r in rows]
+
+    def next_segment_words(self, transcript_id: int, idx: int) -> list[Word]:
+        """The words of the segment after `idx` (where a boundary-spanning phrase ends)."""
+        row = self.db.execute(
+            "SELECT words_json FROM segments WHERE transcript_id=? AND idx=?",
+            (transcript_id, idx + 1),
+        ).fetchone()
+        return [Word(**w) for w in json.loads(row["words_json"])] if row else []

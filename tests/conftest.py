@@ -1,0 +1,114 @@
+"""Shared fixtures: a real local HTTP server with real media and feeds, and a synced library."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from podgrep.cli import app
+from tests.support.server import LocalServer
+
+DATA = Path(__file__).parent / "data"
+WINDOW = "60"  # small windows so a 5-minute episode spans several resumable windows
+
+FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
+     xmlns:podcast="https://podcastindex.org/namespace/1.0">
+<channel>
+  <title>{title}</title>
+  <link>{base}/</link>
+  <language>en</language>
+  <description>Test show</description>
+  <podcast:person role="host">Jon Krohn</podcast:person>
+  {items}
+</channel>
+</rss>
+"""
+ITEM = """<item>
+  <title>{title}</title>
+  <guid isPermaLink="false">{guid}</guid>
+  <pubDate>{date}</pubDate>
+  <enclosure url="{base}/{file}" type="{type}" length="{length}"/>
+  <description>Notes for {title}</description>
+</item>"""
+
+
+def feed_xml(base: str, title: str, items: list[tuple[str, str, str, str]]) -> str:
+    """A real RSS feed whose items are (title, guid, file, mime type) served at `base`."""
+    rendered = []
+    for n, (item_title, guid, file, mime) in enumerate(items):
+        rendered.append(ITEM.format(
+            title=item_title, guid=guid, file=file, type=mime, base=base, length=1000,
+            date=f"Mon, {10 + n:02d} Jul 2023 10:00:00 GMT",
+        ))
+    return FEED.format(title=title, base=base, items="\n".join(rendered))
+
+
+@dataclass
+class Served:
+    """The test server and the folder it serves."""
+
+    server: LocalServer
+    root: Path
+
+    def url(self, path: str) -> str:
+        """Full URL of a served path."""
+        return self.server.url(path)
+
+    def write_feed(self, name: str, title: str, items: list[tuple[str, str, str, str]]) -> str:
+        """Write a feed file and return its URL."""
+        base = self.server.url("").rstrip("/")
+        (self.root / name).write_text(feed_xml(base, title, items), encoding="utf-8")
+        return self.url(name)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A LocalServer over a folder holding real speech, broken media and feeds."""
+    root = tmp_path_factory.mktemp("www")
+    for name in ("jfk.flac", "conversation_a.mp3"):
+        shutil.copy(DATA / name, root / name)
+    jfk = (DATA / "jfk.flac").read_bytes()
+    (root / "truncated.flac").write_bytes(jfk[: len(jfk) // 3])
+    (root / "corrupt.mp3").write_bytes(bytes(range(256)) * 400)
+    (root / "page.html").write_text("<html><body><h1>Hello</h1></body></html>")
+    with LocalServer(root) as server:
+        srv = Served(server, root)
+        srv.write_feed("feed.xml", "Data Talk", [
+            ("Yannic Kilcher on Open Assistant", "ep-conv-a", "conversation_a.mp3", "audio/mpeg"),
+            ("Ask Not", "ep-jfk", "jfk.flac", "audio/flac"),
+        ])
+        yield srv
+
+
+def invoke(args: list[str], home: Path, **env: str) -> tuple[int, str, str]:
+    """Run the podgrep CLI in-process; return (exit code, stdout, stderr)."""
+    runner = CliRunner()
+    result = runner.invoke(
+        app, [*args, "--home", str(home)], env={"PODGREP_WINDOW_SECONDS": WINDOW, **env},
+        catch_exceptions=False,
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="session")
+def library(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library home with the test feed added and synced through the real tiny.en model."""
+    home = tmp_path_factory.mktemp("library")
+    code, out, err = invoke(["add", served.url("feed.xml")], home)
+    assert code == 0, err
+    code, out, err = invoke(["sync"], home)
+    assert code == 0, err
+    return home
+
+
+@pytest.fixture(scope="session")
+def truth() -> dict:
+    """The truth file of conversation_a: speakers, turns with times, reference text."""
+    return json.loads((DATA / "conversation_a.truth.json").read_text())

@@ -1,0 +1,78 @@
+"""A sync killed with SIGKILL mid-transcription resumes and ends as an uninterrupted sync does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import WINDOW, invoke
+
+
+def _segments(home: Path) -> dict[str, list[tuple[str, float, float]]]:
+    db = sqlite3.connect(home / "podgrep.db")
+    rows = db.execute(
+        "SELECT e.guid, s.text, s.start, s.\"end\" FROM segments s"
+        " JOIN transcripts t ON t.id = s.transcript_id JOIN episodes e ON e.id = t.episode_id"
+        " ORDER BY e.guid, s.idx"
+    )
+    out: dict[str, list[tuple[str, float, float]]] = {}
+    for guid, text, start, end in rows:
+        out.setdefault(guid, []).append((text, start, end))
+    return out
+
+
+def _progress(home: Path) -> tuple[int, int]:
+    """(finished windows, segments written beyond them) of the transcript being written."""
+    try:
+        db = sqlite3.connect(home / "podgrep.db", timeout=5)
+        row = db.execute(
+            "SELECT t.windows_done, (SELECT COUNT(*) FROM segments s WHERE s.transcript_id = t.id"
+            " AND s.window >= t.windows_done) FROM transcripts t WHERE t.complete = 0"
+        ).fetchone()
+        db.close()
+    except sqlite3.OperationalError:
+        return 0, 0
+    return (row[0], row[1]) if row else (0, 0)
+
+
+def test_killed_sync_resumes_with_same_result(served, library: Path, tmp_path: Path):
+    home = tmp_path / "killed"
+    assert invoke(["add", served.url("feed.xml")], home)[0] == 0
+    env = {**os.environ, "PODGREP_WINDOW_SECONDS": WINDOW}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "podgrep", "sync", "--home", str(home)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 600
+    try:
+        # kill once a window is committed and the next one is half written
+        while time.monotonic() < deadline and proc.poll() is None:
+            done, partial = _progress(home)
+            if done >= 1 and partial >= 2:
+                break
+            time.sleep(0.1)
+        assert proc.poll() is None, "sync ended before it could be killed: " + proc.stderr.read().decode()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    done, partial = _progress(home)
+    assert done >= 1 and partial >= 1  # the kill really left a half-written window behind
+    db = sqlite3.connect(home / "podgrep.db")
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    kept_before = db.execute("SELECT id FROM segments WHERE window < ?", (done,)).fetchall()
+
+    code, _, err = invoke(["sync"], home)
+    assert code == 0, err
+    # what was committed before the kill was kept, not redone
+    ids_after = {r[0] for r in db.execute("SELECT id FROM segments").fetchall()}
+    assert {r[0] for r in kept_before} <= ids_after
+    assert _segments(home) == _segments(library)
+    code, out, _ = invoke(["search", '"preaching to the choir"', "--json"], home)
+    assert code == 0 and "choir" in out
