@@ -43,10 +43,17 @@ def feed_xml(base: str, title: str, items: list[tuple[str, str, str, str]]) -> s
     """A real RSS feed whose items are (title, guid, file, mime type) served at `base`."""
     rendered = []
     for n, (item_title, guid, file, mime) in enumerate(items):
-        rendered.append(ITEM.format(
-            title=item_title, guid=guid, file=file, type=mime, base=base, length=1000,
-            date=f"Mon, {10 + n:02d} Jul 2023 10:00:00 GMT",
-        ))
+        rendered.append(
+            ITEM.format(
+                title=item_title,
+                guid=guid,
+                file=file,
+                type=mime,
+                base=base,
+                length=1000,
+                date=f"Mon, {10 + n:02d} Jul 2023 10:00:00 GMT",
+            )
+        )
     return FEED.format(title=title, base=base, items="\n".join(rendered))
 
 
@@ -80,10 +87,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     (root / "page.html").write_text("<html><body><h1>Hello</h1></body></html>")
     with LocalServer(root) as server:
         srv = Served(server, root)
-        srv.write_feed("feed.xml", "Data Talk", [
-            ("Yannic Kilcher on Open Assistant", "ep-conv-a", "conversation_a.mp3", "audio/mpeg"),
-            ("Ask Not", "ep-jfk", "jfk.flac", "audio/flac"),
-        ])
+        srv.write_feed(
+            "feed.xml",
+            "Data Talk",
+            [
+                (
+                    "Yannic Kilcher on Open Assistant",
+                    "ep-conv-a",
+                    "conversation_a.mp3",
+                    "audio/mpeg",
+                ),
+                ("Ask Not", "ep-jfk", "jfk.flac", "audio/flac"),
+            ],
+        )
         yield srv
 
 
@@ -91,7 +107,9 @@ def invoke(args: list[str], home: Path, **env: str) -> tuple[int, str, str]:
     """Run the podgrep CLI in-process; return (exit code, stdout, stderr)."""
     runner = CliRunner()
     result = runner.invoke(
-        app, [*args, "--home", str(home)], env={"PODGREP_WINDOW_SECONDS": WINDOW, **env},
+        app,
+        [*args, "--home", str(home)],
+        env={"PODGREP_WINDOW_SECONDS": WINDOW, **env},
         catch_exceptions=False,
     )
     return result.exit_code, result.stdout, result.stderr

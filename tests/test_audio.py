@@ -9,6 +9,7 @@ import pytest
 
 from podgrep import audio
 from podgrep.errors import MediaError
+
 DATA = Path(__file__).parent / "data"
 
 

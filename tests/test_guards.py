@@ -8,25 +8,44 @@ from podgrep.asr.guards import check, collapse_repeats, is_sound_tag
 def test_sound_tags_are_flagged():
     for text in ("(upbeat music)", "[Music]", "♪", "[BLANK_AUDIO]"):
         assert is_sound_tag(text)
-        assert "hallucination" in check(text, no_speech_prob=0.0, avg_logprob=-0.2,
-                                        compression_ratio=1.0, word_probability=0.9)[1]
+        assert (
+            "hallucination"
+            in check(
+                text,
+                no_speech_prob=0.0,
+                avg_logprob=-0.2,
+                compression_ratio=1.0,
+                word_probability=0.9,
+            )[1]
+        )
     assert not is_sound_tag("We played (some) music")
 
 
 def test_lone_you_on_silence_is_flagged_but_real_thanks_kept():
-    _, flags = check("you", no_speech_prob=0.5, avg_logprob=-0.9, compression_ratio=0.5,
-                     word_probability=0.3)
+    _, flags = check(
+        "you", no_speech_prob=0.5, avg_logprob=-0.9, compression_ratio=0.5, word_probability=0.3
+    )
     assert flags == ["hallucination"]
-    _, flags = check("Thank you.", no_speech_prob=0.01, avg_logprob=-0.1, compression_ratio=0.8,
-                     word_probability=0.95)
+    _, flags = check(
+        "Thank you.",
+        no_speech_prob=0.01,
+        avg_logprob=-0.1,
+        compression_ratio=0.8,
+        word_probability=0.95,
+    )
     assert flags == []
 
 
 def test_repetition_loop_collapsed():
     text, changed = collapse_repeats("and then " + "we went home " * 7 + "early")
     assert changed and text == "and then we went home early"
-    text, flags = check("I think " + "the the " * 8, no_speech_prob=0, avg_logprob=-0.3,
-                        compression_ratio=3.1, word_probability=0.8)
+    text, flags = check(
+        "I think " + "the the " * 8,
+        no_speech_prob=0,
+        avg_logprob=-0.3,
+        compression_ratio=3.1,
+        word_probability=0.8,
+    )
     assert "repetition" in flags and text.count("the") == 1
 
 

@@ -16,7 +16,7 @@ from tests.conftest import WINDOW, invoke
 def _segments(home: Path) -> dict[str, list[tuple[str, float, float]]]:
     db = sqlite3.connect(home / "podgrep.db")
     rows = db.execute(
-        "SELECT e.guid, s.text, s.start, s.\"end\" FROM segments s"
+        'SELECT e.guid, s.text, s.start, s."end" FROM segments s'
         " JOIN transcripts t ON t.id = s.transcript_id JOIN episodes e ON e.id = t.episode_id"
         " ORDER BY e.guid, s.idx"
     )
@@ -46,7 +46,9 @@ def test_killed_sync_resumes_with_same_result(served, library: Path, tmp_path: P
     env = {**os.environ, "PODGREP_WINDOW_SECONDS": WINDOW}
     proc = subprocess.Popen(
         [sys.executable, "-m", "podgrep", "sync", "--home", str(home)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 600
     try:
@@ -56,7 +58,9 @@ def test_killed_sync_resumes_with_same_result(served, library: Path, tmp_path: P
             if done >= 1 and partial >= 2:
                 break
             time.sleep(0.1)
-        assert proc.poll() is None, "sync ended before it could be killed: " + proc.stderr.read().decode()
+        assert proc.poll() is None, (
+            "sync ended before it could be killed: " + proc.stderr.read().decode()
+        )
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     finally:

@@ -32,7 +32,8 @@ def test_only_negative_or_empty():
 
 
 def test_locate_uses_stems_and_prefixes():
-    words = [Word(i, i + 0.5, w) for i, w in enumerate(" We were learning to reinforce it".split())]
+    tokens = ["We", "were", "learning", "to", "reinforce", "it"]
+    words = [Word(i, i + 0.5, w) for i, w in enumerate(tokens)]
     q = parse_query("learn reinforc*")
     assert locate(q.terms, words) == [(2, 3), (4, 5)]
     assert locate(parse_query('"to reinforce"').terms, words) == [(3, 5)]

@@ -49,8 +49,11 @@ def test_direct_media_url_and_page(served, tmp_path: Path):
     episodes = {json.loads(line)["episode"] for line in out.splitlines()}
     assert episodes == {"jfk", "A Great Talk"}
     # the same bytes arrived twice but were stored once
-    media = [p for p in (home / "media").rglob("*") if p.is_file() and p.parent.name != "partial"
-             and "partial" not in p.parts]
+    media = [
+        p
+        for p in (home / "media").rglob("*")
+        if p.is_file() and p.parent.name != "partial" and "partial" not in p.parts
+    ]
     assert len(media) == 1
 
 

@@ -48,7 +48,9 @@ def test_fts_follows_inserts_deletes_and_boundaries(tmp_path: Path):
     store.add_segment(t.id, _seg(3.0, "learning from human feedback today"), 0)
     store.add_segment(t.id, _seg(7.0, "you", ["hallucination"]), 1)
     hits = search(store, '"reinforcement learning"')
-    assert len(hits) == 1 and hits[0].start == 1.5  # the phrase crosses segments: found at "reinforcement"
+    assert (
+        len(hits) == 1 and hits[0].start == 1.5
+    )  # the phrase crosses segments: found at "reinforcement"
     assert search(store, "you") == []  # invented text is kept for the record, never searchable
     assert len(search(store, "human")) == 1
     # a killed run's unfinished window is dropped, and the index forgets it too

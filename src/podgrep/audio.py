@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,13 +24,13 @@ class AudioInfo:
     sample_rate: int
 
 
-def _open(path: Path) -> av.container.InputContainer:
+def _open(path: Path, label: str) -> av.container.InputContainer:
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise MediaError(
-            f"{path.name} is not audio or video podgrep can read ({_reason(exc)}): "
-            "check the file is a complete media file"
+            f"{label} is not audio or video podgrep can read ({_reason(exc)}): "
+            "check that it is a complete media file"
         ) from exc
 
 
@@ -38,13 +39,15 @@ def _reason(exc: BaseException) -> str:
     return text[:120]
 
 
-def probe(path: Path) -> AudioInfo:
-    """Open a media file and describe its first audio stream, or raise MediaError."""
-    with _open(path) as container:
+def probe(path: Path, label: str | None = None) -> AudioInfo:
+    """Open a media file and describe its first audio stream, or raise MediaError.
+
+    `label` names the file in messages (a URL says more to the user than a cache path).
+    """
+    label = label or path.name
+    with _open(path, label) as container:
         if not container.streams.audio:
-            raise MediaError(
-                f"{path.name} has no audio stream: give podgrep an audio or video file"
-            )
+            raise MediaError(f"{label} has no audio stream: give podgrep an audio or video file")
         stream = container.streams.audio[0]
         duration = None
         if stream.duration is not None and stream.time_base is not None:
@@ -59,32 +62,45 @@ def probe(path: Path) -> AudioInfo:
         )
 
 
-def decode(path: Path) -> np.ndarray:
+def check(path: Path, label: str | None = None, seconds: float = 30.0) -> AudioInfo:
+    """Probe a file and decode its first seconds: cheap proof that it really is audio."""
+    label = label or path.name
+    info = probe(path, label)
+    decoded = 0.0
+    with _open(path, label) as container, contextlib.suppress(av.error.FFmpegError):
+        for frame in container.decode(audio=0):
+            decoded += frame.samples / (frame.sample_rate or SAMPLE_RATE)
+            if decoded >= seconds:
+                break
+    if decoded <= 0:
+        raise MediaError(f"{label} holds no decodable audio: it is empty, corrupt or not audio")
+    return info
+
+
+def decode(path: Path, label: str | None = None) -> np.ndarray:
     """Decode a file's first audio stream to 16 kHz mono float32, or raise MediaError."""
-    info = probe(path)
+    label = label or path.name
+    info = probe(path, label)
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     chunks: list[np.ndarray] = []
-    bad_frames = 0
-    with _open(path) as container:
+    with _open(path, label) as container:
         try:
             for frame in container.decode(audio=0):
                 for out in resampler.resample(frame):
                     chunks.append(out.to_ndarray().reshape(-1))
         except av.error.InvalidDataError:
-            bad_frames += 1  # a damaged tail: keep what decoded, judged below
+            pass  # a damaged tail: keep what decoded, judged against the declared length below
         except av.error.FFmpegError as exc:
-            raise MediaError(f"{path.name} could not be decoded ({_reason(exc)})") from exc
+            raise MediaError(f"{label} could not be decoded ({_reason(exc)})") from exc
         for out in resampler.resample(None):
             chunks.append(out.to_ndarray().reshape(-1))
     if not chunks:
-        raise MediaError(
-            f"{path.name} holds no decodable audio: the file is empty, corrupt or not audio"
-        )
+        raise MediaError(f"{label} holds no decodable audio: it is empty, corrupt or not audio")
     audio = np.concatenate(chunks).astype(np.float32) / 32768.0
     decoded = len(audio) / SAMPLE_RATE
     if info.duration and info.duration > 5 and decoded < 0.9 * info.duration:
         raise MediaError(
-            f"{path.name} is truncated or corrupt: decoded {decoded:.0f} s of the "
+            f"{label} is truncated or corrupt: decoded {decoded:.0f} s of the "
             f"{info.duration:.0f} s it declares; download or copy it again"
         )
     return audio

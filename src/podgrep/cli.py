@@ -128,6 +128,7 @@ def sync(
     ] = False,
 ) -> None:
     """Check feeds, fetch new episodes, transcribe and index them (resumes where it stopped)."""
+    from podgrep.asr.engine import resolve as resolve_model
     from podgrep.fetch import MediaCache
     from podgrep.jobs.local import SyncLock, run_pending
     from podgrep.jobs.steps import StepContext
@@ -135,6 +136,7 @@ def sync(
     from podgrep.progress import ConsoleReporter
 
     settings = _settings(ctx, home, model=model)
+    resolve_model(settings.model)  # a wrong name fails now, before any work starts
     with SyncLock(settings.home / "sync.lock"), _store(settings) as store:
         if retry:
             n = store.retry_failed()

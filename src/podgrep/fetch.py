@@ -497,7 +497,7 @@ def _media_type(header: str | None) -> str | None:
 
 
 def _status_text(resp: httpx.Response) -> str:
-    """"HTTP 404 Not Found", or just "HTTP 404" when the server sent no reason."""
+    """ "HTTP 404 Not Found", or just "HTTP 404" when the server sent no reason."""
     return f"HTTP {resp.status_code} {resp.reason_phrase}".rstrip()
 
 

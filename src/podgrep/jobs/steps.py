@@ -62,7 +62,7 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         result = ctx.cache.ingest(url_source.download_page_media(ep.media_url, downloads))
     else:
         result = ctx.cache.fetch(ep.media_url, progress=lambda done, total: progress(done, total))
-    info = audio.probe(Path(result.path))
+    info = audio.check(Path(result.path), ep.media_url)
     ctx.store.set_media(ep.id, result.sha256, str(result.path))
     if info.duration:
         ctx.store.set_duration(ep.id, info.duration)
@@ -82,7 +82,7 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     assert ep.id is not None
     if not ep.media_path or not Path(ep.media_path).is_file():
         raise MediaError(f"The media of episode {ep.id} is missing from the cache: run sync again")
-    samples = audio.decode(Path(ep.media_path))
+    samples = audio.decode(Path(ep.media_path), ep.media_url)
     total = len(samples) / audio.SAMPLE_RATE
     ctx.store.set_duration(ep.id, total)
     engine = ctx.engine()

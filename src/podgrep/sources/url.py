@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,8 +34,24 @@ def direct_episode(url: str, content_type: str | None, length: int | None) -> Ep
     )
 
 
+class _Quiet:
+    """yt-dlp prints errors itself even when quiet; podgrep reports them in its own words."""
+
+    def debug(self, msg: str) -> None:
+        """Drop."""
+
+    info = warning = error = debug
+
+
 def _ydl_options(**extra: Any) -> dict[str, Any]:
-    return {"quiet": True, "no_warnings": True, "noprogress": True, "noplaylist": True, **extra}
+    return {
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "noplaylist": True,
+        "logger": _Quiet(),
+        **extra,
+    }
 
 
 def page_episode(url: str) -> Episode | None:
@@ -55,11 +72,17 @@ def page_episode(url: str) -> Episode | None:
         # a page with one embedded player: the page's title names the talk better
         page_title = info.get("title") if len(entries) == 1 else None
         info = {**entries[0], "title": page_title or entries[0].get("title")}
+    title = info.get("title") or url
+    if info.get("extractor") in ("generic", "html5"):
+        # the generic extractor numbers embedded players: "Page title (1)" for id "page-1"
+        m = re.match(r"^(.*) \((\d+)\)$", title)
+        if m and str(info.get("id", "")).endswith("-" + m.group(2)):
+            title = m.group(1)
     return Episode(
         id=None,
         show_id=None,
         guid=info.get("webpage_url") or url,
-        title=info.get("title") or url,
+        title=title,
         media_url=url,
         media_type=YTDLP_TYPE,
         duration=info.get("duration"),

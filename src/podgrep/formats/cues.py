@@ -1,0 +1,159 @@
+"""Caption cues: segments split into short timed lines, as captions must be."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from podgrep.domain import Segment
+
+MAX_LINE = 32  # Podcasting 2.0 captions guidance: two lines of at most 32 characters
+MAX_LINES = 2
+MIN_DURATION = 0.01
+
+# `HH:MM:SS.mmm`, `MM:SS.mmm`, `,` for `.`, and sloppy digit counts seen in the wild
+CLOCK = r"(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d+)?"
+TIMING = re.compile(rf"^\s*({CLOCK})\s*-->\s*({CLOCK})(?:\s|$)")
+
+
+@dataclass
+class Cue:
+    """One caption: its time span, its lines and who speaks."""
+
+    start: float
+    end: float
+    lines: list[str]
+    speaker: str | None = None
+
+
+@dataclass
+class _Piece:
+    text: str
+    start: float
+    end: float
+    glued: bool  # no space before it: ".5" after "3", or CJK text
+
+
+def _pieces(seg: Segment) -> list[_Piece]:
+    """The segment's text as timed pieces: its words if they spell the text, else by length."""
+    tokens = seg.text.split()
+    words = [w for w in seg.words if w.word.strip()]
+    # guards may have rewritten the text; word timings only count when they still match it
+    if words and "".join(w.word for w in words).split() == tokens:
+        pieces = []
+        for i, w in enumerate(words):
+            glued = i > 0 and not w.word[:1].isspace() and not words[i - 1].word[-1:].isspace()
+            pieces.append(_Piece(w.word.strip(), w.start, w.end, glued))
+        return pieces
+    total = sum(len(t) + 1 for t in tokens) or 1
+    span = max(seg.end - seg.start, MIN_DURATION)
+    out, t = [], seg.start
+    for tok in tokens:
+        d = span * (len(tok) + 1) / total
+        out.append(_Piece(tok, t, t + d, False))
+        t += d
+    return out
+
+
+def _fit(pieces: list[_Piece]) -> list[_Piece]:
+    """Cut pieces longer than a line (CJK runs, URLs) into line-sized ones, time by length."""
+    out = []
+    for p in pieces:
+        if len(p.text) <= MAX_LINE:
+            out.append(p)
+            continue
+        n = len(p.text)
+        for i in range(0, n, MAX_LINE):
+            a = p.start + (p.end - p.start) * i / n
+            b = p.start + (p.end - p.start) * min(i + MAX_LINE, n) / n
+            out.append(_Piece(p.text[i : i + MAX_LINE], a, b, p.glued or i > 0))
+    return out
+
+
+def _line_text(line: list[_Piece]) -> str:
+    return "".join(("" if i == 0 or p.glued else " ") + p.text for i, p in enumerate(line))
+
+
+def _wrap(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """Greedy wrap into lines of at most MAX_LINE characters, breaking at spaces if possible."""
+    units: list[list[_Piece]] = []
+    for p in pieces:
+        if units and p.glued:
+            units[-1].append(p)
+        else:
+            units.append([p])
+    lines: list[list[_Piece]] = []
+    for unit in units:
+        width = len(_line_text(unit))
+        if lines and len(_line_text(lines[-1])) + 1 + width <= MAX_LINE:
+            lines[-1].extend(unit)
+        elif width <= MAX_LINE:
+            lines.append(list(unit))
+        else:
+            # a space-less run longer than a line: break between its pieces
+            lines.append([])
+            for p in unit:
+                if lines[-1] and len(_line_text([*lines[-1], p])) > MAX_LINE:
+                    lines.append([])
+                lines[-1].append(p)
+    return lines
+
+
+def to_cues(segments: list[Segment]) -> list[Cue]:
+    """Split segments into cues of at most two 32-character lines, timed by their words."""
+    cues: list[Cue] = []
+    last_end = 0.0
+    for seg in segments:
+        if not seg.text.strip():
+            continue
+        lines = _wrap(_fit(_pieces(seg)))
+        for i in range(0, len(lines), MAX_LINES):
+            chunk = lines[i : i + MAX_LINES]
+            # players need non-overlapping, non-empty cues even when word timings overlap
+            start = max(chunk[0][0].start, last_end, 0.0)
+            end = max(chunk[-1][-1].end, start + MIN_DURATION)
+            cues.append(
+                Cue(round(start, 3), round(end, 3), [_line_text(x) for x in chunk], seg.speaker)
+            )
+            last_end = end
+    return cues
+
+
+def clock(seconds: float, sep: str) -> str:
+    """`HH:MM:SS<sep>mmm` as SRT (`,`) and WebVTT (`.`) write times."""
+    ms = max(0, round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def parse_clock(text: str) -> float:
+    """Read `HH:MM:SS,mmm`, `HH:MM:SS.mmm` or `MM:SS.mmm` into seconds."""
+    parts = text.strip().replace(",", ".").split(":")
+    seconds = float(parts[-1])
+    minutes = int(parts[-2]) if len(parts) >= 2 else 0
+    hours = int(parts[-3]) if len(parts) >= 3 else 0
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def blocks(text: str) -> list[list[str]]:
+    """Caption text (BOM, CRLF or CR tolerated) as blank-line separated blocks of lines."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return [b.split("\n") for b in re.split(r"\n(?:[ \t]*\n)+", text.strip()) if b.strip()]
+
+
+def find_timing(lines: list[str]) -> tuple[int, re.Match[str]] | None:
+    """The index and match of a block's `start --> end` line, if it has one."""
+    for i, line in enumerate(lines):
+        if m := TIMING.match(line):
+            return i, m
+    return None
+
+
+def to_segments(cues: list[tuple[float, float, str, str | None]]) -> list[Segment]:
+    """Parsed cues as Segments, numbered in order."""
+    return [
+        Segment(start=a, end=max(a, b), text=t, speaker=spk, idx=i)
+        for i, (a, b, t, spk) in enumerate(cues)
+    ]
