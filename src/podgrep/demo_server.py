@@ -31,6 +31,8 @@ class _Handler(SimpleHTTPRequestHandler):
 
 def _free(port: int) -> int:
     with socket.socket() as s:
+        # the server reuses the address too, so a port left in TIME_WAIT by the last demo is free
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

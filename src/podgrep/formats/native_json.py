@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from podgrep.domain import Segment, Transcript, Word
 from podgrep.errors import PodgrepError
 
 
+def _t(seconds: float) -> float:
+    return float(round(seconds, 3))
+
+
 def write_json(transcript: Transcript, *, title: str | None = None, show: str | None = None) -> str:
-    """The full transcript as JSON (times in seconds, 3 decimals)."""
+    """The full transcript as JSON (times in seconds, 3 decimals), flagged segments included."""
     segs = transcript.segments
     doc = {
         "version": 1,
@@ -19,19 +24,19 @@ def write_json(transcript: Transcript, *, title: str | None = None, show: str | 
         "model": transcript.model,
         "language": transcript.language,
         "language_probability": transcript.language_prob,
-        "duration": round(segs[-1].end, 3) if segs else 0.0,
+        "duration": _t(segs[-1].end) if segs else 0.0,
         "segments": [
             {
                 "id": s.idx,
-                "start": round(s.start, 3),
-                "end": round(s.end, 3),
+                "start": _t(s.start),
+                "end": _t(s.end),
                 "speaker": s.speaker,
                 "text": s.text,
                 "flags": list(s.flags),
                 "words": [
                     {
-                        "start": round(w.start, 3),
-                        "end": round(w.end, 3),
+                        "start": _t(w.start),
+                        "end": _t(w.end),
                         "word": w.word,
                         "probability": round(w.probability, 4),
                     }
@@ -44,38 +49,42 @@ def write_json(transcript: Transcript, *, title: str | None = None, show: str | 
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
+def _segment(i: int, s: dict[str, Any]) -> Segment:
+    return Segment(
+        start=float(s["start"]),
+        end=float(s["end"]),
+        text=str(s["text"]),
+        speaker=s.get("speaker") or None,
+        flags=[str(f) for f in s.get("flags") or []],
+        idx=int(s.get("id", i)),
+        words=[
+            Word(
+                float(w["start"]),
+                float(w["end"]),
+                str(w["word"]),
+                float(w.get("probability", 1.0)),
+            )
+            for w in s.get("words") or []
+        ],
+    )
+
+
 def read_json(text: str) -> Transcript:
     """Read podgrep's JSON back into a Transcript."""
     try:
         doc = json.loads(text)
-        segments = [
-            Segment(
-                start=float(s["start"]),
-                end=float(s["end"]),
-                text=s["text"],
-                speaker=s.get("speaker"),
-                flags=list(s.get("flags") or []),
-                idx=int(s.get("id", i)),
-                words=[
-                    Word(
-                        float(w["start"]),
-                        float(w["end"]),
-                        w["word"],
-                        float(w.get("probability", 1.0)),
-                    )
-                    for w in s.get("words") or []
-                ],
-            )
-            for i, s in enumerate(doc["segments"])
-        ]
-    except (ValueError, KeyError, TypeError) as exc:
+        if not isinstance(doc, dict) or not isinstance(doc.get("segments"), list):
+            raise TypeError('expected an object with a "segments" list')
+        segments = [_segment(i, s) for i, s in enumerate(doc["segments"])]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise PodgrepError(f"Not a podgrep transcript JSON: {exc}") from exc
+    prob = doc.get("language_probability")
     return Transcript(
         episode_id=None,
         source=doc.get("source") or "whisper",
         model=doc.get("model"),
         language=doc.get("language"),
         segments=segments,
-        language_prob=doc.get("language_probability"),
+        language_prob=float(prob) if isinstance(prob, int | float) else None,
         complete=True,
     )

@@ -50,12 +50,13 @@ def parse_podcast_json(text: str) -> list[Segment]:
         body = " ".join(str(body).split()) if body is not None else ""
         if not body:
             continue
+        speaker = " ".join(str(speaker).split()) if speaker is not None else ""
         segments.append(
             Segment(
                 start=start,
                 end=max(end, start),
                 text=body,
-                speaker=str(speaker).strip() or None if speaker is not None else None,
+                speaker=speaker or None,
                 idx=len(segments),
             )
         )

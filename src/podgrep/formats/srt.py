@@ -8,7 +8,7 @@ from podgrep.domain import Segment
 from podgrep.formats.cues import blocks, clock, find_timing, parse_clock, to_cues, to_segments
 
 # only the markup SRT players know, so text such as "a<b and c>d" survives
-_TAGS = re.compile(r"</?(?:i|b|u|s|font)(?:\s[^>]*)?>|\{\\[^}]*\}", re.IGNORECASE)
+_TAGS = re.compile(r"</?[ibus]>|</?font(?:\s[^>]*)?>|\{\\[^}]*\}", re.IGNORECASE)
 _SPEAKER = re.compile(r"^([^:\s][^:]{0,39}):\s+(.*)$")
 
 

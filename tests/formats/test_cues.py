@@ -1,0 +1,97 @@
+"""Cue splitting edge cases: glued word tokens, space-less scripts, bad word timings."""
+
+from __future__ import annotations
+
+import pytest
+
+from podgrep.domain import Segment, Word
+from podgrep.formats.cues import MAX_LINE, clock, parse_clock, to_cues
+from podgrep.formats.srt import parse_srt, write_srt
+from podgrep.formats.vtt import parse_vtt, write_vtt
+
+
+def test_glued_word_tokens_are_not_spaced_apart():
+    words = [
+        Word(0.0, 0.5, " It"),
+        Word(0.5, 1.0, " costs"),
+        Word(1.0, 1.2, " 3"),
+        Word(1.2, 1.4, ".5"),
+        Word(1.4, 2.0, " dollars"),
+    ]
+    cues = to_cues([Segment(0, 2, " It costs 3.5 dollars", words)])
+    assert [c.lines for c in cues] == [["It costs 3.5 dollars"]]
+    assert (cues[0].start, cues[0].end) == (0.0, 2.0)
+
+
+def test_words_that_no_longer_match_the_text_fall_back_to_the_text():
+    # the guards may rewrite a segment's text; the words then must not be shown
+    seg = Segment(10, 12, "Cleaned text.", [Word(10, 11, " Raw"), Word(11, 12, " junk")])
+    cues = to_cues([seg])
+    assert [c.lines for c in cues] == [["Cleaned text."]]
+    assert (cues[0].start, cues[0].end) == (10.0, 12.0)
+
+
+def test_blank_text_is_skipped_even_with_words():
+    assert to_cues([Segment(0, 1, "  ", [Word(0, 1, " hm")])]) == []
+
+
+def test_space_less_text_is_cut_to_line_length():
+    text = "東京" * 40  # 80 characters, no spaces, no word timings
+    cues = to_cues([Segment(0, 8, text)])
+    assert all(len(line) <= MAX_LINE for c in cues for line in c.lines)
+    assert all(len(c.lines) <= 2 for c in cues)
+    assert "".join("".join(c.lines) for c in cues) == text
+    assert cues[0].start == 0.0 and cues[-1].end == 8.0
+    assert all(a.end <= b.start for a, b in zip(cues, cues[1:], strict=False))
+
+
+def test_long_word_gets_lines_of_its_own_size():
+    url = "https://example.com/a/very/long/path/to/somewhere/else"
+    cues = to_cues([Segment(0, 3, f"see {url} ok")])
+    lines = [line for c in cues for line in c.lines]
+    assert all(len(line) <= MAX_LINE for line in lines)
+    assert "".join(lines).replace("see", "", 1).replace("ok", "") == url
+
+
+def test_overlapping_and_zero_length_word_times_still_give_valid_cues():
+    a = Segment(5.0, 5.0, "first", [Word(5.0, 5.0, " first")])
+    b = Segment(4.0, 6.0, "second", [Word(4.0, 6.0, " second")])  # starts before a ends
+    cues = to_cues([a, b])
+    assert cues[0].end > cues[0].start == 5.0
+    assert cues[1].start >= cues[0].end and cues[1].end > cues[1].start
+    for text, parse in ((write_srt([a, b]), parse_srt), (write_vtt([a, b]), parse_vtt)):
+        back = parse(text)
+        assert [s.text for s in back] == ["first", "second"]
+        assert back[0].end - back[0].start == pytest.approx(0.01)
+
+
+def test_speaker_on_every_cue_of_a_long_segment():
+    text = " ".join(f"word{i}" for i in range(40))
+    srt = write_srt([Segment(0, 20, text, speaker="Ann")])
+    cues = parse_srt(srt, speaker_prefix=True)
+    assert len(cues) > 1 and {c.speaker for c in cues} == {"Ann"}
+    assert " ".join(c.text for c in cues) == text
+    vtt = write_vtt([Segment(0, 20, text, speaker="A<B")])
+    assert vtt.count("<v A&lt;B>") == len(cues)
+    assert {c.speaker for c in parse_vtt(vtt)} == {"A<B"}
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("00:00:01,500", 1.5),
+        ("00:00:01.500", 1.5),
+        ("01:02:03.004", 3723.004),
+        ("02:03.004", 123.004),
+        ("00:00:01,5", 1.5),
+        ("100:00:00.000", 360000.0),
+    ],
+)
+def test_parse_clock(text: str, seconds: float):
+    assert parse_clock(text) == pytest.approx(seconds)
+
+
+def test_clock():
+    assert clock(3723.0045, ",") == "01:02:03,004" or clock(3723.0045, ",") == "01:02:03,005"
+    assert clock(0.9999, ".") == "00:00:01.000"
+    assert clock(-1, ".") == "00:00:00.000"
