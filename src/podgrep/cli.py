@@ -412,8 +412,7 @@ def transcribe(
     """Transcribe one file without adding it to the library."""
     from podgrep import audio
     from podgrep.asr.whisper import WhisperEngine
-    from podgrep.domain import Transcript
-    from podgrep.jobs.steps import kept
+    from podgrep.domain import Episode, Transcript
     from podgrep.progress import ConsoleReporter
 
     settings = _settings(ctx, home, model=model, language=language)
@@ -423,32 +422,21 @@ def transcribe(
     if not file.is_file():
         raise NotFoundError(f"{file} does not exist")
     samples = audio.decode(file)
-    engine = WhisperEngine(
-        settings.model,
-        device=settings.device,
-        compute_type=settings.compute_type,
-        cpu_threads=settings.cpu_threads,
-        beam_size=settings.beam_size,
-        vad=settings.vad,
-    )
+    engine = WhisperEngine.from_settings(settings)
     lang, prob = (settings.language, None) if settings.language else engine.detect_language(samples)
     transcript = Transcript(None, "whisper", engine.name, lang, language_prob=prob, complete=True)
     total = len(samples) / audio.SAMPLE_RATE
     reporter = ConsoleReporter(err)
-    from podgrep.domain import Episode
-
     reporter.start(Episode(None, None, str(file), file.name), "transcribe")
+    windows = audio.speech_windows(samples, settings.window_seconds)
     try:
-        for w, (a, b) in enumerate(audio.speech_windows(samples, settings.window_seconds)):
-            for seg in engine.transcribe(
-                samples[a:b], offset=a / audio.SAMPLE_RATE, language=lang, seed=w
-            ):
+        for _, seg in engine.transcribe_windows(samples, windows, language=lang):
+            if seg is not None:
                 seg.idx = len(transcript.segments)
                 transcript.segments.append(seg)
                 reporter.advance(seg.end, total)
     finally:
         reporter.close()
-    transcript.segments = kept(transcript.segments) if fmt != "json" else transcript.segments
     _write(render(fmt, transcript, title=file.stem), output)
 
 

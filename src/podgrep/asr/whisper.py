@@ -9,6 +9,7 @@ import numpy as np
 
 from podgrep.asr import engine, guards
 from podgrep.audio import SAMPLE_RATE
+from podgrep.config import Settings
 from podgrep.domain import Segment, Word
 from podgrep.errors import ModelError
 
@@ -121,3 +122,33 @@ class WhisperEngine:
                 words=words,
                 flags=flags,
             )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WhisperEngine:
+        """The engine the settings ask for (model, device, compute type, threads, beam, VAD)."""
+        return cls(
+            settings.model,
+            device=settings.device,
+            compute_type=settings.compute_type,
+            cpu_threads=settings.cpu_threads,
+            beam_size=settings.beam_size,
+            vad=settings.vad,
+        )
+
+    def transcribe_windows(
+        self,
+        samples: np.ndarray,
+        windows: list[tuple[int, int]],
+        *,
+        language: str | None,
+        first: int = 0,
+    ) -> Iterator[tuple[int, Segment | None]]:
+        """Transcribe windows from `first` on: (window, segment) per segment, (window, None) at
+        the end of each window."""
+        for w in range(first, len(windows)):
+            a, b = windows[w]
+            for seg in self.transcribe(
+                samples[a:b], offset=a / SAMPLE_RATE, language=language, seed=w
+            ):
+                yield w, seg
+            yield w, None

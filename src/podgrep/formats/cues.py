@@ -99,6 +99,28 @@ def _wrap(pieces: list[_Piece]) -> list[list[_Piece]]:
     return lines
 
 
+def _chunks(pieces: list[_Piece]) -> list[list[list[_Piece]]]:
+    """Group wrapped lines into cues of MAX_LINES, spreading text evenly over as few cues."""
+    lines = _wrap(pieces)
+    greedy = [lines[i : i + MAX_LINES] for i in range(0, len(lines), MAX_LINES)]
+    n = len(greedy)
+    if n < 2:
+        return greedy
+    # greedy packing leaves a stub ("at all") as the last cue; cut at spaces by length instead
+    total = len(_line_text(pieces))
+    groups: list[list[_Piece]] = [[]]
+    done = 0
+    for p in pieces:
+        if groups[-1] and not p.glued and done >= total * len(groups) / n:
+            groups.append([])
+        groups[-1].append(p)
+        done += len(p.text) + (0 if p.glued else 1)
+    balanced = [_wrap(g) for g in groups]
+    if len(balanced) == n and all(len(c) <= MAX_LINES for c in balanced):
+        return balanced
+    return greedy
+
+
 def to_cues(segments: list[Segment]) -> list[Cue]:
     """Split segments into cues of at most two 32-character lines, timed by their words."""
     cues: list[Cue] = []
@@ -106,9 +128,7 @@ def to_cues(segments: list[Segment]) -> list[Cue]:
     for seg in segments:
         if not seg.text.strip():
             continue
-        lines = _wrap(_fit(_pieces(seg)))
-        for i in range(0, len(lines), MAX_LINES):
-            chunk = lines[i : i + MAX_LINES]
+        for chunk in _chunks(_fit(_pieces(seg))):
             # players need non-overlapping, non-empty cues even when word timings overlap
             start = max(chunk[0][0].start, last_end, 0.0)
             end = max(chunk[-1][-1].end, start + MIN_DURATION)

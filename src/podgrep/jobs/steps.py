@@ -13,7 +13,7 @@ from pathlib import Path
 from podgrep import audio
 from podgrep.asr.whisper import WhisperEngine
 from podgrep.config import Settings
-from podgrep.domain import Episode, Segment
+from podgrep.domain import Episode
 from podgrep.errors import MediaError
 from podgrep.fetch import MediaCache
 from podgrep.sources import url as url_source
@@ -34,15 +34,7 @@ class StepContext:
     def engine(self) -> WhisperEngine:
         """The Whisper engine, loaded on first use and then reused for every episode."""
         if self._engine is None:
-            s = self.settings
-            self._engine = WhisperEngine(
-                s.model,
-                device=s.device,
-                compute_type=s.compute_type,
-                cpu_threads=s.cpu_threads,
-                beam_size=s.beam_size,
-                vad=s.vad,
-            )
+            self._engine = WhisperEngine.from_settings(self.settings)
         return self._engine
 
 
@@ -100,14 +92,13 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     windows = audio.speech_windows(samples, ctx.settings.window_seconds)
     first = ctx.store.windows_done(transcript.id)
     progress(windows[first][0] / audio.SAMPLE_RATE if first < len(windows) else total, total)
-    for w in range(first, len(windows)):
-        a, b = windows[w]
-        offset = a / audio.SAMPLE_RATE
-        for seg in engine.transcribe(samples[a:b], offset=offset, language=language, seed=w):
-            ctx.store.add_segment(transcript.id, seg, w)
-            progress(seg.end, total)
-        ctx.store.finish_window(transcript.id, w)
-        progress(b / audio.SAMPLE_RATE, total)
+    for w, seg in engine.transcribe_windows(samples, windows, language=language, first=first):
+        if seg is None:
+            ctx.store.finish_window(transcript.id, w)
+            progress(windows[w][1] / audio.SAMPLE_RATE, total)
+            continue
+        ctx.store.add_segment(transcript.id, seg, w)
+        progress(seg.end, total)
     ctx.store.complete_transcript(transcript.id)
     ctx.store.set_status(ep.id, "transcribed")
 
@@ -126,7 +117,3 @@ STEP_FUNCTIONS: dict[str, Callable[[StepContext, Episode, Progress], None]] = {
     "index": index,
 }
 
-
-def kept(segments: list[Segment]) -> list[Segment]:
-    """Segments to show and export: those not flagged as invented text."""
-    return [s for s in segments if "hallucination" not in s.flags]
