@@ -46,6 +46,7 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     """Bring the episode's media into the cache (or hash a local file) and check it is audio."""
     assert ep.id is not None and ep.media_url
     if ep.media_path and Path(ep.media_path).is_file():
+        ctx.store.set_status(ep.id, "fetched")  # a run killed after the download finished
         return
     if ep.media_url.startswith("file://"):
         result = ctx.cache.add_file(_file_path(ep.media_url))
@@ -89,7 +90,10 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         if language is None:
             language, prob = engine.detect_language(samples)
         ctx.store.set_language(transcript.id, language, prob)
-    windows = audio.speech_windows(samples, ctx.settings.window_seconds)
+    windows = ctx.store.windows(transcript.id)
+    if windows is None:
+        windows = audio.speech_windows(samples, ctx.settings.window_seconds)
+        ctx.store.set_windows(transcript.id, windows)
     first = ctx.store.windows_done(transcript.id)
     progress(windows[first][0] / audio.SAMPLE_RATE if first < len(windows) else total, total)
     for w, seg in engine.transcribe_windows(samples, windows, language=language, first=first):
@@ -116,4 +120,3 @@ STEP_FUNCTIONS: dict[str, Callable[[StepContext, Episode, Progress], None]] = {
     "transcribe": transcribe,
     "index": index,
 }
-

@@ -460,6 +460,21 @@ class SqliteStore:
         ).fetchone()
         return int(row["windows_done"]) if row else 0
 
+    def windows(self, transcript_id: int) -> list[tuple[int, int]] | None:
+        """The window boundaries fixed for this transcript, if its first run set them."""
+        row = self.db.execute(
+            "SELECT windows_json FROM transcripts WHERE id=?", (transcript_id,)
+        ).fetchone()
+        if not row or row["windows_json"] is None:
+            return None
+        return [(int(a), int(b)) for a, b in json.loads(row["windows_json"])]
+
+    def set_windows(self, transcript_id: int, windows: list[tuple[int, int]]) -> None:
+        """Fix the window boundaries of a transcript (done once, before the first window)."""
+        self.db.execute(
+            "UPDATE transcripts SET windows_json=? WHERE id=?", (json.dumps(windows), transcript_id)
+        )
+
     def set_language(self, transcript_id: int, language: str | None, prob: float | None) -> None:
         """Record the transcript's language and the detector's confidence."""
         self.db.execute(
