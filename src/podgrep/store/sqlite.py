@@ -7,14 +7,15 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from podgrep.domain import Episode, Person, Segment, Show, Transcript, TranscriptRef, Word
 from podgrep.errors import NotFoundError, PodgrepError
 
+T = TypeVar("T")
 STEPS = ("fetch", "transcribe", "index")
 LEAD_WORDS = 8  # words of the next segment appended to a segment's searchable text
 HIDDEN_FLAGS = {"hallucination"}  # segments kept for the record but never searchable
@@ -37,6 +38,17 @@ def open_store(db_path: Path) -> SqliteStore:
 
 def _persons_json(persons: list[Person]) -> str:
     return json.dumps([asdict(p) for p in persons], ensure_ascii=False)
+
+
+def _from_row(cls: type[T], row: sqlite3.Row, **converted: Any) -> T:
+    """A dataclass from a row: columns named like its fields, plus the converted ones."""
+    columns = set(row.keys())
+    plain = {
+        f.name: row[f.name]
+        for f in fields(cls)
+        if f.name in columns and f.name not in converted  # type: ignore[arg-type]
+    }
+    return cls(**plain, **converted)
 
 
 def _persons(raw: str | None) -> list[Person]:
@@ -158,21 +170,7 @@ class SqliteStore:
         )
 
     def _show(self, row: sqlite3.Row) -> Show:
-        return Show(
-            id=row["id"],
-            feed_url=row["feed_url"],
-            title=row["title"],
-            kind=row["kind"],
-            author=row["author"],
-            description=row["description"],
-            image=row["image"],
-            language=row["language"],
-            link=row["link"],
-            persons=_persons(row["persons_json"]),
-            etag=row["etag"],
-            last_modified=row["last_modified"],
-            last_checked=row["last_checked"],
-        )
+        return _from_row(Show, row, persons=_persons(row["persons_json"]))
 
     def get_show(self, show_id: int) -> Show:
         """The show with this id."""
@@ -239,27 +237,8 @@ class SqliteStore:
         return new_ids
 
     def _episode(self, row: sqlite3.Row) -> Episode:
-        return Episode(
-            id=row["id"],
-            show_id=row["show_id"],
-            guid=row["guid"],
-            title=row["title"],
-            media_url=row["media_url"],
-            media_type=row["media_type"],
-            media_length=row["media_length"],
-            published=row["published"],
-            duration=row["duration"],
-            link=row["link"],
-            show_notes_html=row["show_notes_html"],
-            image=row["image"],
-            transcripts=[TranscriptRef(**t) for t in json.loads(row["transcripts_json"] or "[]")],
-            chapters_url=row["chapters_url"],
-            persons=_persons(row["persons_json"]),
-            media_sha256=row["media_sha256"],
-            media_path=row["media_path"],
-            status=row["status"],
-            error=row["error"],
-        )
+        refs = [TranscriptRef(**t) for t in json.loads(row["transcripts_json"] or "[]")]
+        return _from_row(Episode, row, transcripts=refs, persons=_persons(row["persons_json"]))
 
     def get_episode(self, episode_id: int) -> Episode:
         """The episode with this id."""
@@ -443,15 +422,7 @@ class SqliteStore:
         return self._transcript(row)
 
     def _transcript(self, row: sqlite3.Row) -> Transcript:
-        return Transcript(
-            episode_id=row["episode_id"],
-            source=row["source"],
-            model=row["model"],
-            language=row["language"],
-            language_prob=row["language_prob"],
-            id=row["id"],
-            complete=bool(row["complete"]),
-        )
+        return _from_row(Transcript, row, complete=bool(row["complete"]))
 
     def windows_done(self, transcript_id: int) -> int:
         """How many audio windows of this transcript are fully written."""
@@ -564,15 +535,8 @@ class SqliteStore:
         return [self._segment(r) for r in rows]
 
     def _segment(self, r: sqlite3.Row) -> Segment:
-        return Segment(
-            start=r["start"],
-            end=r["end"],
-            text=r["text"],
-            words=[Word(**w) for w in json.loads(r["words_json"] or "[]")],
-            flags=[f for f in (r["flags"] or "").split(",") if f],
-            idx=r["idx"],
-            id=r["id"],
-        )
+        words = [Word(**w) for w in json.loads(r["words_json"] or "[]")]
+        return _from_row(Segment, r, words=words, flags=[f for f in r["flags"].split(",") if f])
 
     def segment_count(self) -> int:
         """Segments in the whole library."""
