@@ -90,10 +90,7 @@ def _add_url(store: SqliteStore, target: str, client: httpx.Client) -> AddResult
     try:
         with client.stream("GET", target) as resp:
             if resp.status_code >= 400:
-                raise SourceError(
-                    f"{target} answered HTTP {resp.status_code} {resp.reason_phrase}: "
-                    "check the address"
-                )
+                raise SourceError(feed.status_message(target, resp, what=""))
             ctype = (resp.headers.get("content-type") or "").split(";")[0].strip().lower()
             length = resp.headers.get("content-length")
             suffix = Path(urllib.parse.urlparse(str(resp.url)).path).suffix.lower()
@@ -110,7 +107,7 @@ def _add_url(store: SqliteStore, target: str, client: httpx.Client) -> AddResult
                     raise SourceError(f"{target} is larger than a feed can be and is not media")
             etag, modified = resp.headers.get("etag"), resp.headers.get("last-modified")
     except httpx.HTTPError as exc:
-        raise SourceError(f"Could not reach {target}: {exc}") from exc
+        raise SourceError(f"Could not reach {target}: {feed.network_reason(exc)}") from exc
     if feed.looks_like_feed(bytes(data), ctype):
         show, episodes = feed.parse_feed(bytes(data), target)
         show.etag, show.last_modified = etag, modified

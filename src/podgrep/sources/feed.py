@@ -105,7 +105,7 @@ def fetch_feed(
                     final_url=final_url,
                 )
             if not resp.is_success:
-                raise FeedError(_status_message(url, resp))
+                raise FeedError(status_message(url, resp))
             content_type = resp.headers.get("Content-Type")
             mime = _mime(content_type)
             if mime.startswith(("audio/", "video/", "image/")):
@@ -116,7 +116,7 @@ def fetch_feed(
     except httpx.TooManyRedirects as exc:
         raise FeedError(f"Could not reach {url}: too many redirects") from exc
     except httpx.HTTPError as exc:
-        raise FeedError(f"Could not reach {url}: {_network_reason(exc)}") from exc
+        raise FeedError(f"Could not reach {url}: {network_reason(exc)}") from exc
     except httpx.InvalidURL as exc:
         raise FeedError(f"{url} is not a valid web address: {exc}") from exc
 
@@ -644,7 +644,7 @@ def _alternate_feed(data: bytes, base: str) -> str | None:
 # --- HTTP --------------------------------------------------------------------------------------
 
 
-def _network_reason(exc: httpx.HTTPError) -> str:
+def network_reason(exc: httpx.HTTPError) -> str:
     """A short reason for a failed connection."""
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
@@ -654,7 +654,7 @@ def _network_reason(exc: httpx.HTTPError) -> str:
     return re.sub(r"^\[Errno -?\d+\]\s*", "", text.splitlines()[0])
 
 
-def _status_message(url: str, resp: httpx.Response) -> str:
+def status_message(url: str, resp: httpx.Response, *, what: str = "Feed") -> str:
     """One line for an HTTP error status, with what to do about it."""
     code = resp.status_code
     try:
@@ -669,4 +669,4 @@ def _status_message(url: str, resp: httpx.Response) -> str:
         hint = "the server failed; try again later"
     else:
         hint = "check the address"
-    return f"Feed {url} answered HTTP {code} {phrase}".rstrip() + f": {hint}"
+    return f"{what} {url} answered HTTP {code} {phrase}".strip() + f": {hint}"
