@@ -26,6 +26,11 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _print_error(exc: PodgrepError) -> None:
+    """The one line a user error gets on stderr."""
+    err.print(f"[red]error:[/] {escape(str(exc))}")
+
+
 class _Group(TyperGroup):
     """Turns a PodgrepError anywhere in a command into one red line and its exit code."""
 
@@ -33,7 +38,7 @@ class _Group(TyperGroup):
         try:
             return super().invoke(ctx)
         except PodgrepError as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}")
+            _print_error(exc)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("Interrupted: run the same command again to continue where it stopped.")
@@ -101,10 +106,10 @@ def add(
             try:
                 result = add_source(store, target, client=client)
             except PodgrepError as exc:
-                err.print(f"[red]error:[/] {escape(str(exc))}")
+                _print_error(exc)
                 failed += 1
                 continue
-            total = len(store.list_episodes(result.show.id))
+            total = store.episode_count(result.show.id)
             verb = "Added" if result.created or result.new_episodes else "Already have"
             out.print(
                 f"{verb} {result.kind} [bold]{escape(result.show.title)}[/] "

@@ -75,14 +75,15 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     assert ep.id is not None
     if not ep.media_path or not Path(ep.media_path).is_file():
         raise MediaError(f"The media of episode {ep.id} is missing from the cache: run sync again")
-    samples = audio.decode(Path(ep.media_path), ep.media_url)
-    total = len(samples) / audio.SAMPLE_RATE
-    ctx.store.set_duration(ep.id, total)
     engine = ctx.engine()
     transcript = ctx.store.open_transcript(ep.id, "whisper", engine.name, None, None)
     assert transcript.id is not None
-    if transcript.complete:
+    if transcript.complete:  # a run killed after the last window: nothing to decode again
+        ctx.store.set_status(ep.id, "transcribed")
         return
+    samples = audio.decode(Path(ep.media_path), ep.media_url)
+    total = len(samples) / audio.SAMPLE_RATE
+    ctx.store.set_duration(ep.id, total)
     ctx.store.drop_partial_window(transcript.id)
     language = transcript.language
     if language is None:

@@ -259,6 +259,11 @@ class SqliteStore:
         sql += " ORDER BY show_id, COALESCE(published, added) DESC, id DESC"
         return [self._episode(r) for r in self.db.execute(sql, args)]
 
+    def episode_count(self, show_id: int | None) -> int:
+        """How many episodes a show has."""
+        row = self.db.execute("SELECT COUNT(*) FROM episodes WHERE show_id=?", (show_id,))
+        return int(row.fetchone()[0])
+
     def find_episodes(self, text: str) -> list[Episode]:
         """Episodes whose guid equals `text` or whose title contains it (case-insensitive)."""
         rows = self.db.execute(
