@@ -24,6 +24,16 @@ def default_home() -> Path:
     return base / "podgrep"
 
 
+def model_cache_root() -> Path:
+    """Where models joined from bundled parts live: `$PODGREP_MODEL_CACHE`, else
+    `$XDG_CACHE_HOME/podgrep/models`, else ~/.cache/podgrep/models (one folder per model)."""
+    if os.environ.get("PODGREP_MODEL_CACHE"):
+        return Path(os.environ["PODGREP_MODEL_CACHE"]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "podgrep" / "models"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run of podgrep can be tuned with."""
@@ -33,10 +43,13 @@ class Settings:
     device: str = "auto"  # auto | cpu | cuda
     compute_type: str = "auto"  # auto | int8 | float16 | int8_float16 | float32
     language: str | None = None  # None: from the feed, else detected
-    cpu_threads: int = 0  # 0: let CTranslate2 choose
-    beam_size: int = 5
+    multilingual_model: str = "base"  # used when the language is not English and model is .en
+    cpu_threads: int = 0  # threads per model replica; 0: chosen from the machine's cores
+    workers: int = 0  # model replicas decoding at once; 0: one per core (up to 4) on CPU, 1 on GPU
+    batch_size: int = 0  # chunks of speech per batch; 0: 8 on CPU, 16 on GPU
+    beam_size: int = 5  # beam for chunks whose greedy result looks wrong; 1: greedy only
     vad: bool = True
-    window_seconds: float = 240.0  # audio is transcribed and committed in windows of about this
+    window_seconds: float = 300.0  # audio is transcribed and committed in windows of about this
     max_download_mb: int = 2048
     fetch_retries: int = 4
     max_attempts: int = 3  # a step that failed this many times is parked until `sync --retry`
@@ -75,7 +88,10 @@ _KINDS = {
     "device": str,
     "compute_type": str,
     "language": str,
+    "multilingual_model": str,
     "cpu_threads": int,
+    "workers": int,
+    "batch_size": int,
     "beam_size": int,
     "vad": bool,
     "window_seconds": float,
