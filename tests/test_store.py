@@ -49,9 +49,12 @@ def test_migrates_a_version_1_database(tmp_path: Path):
     sid = store.list_shows()[0].id
     [eid] = store.add_episodes(sid, [Episode(None, None, "g", "E", media_url="http://x/a.mp3")])
     t = store.open_transcript(eid, "whisper", "tiny.en", "en", None)
-    assert store.windows(t.id) is None
-    store.set_windows(t.id, [(0, 10), (10, 20)])
-    assert store.windows(t.id) == [(0, 10), (10, 20)]
+    assert store.windows(t.id) == (None, [])
+    store.set_windows(t.id, 60.0, [(0, 10), (10, 20)])
+    assert store.windows(t.id) == (60.0, [(0, 10), (10, 20)])
+    # 0.1 stored a bare list of cuts: still read
+    store.db.execute("UPDATE transcripts SET windows_json='[[0, 5]]' WHERE id=?", (t.id,))
+    assert store.windows(t.id) == (None, [(0, 5)])
 
 
 def test_episodes_are_unique_per_show_and_guid(tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,81 +78,82 @@ def check(path: Path, label: str | None = None, seconds: float = 30.0) -> AudioI
     return info
 
 
-def decode(path: Path, label: str | None = None) -> np.ndarray:
-    """Decode a file's first audio stream to 16 kHz mono float32, or raise MediaError."""
+def stream(path: Path, label: str | None = None, *, skip_samples: int = 0) -> Iterator[np.ndarray]:
+    """Decode a file's first audio stream to 16 kHz mono float32, block by block.
+
+    Memory stays flat however long the file is. The first `skip_samples` samples are decoded and
+    dropped, so a resumed run sees exactly the samples an uninterrupted one did. A file that ends
+    well short of the length it declares raises MediaError when the end is reached.
+    """
     label = label or path.name
     info = probe(path, label)
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
+    seen = 0
+
+    def emit(frames: list[av.AudioFrame]) -> Iterator[np.ndarray]:
+        nonlocal seen
+        for out in frames:
+            block = out.to_ndarray().reshape(-1)
+            first = seen
+            seen += len(block)
+            if seen <= skip_samples:
+                continue
+            if first < skip_samples:
+                block = block[skip_samples - first :]
+            yield block.astype(np.float32) / 32768.0
+
     with _open(path, label) as container:
         try:
             for frame in container.decode(audio=0):
-                for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray().reshape(-1))
+                yield from emit(resampler.resample(frame))
         except av.error.InvalidDataError:
             pass  # a damaged tail: keep what decoded, judged against the declared length below
         except av.error.FFmpegError as exc:
             raise MediaError(f"{label} could not be decoded ({_reason(exc)})") from exc
-        for out in resampler.resample(None):
-            chunks.append(out.to_ndarray().reshape(-1))
-    if not chunks:
+        yield from emit(resampler.resample(None))
+    if seen == 0:
         raise MediaError(f"{label} holds no decodable audio: it is empty, corrupt or not audio")
-    audio = np.concatenate(chunks).astype(np.float32) / 32768.0
-    decoded = len(audio) / SAMPLE_RATE
+    decoded = seen / SAMPLE_RATE
     if info.duration and info.duration > 5 and decoded < 0.9 * info.duration:
         raise MediaError(
             f"{label} is truncated or corrupt: decoded {decoded:.0f} s of the "
             f"{info.duration:.0f} s it declares; download or copy it again"
         )
-    return audio
 
 
-def speech_windows(
-    audio: np.ndarray, target_seconds: float, *, speech: list[tuple[int, int]] | None = None
-) -> list[tuple[int, int]]:
-    """Split audio into windows of about `target_seconds`, cut in the middle of pauses.
+def decode(path: Path, label: str | None = None) -> np.ndarray:
+    """Decode a whole (short) file to 16 kHz mono float32, or raise MediaError.
 
-    The windows depend only on the audio, so a resumed run cuts exactly where an
-    uninterrupted one would and both end with the same transcript.
+    Long media goes through `stream` instead; this is for clips and tests.
     """
-    total = len(audio)
-    if total == 0:
-        return []
-    target = int(target_seconds * SAMPLE_RATE)
-    if total <= target * 1.25:
-        return [(0, total)]
-    if speech is None:
-        speech = _speech_regions(audio)
-    # candidate cut points: the middle of every pause between speech regions
-    cuts = [
-        (a_end + b_start) // 2 for (_, a_end), (b_start, _) in zip(speech, speech[1:], strict=False)
-    ]
-    windows: list[tuple[int, int]] = []
-    start = 0
-    while total - start > target * 1.25:
-        ideal = start + target
-        lo, hi = start + target // 2, start + int(target * 1.25)
-        inside = [c for c in cuts if lo <= c <= hi]
-        cut = min(inside, key=lambda c: abs(c - ideal)) if inside else _quietest(audio, lo, hi)
-        windows.append((start, cut))
-        start = cut
-    windows.append((start, total))
-    return windows
+    return np.concatenate(list(stream(path, label)))
 
 
-def _quietest(audio: np.ndarray, lo: int, hi: int) -> int:
-    """The centre of the quietest 200 ms between lo and hi (no pause found by VAD)."""
-    step = SAMPLE_RATE // 5
-    best, best_energy = (lo + hi) // 2, float("inf")
-    for pos in range(lo, max(lo + 1, hi - step), step):
-        energy = float(np.mean(audio[pos : pos + step] ** 2))
-        if energy < best_energy:
-            best, best_energy = pos + step // 2, energy
-    return best
-
-
-def _speech_regions(audio: np.ndarray) -> list[tuple[int, int]]:
+def speech_regions(audio: np.ndarray, *, max_seconds: float = 30.0) -> list[tuple[int, int]]:
+    """Sample ranges of speech (Silero VAD), none longer than `max_seconds`."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
-    stamps = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=300))
-    return [(int(s["start"]), int(s["end"])) for s in stamps]
+    if len(audio) == 0:
+        return []
+    options = VadOptions(max_speech_duration_s=max_seconds, min_silence_duration_ms=160)
+    return [(int(s["start"]), int(s["end"])) for s in get_speech_timestamps(audio, options)]
+
+
+def quietest(audio: np.ndarray, lo: int, hi: int, ideal: int) -> int:
+    """A cut point between lo and hi in the middle of the quietest half second.
+
+    Energy is measured in 100 ms frames and smoothed over 500 ms; among near-equal minima the one
+    closest to `ideal` wins, so windows stay close to their target length.
+    """
+    frame = SAMPLE_RATE // 10
+    lo, hi = max(0, lo), min(len(audio), hi)
+    n = (hi - lo) // frame
+    if n < 5:
+        return (lo + hi) // 2
+    frames = audio[lo : lo + n * frame].reshape(n, frame)
+    energy = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-10)
+    smooth = np.convolve(energy, np.ones(5) / 5, mode="valid")  # centred on frame i + 2
+    centres = lo + (np.arange(len(smooth)) + 2) * frame + frame // 2
+    # 1 dB of energy is worth 10 s of distance from the ideal cut
+    cost = smooth + np.abs(centres - ideal) / (10 * SAMPLE_RATE)
+    return int(centres[int(np.argmin(cost))])

@@ -167,7 +167,10 @@ def sync(
         )
         reporter = ConsoleReporter(err)
         try:
-            summary = run_pending(StepContext(store, settings, cache), reporter)
+            context = StepContext(
+                store, settings, cache, notify=lambda m: err.print(f"note: {escape(m)}")
+            )
+            summary = run_pending(context, reporter)
         finally:
             reporter.close()
             cache.close()
@@ -416,6 +419,7 @@ def transcribe(
 ) -> None:
     """Transcribe one file without adding it to the library."""
     from podgrep import audio
+    from podgrep.asr.language import choose_model
     from podgrep.asr.whisper import WhisperEngine
     from podgrep.domain import Episode, Transcript
     from podgrep.progress import ConsoleReporter
@@ -426,33 +430,64 @@ def transcribe(
         raise PodgrepError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if not file.is_file():
         raise NotFoundError(f"{file} does not exist")
-    samples = audio.decode(file)
-    engine = WhisperEngine.from_settings(settings)
-    lang, prob = (settings.language, None) if settings.language else engine.detect_language(samples)
+    info = audio.probe(file)
+    engines: dict[str, WhisperEngine] = {}
+
+    def engine_for(name: str) -> WhisperEngine:
+        if name not in engines:
+            engines[name] = WhisperEngine.from_settings(settings, name)
+            for note in engines[name].notes:
+                err.print(f"note: {note}")
+        return engines[name]
+
+    model_name, lang, prob = choose_model(
+        settings, settings.language, file, file.name, engine_for, lambda m: err.print(f"note: {m}")
+    )
+    engine = engine_for(model_name)
     transcript = Transcript(None, "whisper", engine.name, lang, language_prob=prob, complete=True)
-    total = len(samples) / audio.SAMPLE_RATE
     reporter = ConsoleReporter(err)
     reporter.start(Episode(None, None, str(file), file.name), "transcribe")
-    windows = audio.speech_windows(samples, settings.window_seconds)
     try:
-        for _, seg in engine.transcribe_windows(samples, windows, language=lang):
-            if seg is not None:
+        for window, segments in engine.transcribe_stream(
+            audio.stream(file), language=lang, window_seconds=settings.window_seconds
+        ):
+            for seg in segments:
                 seg.idx = len(transcript.segments)
                 transcript.segments.append(seg)
-                reporter.advance(seg.end, total)
+            reporter.advance(window.end / audio.SAMPLE_RATE, info.duration)
     finally:
         reporter.close()
     _write(render(fmt, transcript, title=file.stem), output)
 
 
 @app.command()
-def models() -> None:
+def models(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """List the Whisper models available offline and where they come from."""
     from podgrep.asr.engine import bundled_models
 
-    for m in bundled_models():
-        out.print(f"{m.name:12} {m.origin}  ({m.path})")
-    out.print("Any faster-whisper name (base, small, large-v3, …) or a local CTranslate2 model")
+    found = bundled_models()  # lists split models without joining them; resolve() joins
+    if as_json:
+        rows = [
+            {
+                "name": m.name,
+                "multilingual": not m.english_only,
+                "origin": m.origin,
+                "path": str(m.path) if m.path else None,
+                "ready": m.ready,
+            }
+            for m in found
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not found:
+        out.print("No Whisper model is installed for offline use.")
+    name_w = max((len(m.name) for m in found), default=0)
+    origin_w = max((len(m.origin) for m in found), default=0)
+    for m in found:
+        kind = "English-only" if m.english_only else "multilingual"
+        where = str(m.path) if m.ready else f"joined on first use (into {m.path})"
+        out.print(f"{m.name:{name_w}}  {kind:12}  {m.origin:{origin_w}}  {escape(where)}")
+    out.print("Any faster-whisper name (small, large-v3, …) or a local CTranslate2 model")
     out.print(
         "directory also works with --model; names are downloaded once when a hub is reachable."
     )

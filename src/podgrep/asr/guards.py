@@ -71,6 +71,26 @@ def collapse_repeats(text: str, *, min_repeats: int = 4, max_n: int = 6) -> tupl
     return " ".join(tokens), changed
 
 
+def flag_repeated_segments(segments: list, *, min_repeats: int = 3) -> None:
+    """Flag the copies when the same sentence of 2+ words comes back to back `min_repeats`+ times.
+
+    Whisper's loops often span sentences ("I'm going to go. I'm going to go. ..."), which the
+    n-gram collapse inside one segment cannot see. The first copy stays; the rest are flagged.
+    """
+    i = 0
+    while i < len(segments):
+        key = normalise(segments[i].text)
+        j = i + 1
+        while j < len(segments) and normalise(segments[j].text) == key:
+            j += 1
+        if j - i >= min_repeats and len(key.split()) >= 2:
+            for seg in segments[i + 1 : j]:
+                for flag in ("repetition", "hallucination"):
+                    if flag not in seg.flags:
+                        seg.flags.append(flag)
+        i = j
+
+
 def check(
     text: str,
     *,

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from podgrep import audio
+from podgrep.asr.language import choose_model
+from podgrep.asr.plan import Window
 from podgrep.asr.whisper import WhisperEngine
 from podgrep.config import Settings
 from podgrep.domain import Episode
@@ -24,18 +26,23 @@ Progress = Callable[[float, float | None], None]
 
 @dataclass
 class StepContext:
-    """What steps share during one sync: the store, settings, cache and a lazily loaded model."""
+    """What steps share during one sync: the store, settings, cache and lazily loaded models."""
 
     store: SqliteStore
     settings: Settings
     cache: MediaCache
-    _engine: WhisperEngine | None = None
+    _engines: dict[str, WhisperEngine] = field(default_factory=dict)
+    notify: Callable[[str], None] | None = None
 
-    def engine(self) -> WhisperEngine:
-        """The Whisper engine, loaded on first use and then reused for every episode."""
-        if self._engine is None:
-            self._engine = WhisperEngine.from_settings(self.settings)
-        return self._engine
+    def engine(self, model: str | None = None) -> WhisperEngine:
+        """A Whisper engine, loaded on first use and then reused for every episode."""
+        name = model or self.settings.model
+        if name not in self._engines:
+            self._engines[name] = WhisperEngine.from_settings(self.settings, name)
+            for note in self._engines[name].notes:  # e.g. CUDA asked for but unusable
+                if self.notify:
+                    self.notify(note)
+        return self._engines[name]
 
 
 def _file_path(media_url: str) -> Path:
@@ -62,7 +69,7 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     ctx.store.set_status(ep.id, "fetched")
 
 
-def _language(ctx: StepContext, ep: Episode) -> str | None:
+def _feed_language(ctx: StepContext, ep: Episode) -> str | None:
     if ctx.settings.language:
         return ctx.settings.language
     assert ep.show_id is not None
@@ -71,40 +78,53 @@ def _language(ctx: StepContext, ep: Episode) -> str | None:
 
 
 def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
-    """Transcribe the episode window by window, writing segments as they arrive."""
-    assert ep.id is not None
+    """Transcribe the episode window by window as the audio streams in; each window is written
+    in one transaction, so a killed run resumes at the first window not written."""
+    assert ep.id is not None and ep.media_url
     if not ep.media_path or not Path(ep.media_path).is_file():
         raise MediaError(f"The media of episode {ep.id} is missing from the cache: run sync again")
-    engine = ctx.engine()
-    transcript = ctx.store.open_transcript(ep.id, "whisper", engine.name, None, None)
-    assert transcript.id is not None
-    if transcript.complete:  # a run killed after the last window: nothing to decode again
-        ctx.store.set_status(ep.id, "transcribed")
-        return
-    samples = audio.decode(Path(ep.media_path), ep.media_url)
-    total = len(samples) / audio.SAMPLE_RATE
-    ctx.store.set_duration(ep.id, total)
-    ctx.store.drop_partial_window(transcript.id)
-    language = transcript.language
-    if language is None:
-        language, prob = _language(ctx, ep), None
-        if language is None:
-            language, prob = engine.detect_language(samples)
-        ctx.store.set_language(transcript.id, language, prob)
-    windows = ctx.store.windows(transcript.id)
-    if windows is None:
-        windows = audio.speech_windows(samples, ctx.settings.window_seconds)
-        ctx.store.set_windows(transcript.id, windows)
-    first = ctx.store.windows_done(transcript.id)
-    progress(windows[first][0] / audio.SAMPLE_RATE if first < len(windows) else total, total)
-    for w, seg in engine.transcribe_windows(samples, windows, language=language, first=first):
-        if seg is None:
-            ctx.store.finish_window(transcript.id, w)
-            progress(windows[w][1] / audio.SAMPLE_RATE, total)
-            continue
-        ctx.store.add_segment(transcript.id, seg, w)
-        progress(seg.end, total)
-    ctx.store.complete_transcript(transcript.id)
+    path = Path(ep.media_path)
+    transcript = ctx.store.resumable_transcript(ep.id, "whisper")
+    if transcript is None:
+        if ctx.store.finished_transcript(ep.id, "whisper"):  # killed just after finishing
+            ctx.store.set_status(ep.id, "transcribed")
+            return
+        model, language, prob = choose_model(
+            ctx.settings, _feed_language(ctx, ep), path, ep.media_url, ctx.engine, ctx.notify
+        )
+        transcript = ctx.store.open_transcript(ep.id, "whisper", model, language, prob)
+    assert transcript.id is not None and transcript.model
+    engine = ctx.engine(transcript.model)
+    tid = transcript.id
+    ctx.store.drop_partial_window(tid)  # left by a version that wrote segments one by one
+    target, cuts = ctx.store.windows(tid)
+    if target is None:
+        target = ctx.settings.window_seconds
+        ctx.store.set_windows(tid, target, cuts)
+    first = ctx.store.windows_done(tid)
+    skip = cuts[first][0] if first < len(cuts) else (cuts[-1][1] if cuts else 0)
+    total = ep.duration
+    progress(skip / audio.SAMPLE_RATE, total)
+
+    def planned(window: Window) -> None:
+        if window.index >= len(cuts):
+            cuts.append((window.start, window.end))
+            ctx.store.set_windows(tid, target, cuts)
+
+    blocks = audio.stream(path, ep.media_url, skip_samples=skip)
+    for window, segments in engine.transcribe_stream(
+        blocks,
+        language=transcript.language,
+        window_seconds=target,
+        known_windows=cuts,
+        first=first,
+        on_window=planned,
+    ):
+        ctx.store.add_window(tid, window.index, segments)
+        progress(window.end / audio.SAMPLE_RATE, total)
+    if cuts:
+        ctx.store.set_duration(ep.id, cuts[-1][1] / audio.SAMPLE_RATE)
+    ctx.store.complete_transcript(tid)
     ctx.store.set_status(ep.id, "transcribed")
 
 

@@ -436,19 +436,29 @@ class SqliteStore:
         ).fetchone()
         return int(row["windows_done"]) if row else 0
 
-    def windows(self, transcript_id: int) -> list[tuple[int, int]] | None:
-        """The window boundaries fixed for this transcript, if its first run set them."""
+    def windows(self, transcript_id: int) -> tuple[float | None, list[tuple[int, int]]]:
+        """The window target (seconds) and the cuts fixed so far for this transcript.
+
+        Windows are planned as the audio streams in; each cut is stored before its window is
+        decoded, and the target with the first, so a resumed run plans exactly the same windows.
+        """
         row = self.db.execute(
             "SELECT windows_json FROM transcripts WHERE id=?", (transcript_id,)
         ).fetchone()
         if not row or row["windows_json"] is None:
-            return None
-        return [(int(a), int(b)) for a, b in json.loads(row["windows_json"])]
+            return None, []
+        data = json.loads(row["windows_json"])
+        if isinstance(data, list):  # written by 0.1 before windows were streamed
+            return None, [(int(a), int(b)) for a, b in data]
+        return data.get("target"), [(int(a), int(b)) for a, b in data["cuts"]]
 
-    def set_windows(self, transcript_id: int, windows: list[tuple[int, int]]) -> None:
-        """Fix the window boundaries of a transcript (done once, before the first window)."""
+    def set_windows(
+        self, transcript_id: int, target: float, windows: list[tuple[int, int]]
+    ) -> None:
+        """Store the window target and the cuts planned so far (they only ever grow)."""
         self.db.execute(
-            "UPDATE transcripts SET windows_json=? WHERE id=?", (json.dumps(windows), transcript_id)
+            "UPDATE transcripts SET windows_json=? WHERE id=?",
+            (json.dumps({"target": target, "cuts": windows}), transcript_id),
         )
 
     def set_language(self, transcript_id: int, language: str | None, prob: float | None) -> None:
@@ -470,40 +480,75 @@ class SqliteStore:
         return cur.rowcount
 
     def add_segment(self, transcript_id: int, segment: Segment, window: int) -> int:
-        """Write one segment as it arrives (searchable at once); return its id."""
+        """Write one segment (searchable at once); return its id."""
+        with self.transaction() as db:
+            return self._insert_segment(db, transcript_id, segment, window)
+
+    def add_window(self, transcript_id: int, window: int, segments: list[Segment]) -> None:
+        """Write a finished window's segments and mark it done, all in one transaction.
+
+        A crash can leave a window entirely written or not at all, never half.
+        """
+        with self.transaction() as db:
+            for segment in segments:
+                self._insert_segment(db, transcript_id, segment, window)
+            db.execute(
+                "UPDATE transcripts SET windows_done=MAX(windows_done, ?) WHERE id=?",
+                (window + 1, transcript_id),
+            )
+
+    def _insert_segment(
+        self, db: sqlite3.Connection, transcript_id: int, segment: Segment, window: int
+    ) -> int:
         searchable = "" if HIDDEN_FLAGS & set(segment.flags) else segment.text.strip()
         words = json.dumps([asdict(w) for w in segment.words], ensure_ascii=False)
-        with self.transaction() as db:
-            prev = db.execute(
-                "SELECT id, idx, text, flags FROM segments WHERE transcript_id=?"
-                " ORDER BY idx DESC LIMIT 1",
-                (transcript_id,),
-            ).fetchone()
-            idx = int(prev["idx"]) + 1 if prev else 0
-            cur = db.execute(
-                'INSERT INTO segments (transcript_id, idx, window, start, "end", text,'
-                " search_text, words_json, flags) VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    transcript_id,
-                    idx,
-                    window,
-                    segment.start,
-                    segment.end,
-                    segment.text.strip(),
-                    searchable,
-                    words,
-                    ",".join(segment.flags),
-                ),
+        prev = db.execute(
+            "SELECT id, idx, text, flags FROM segments WHERE transcript_id=?"
+            " ORDER BY idx DESC LIMIT 1",
+            (transcript_id,),
+        ).fetchone()
+        idx = int(prev["idx"]) + 1 if prev else 0
+        cur = db.execute(
+            'INSERT INTO segments (transcript_id, idx, window, start, "end", text,'
+            " search_text, words_json, flags) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                transcript_id,
+                idx,
+                window,
+                segment.start,
+                segment.end,
+                segment.text.strip(),
+                searchable,
+                words,
+                ",".join(segment.flags),
+            ),
+        )
+        if prev and searchable and not HIDDEN_FLAGS & set(prev["flags"].split(",")):
+            lead = " ".join(searchable.split()[:LEAD_WORDS])
+            db.execute(
+                "UPDATE segments SET search_text=? WHERE id=?",
+                (prev["text"] + " " + lead, prev["id"]),
             )
-            if prev and searchable and not HIDDEN_FLAGS & set(prev["flags"].split(",")):
-                lead = " ".join(searchable.split()[:LEAD_WORDS])
-                db.execute(
-                    "UPDATE segments SET search_text=? WHERE id=?",
-                    (prev["text"] + " " + lead, prev["id"]),
-                )
         segment.idx = idx
         segment.id = int(cur.lastrowid or 0)
         return segment.id
+
+    def finished_transcript(self, episode_id: int, source: str) -> bool:
+        """True when the episode has a complete transcript from this source."""
+        row = self.db.execute(
+            "SELECT 1 FROM transcripts WHERE episode_id=? AND source=? AND complete=1 LIMIT 1",
+            (episode_id, source),
+        ).fetchone()
+        return row is not None
+
+    def resumable_transcript(self, episode_id: int, source: str) -> Transcript | None:
+        """The newest unfinished transcript of this source, whatever its model, if any."""
+        row = self.db.execute(
+            "SELECT * FROM transcripts WHERE episode_id=? AND source=? AND complete=0"
+            " ORDER BY id DESC LIMIT 1",
+            (episode_id, source),
+        ).fetchone()
+        return self._transcript(row) if row else None
 
     def finish_window(self, transcript_id: int, window: int) -> None:
         """Mark audio window `window` fully written: a resumed run starts after it."""
