@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podgrep.asr.guards import check, collapse_repeats, is_sound_tag
+from podgrep.asr.guards import check, collapse_repeats, flag_repeated_segments, is_sound_tag
 
 
 def test_sound_tags_are_flagged():
@@ -52,3 +52,23 @@ def test_repetition_loop_collapsed():
 def test_ordinary_text_untouched():
     text = "Yeah, yeah, I think so, so we did it."
     assert collapse_repeats(text) == (text, False)
+
+
+def test_loops_across_sentences_are_flagged_after_the_first_copy():
+    from podgrep.domain import Segment
+
+    segs = [Segment(0, 1, "We went home.")] + [
+        Segment(i, i + 1, "I'm going to go.") for i in range(1, 5)
+    ]
+    segs.append(Segment(6, 7, "Yeah."))
+    segs.append(Segment(7, 8, "Yeah."))
+    flag_repeated_segments(segs)
+    assert [bool(s.flags) for s in segs] == [False, False, True, True, True, False, False]
+    assert segs[2].flags == ["repetition", "hallucination"]
+
+
+def test_short_reply_among_speech_is_kept_unless_very_unsure():
+    kw = dict(no_speech_prob=0.3, avg_logprob=-0.5, compression_ratio=0.6)
+    assert check("Okay.", **kw, word_probability=0.5)[1] == ["hallucination"]
+    assert check("Okay.", **kw, word_probability=0.5, alone=False)[1] == []
+    assert check("Okay.", **kw, word_probability=0.1, alone=False)[1] == ["hallucination"]

@@ -98,8 +98,13 @@ def check(
     avg_logprob: float,
     compression_ratio: float,
     word_probability: float | None,
+    alone: bool = True,
 ) -> tuple[str, list[str]]:
-    """Return the text to keep and the flags for one decoded segment."""
+    """Return the text to keep and the flags for one decoded segment.
+
+    `alone` is False when the segment shares its stretch of speech with other text: a short
+    "Okay." between two turns is then most likely said, and only very unsure words flag it.
+    """
     flags: list[str] = []
     if is_sound_tag(text):
         return text, ["hallucination", "sound_tag"]
@@ -107,11 +112,14 @@ def check(
     if looped or compression_ratio > 2.4:
         flags.append("repetition")
     if normalise(text) in SILENCE_PHRASES:
-        unsure = (
-            no_speech_prob > 0.2
-            or avg_logprob < -0.7
-            or (word_probability is not None and word_probability < 0.6)
-        )
+        if alone:
+            unsure = (
+                no_speech_prob > 0.2
+                or avg_logprob < -0.7
+                or (word_probability is not None and word_probability < 0.6)
+            )
+        else:
+            unsure = word_probability is not None and word_probability < 0.3
         if unsure:
             flags.append("hallucination")
     elif no_speech_prob > 0.6 and avg_logprob < -1.0:

@@ -51,7 +51,8 @@ def build(
 ) -> list[Segment]:
     """Segments for one decoded chunk, each run through the guards."""
     segments: list[Segment] = []
-    for group in group_words(words):
+    groups = group_words(words)
+    for group in groups:
         text = "".join(w.word for w in group).strip()
         if not text:
             continue
@@ -62,6 +63,7 @@ def build(
             avg_logprob=avg_logprob,
             compression_ratio=compression_ratio(text),
             word_probability=mean_prob,
+            alone=len(groups) == 1,
         )
         if not text:
             continue

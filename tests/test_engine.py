@@ -1,0 +1,155 @@
+"""The transcription engine on real audio: guards, offsets, language, devices."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import sqlite3
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from podgrep import audio
+from podgrep.asr import device
+from podgrep.asr.language import choose_model
+from podgrep.asr.whisper import WhisperEngine
+from podgrep.config import Settings
+from tests.conftest import DATA, invoke
+
+SR = audio.SAMPLE_RATE
+
+
+@pytest.fixture(scope="module")
+def engine() -> WhisperEngine:
+    return WhisperEngine("tiny.en", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def engine_without_vad() -> WhisperEngine:
+    """No VAD: every second reaches the model, so the guards alone must catch invented text."""
+    return WhisperEngine("tiny.en", device="cpu", vad=False)
+
+
+def _kept(segments) -> list[str]:
+    return [s.text for s in segments if "hallucination" not in s.flags]
+
+
+def _noise(kind: str, seconds: float = 30.0) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    if kind == "silence":
+        return np.zeros(n, np.float32)
+    if kind == "noise":
+        return (0.05 * rng.standard_normal(n)).astype(np.float32)
+    # "music": a slow arpeggio of soft tones with a tremolo
+    notes = 220.0 * 2 ** (np.array([0, 4, 7, 12]) / 12)
+    pitch = notes[(t // 0.5).astype(int) % 4]
+    return (0.1 * np.sin(2 * np.pi * pitch * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))).astype(
+        np.float32
+    )
+
+
+@pytest.mark.parametrize("kind", ["silence", "noise", "music"])
+def test_silence_noise_and_music_give_no_text(engine, engine_without_vad, kind):
+    samples = _noise(kind)
+    assert _kept(engine.transcribe(samples, language="en")) == []
+    assert _kept(engine_without_vad.transcribe(samples, language="en")) == []
+
+
+def test_speech_between_long_silences_keeps_its_time(engine):
+    speech = audio.decode(DATA / "jfk.flac")
+    gap = np.zeros(45 * SR, np.float32)
+    segments = engine.transcribe(np.concatenate([gap, speech, gap, speech]), language="en")
+    text = " ".join(_kept(segments)).lower()
+    assert text.count("ask not what your country can do for you") == 2
+    starts = [s.start for s in segments if "fellow americans" in s.text.lower()]
+    assert len(starts) == 2 and 45.0 <= starts[0] <= 46.0  # "And so" is said ~0.3 s in
+    assert abs(starts[1] - starts[0] - (45 + len(speech) / SR)) < 0.3
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("-", " "))
+
+
+def test_turn_starts_within_half_a_second(library: Path, truth: dict):
+    """Across window seams and chunk seams, each turn's first word is where it was said."""
+    db = sqlite3.connect(library / "podgrep.db")
+    rows = db.execute(
+        "SELECT s.words_json FROM segments s JOIN transcripts t ON t.id = s.transcript_id"
+        " JOIN episodes e ON e.id = t.episode_id WHERE e.guid = 'ep-conv-a' ORDER BY s.idx"
+    ).fetchall()
+    hyp: list[tuple[str, float]] = []
+    for (words_json,) in rows:
+        for w in json.loads(words_json):
+            hyp += [(tok, w["start"]) for tok in _words(w["word"])]
+    ref: list[str] = []
+    turn_first: list[int] = []
+    for turn in truth["turns"]:
+        turn_first.append(len(ref))
+        ref += _words(turn["text"])
+    match = difflib.SequenceMatcher(a=ref, b=[h[0] for h in hyp], autojunk=False)
+    ref_to_hyp = {}
+    for block in match.get_matching_blocks():
+        for k in range(block.size):
+            ref_to_hyp[block.a + k] = block.b + k
+    checked, off = 0, []
+    for turn, first in zip(truth["turns"], turn_first, strict=True):
+        if first in ref_to_hyp:
+            checked += 1
+            start = hyp[ref_to_hyp[first]][1]
+            if abs(start - turn["start"]) > 0.5:
+                off.append((turn["start"], start, turn["text"][:30]))
+    assert checked >= 0.8 * len(truth["turns"])  # a first word misheard cannot be placed
+    assert off == []
+
+
+def test_language_detected_and_multilingual_model_used(tmp_path: Path):
+    samples = audio.decode(DATA / "multilingual.mp3")[10 * SR :]  # the German part
+    clip = tmp_path / "german.wav"
+    with wave.open(str(clip), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SR)
+        out.writeframes((samples * 32767).astype("<i2").tobytes())
+    code, out, err = invoke(
+        ["transcribe", str(clip), "--format", "json"], tmp_path / "home"
+    )
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["language"] == "de" and result["language_probability"] > 0.5
+    assert result["model"] == "base"  # tiny.en cannot do German
+    assert len(" ".join(s["text"] for s in result["segments"]).split()) > 20
+
+
+def test_feed_language_is_honoured_without_detection(tmp_path: Path):
+    def never(name: str):
+        raise AssertionError("no model should be loaded to detect a language the feed gives")
+
+    settings = Settings(home=tmp_path)
+    assert choose_model(settings, "fr-CA", DATA / "jfk.flac", "jfk", never) == ("base", "fr", None)
+    assert choose_model(settings, "en-us", DATA / "jfk.flac", "jfk", never) == (
+        "tiny.en",
+        "en",
+        None,
+    )
+
+
+@pytest.mark.skipif(device.cuda_device_count() > 0, reason="a CUDA GPU is present")
+def test_cuda_asked_for_without_a_gpu_runs_on_cpu_and_says_why():
+    choice = device.choose("cuda", "auto")
+    assert choice.device == "cpu" and choice.compute_type == "int8"
+    assert "no CUDA GPU is visible" in (choice.note or "")
+    assert device.choose("auto", "auto").note is None  # auto quietly means CPU here
+    eng = WhisperEngine("tiny.en", device="cuda")
+    assert eng.device == "cpu" and any("CUDA" in n for n in eng.notes)
+
+
+def test_missing_cuda_library_is_named_with_its_package():
+    fake = (("libpodgrep-missing.so.12", "podgrep-missing.dll", "nvidia-missing-cu12"),)
+    missing = device.missing_cuda_libraries(fake)
+    assert missing == ["libpodgrep-missing.so.12 (pip install nvidia-missing-cu12)"]
+    assert device.missing_cuda_libraries((("libc.so.6", "kernel32.dll", "glibc"),)) == []
