@@ -153,3 +153,21 @@ def test_missing_cuda_library_is_named_with_its_package():
     missing = device.missing_cuda_libraries(fake)
     assert missing == ["libpodgrep-missing.so.12 (pip install nvidia-missing-cu12)"]
     assert device.missing_cuda_libraries((("libc.so.6", "kernel32.dll", "glibc"),)) == []
+
+
+def test_greedy_repetition_loop_is_caught_and_redecoded():
+    """A real loop: greedy tiny.en on one 30 s chunk of conversation_long says "no, no, no, ..."
+    to the end of the chunk. Without a beam to fall back on, the guards collapse and flag it;
+    the default engine decodes that chunk again and gets the speech."""
+    from podgrep.asr import plan
+
+    first = next(plan.plan_windows(audio.stream(DATA / "conversation_long.mp3"), 300))
+    [chunk] = [c for c in first.chunks if c.regions[0][0] == 4114432]
+    greedy_only = WhisperEngine("tiny.en", device="cpu", beam_size=1)
+    looped = greedy_only._decode_batch([chunk], greedy_only._tokenizer("en"))
+    assert any("repetition" in s.flags for s in looped)
+    assert not any("no, no, no, no" in s.text for s in looped)  # collapsed to one copy
+    engine = WhisperEngine("tiny.en", device="cpu")
+    fixed = engine._decode_batch([chunk], engine._tokenizer("en"))
+    assert not any("repetition" in s.flags for s in fixed)
+    assert len(" ".join(_kept(fixed)).split()) > 50

@@ -21,6 +21,7 @@ How it gets the speed of batching with the accuracy of careful decoding:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import queue
 import threading
@@ -123,6 +124,7 @@ class WhisperEngine:
         self.beam_size = max(1, beam_size)
         self.first_beam = 1
         self.vad = vad
+        _cap_malloc_arenas()
         choice = devices.choose(device, compute_type)
         self.notes: list[str] = [choice.note] if choice.note else []
         try:
@@ -483,6 +485,20 @@ class WhisperEngine:
                 )
             )
         return found
+
+
+def _cap_malloc_arenas(arenas: int = 2) -> None:
+    """Limit glibc to a few malloc arenas before the worker threads start.
+
+    Each thread that allocates (numpy, CTranslate2, ONNX Runtime) otherwise gets an arena of
+    its own that keeps freed memory: measured here, ~100 MB less resident on a long episode.
+    No effect (and no error) outside glibc.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass
 
 
 def _cpu():  # -> ctranslate2.Device
