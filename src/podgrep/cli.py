@@ -61,6 +61,12 @@ HomeOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (lines) for scripts.")]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--device", help="auto, cpu or cuda (falls back to CPU, saying why, if CUDA cannot run)."
+    ),
+]
 ModelOpt = Annotated[
     str | None, typer.Option("--model", help="Whisper model: tiny.en (bundled), a name, or a path.")
 ]
@@ -125,6 +131,7 @@ def sync(
     ctx: typer.Context,
     home: HomeOpt = None,
     model: ModelOpt = None,
+    device: DeviceOpt = None,
     retry: Annotated[
         bool, typer.Option("--retry", help="Also retry steps parked after repeated failures.")
     ] = False,
@@ -140,7 +147,7 @@ def sync(
     from podgrep.library import http_client, refresh
     from podgrep.progress import ConsoleReporter
 
-    settings = _settings(ctx, home, model=model)
+    settings = _settings(ctx, home, model=model, device=device)
     resolve_model(settings.model)  # a wrong name fails now, before any work starts
     with SyncLock(settings.home / "sync.lock"), _store(settings) as store:
         if retry:
@@ -408,6 +415,7 @@ def transcribe(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="An audio or video file.")],
     model: ModelOpt = None,
+    device: DeviceOpt = None,
     language: Annotated[
         str | None, typer.Option("--language", help="Language code (default: detect).")
     ] = None,
@@ -424,7 +432,7 @@ def transcribe(
     from podgrep.domain import Episode, Transcript
     from podgrep.progress import ConsoleReporter
 
-    settings = _settings(ctx, home, model=model, language=language)
+    settings = _settings(ctx, home, model=model, language=language, device=device)
     fmt = fmt or _format_from_path(output) or "txt"
     if fmt not in FORMATS:
         raise PodgrepError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")

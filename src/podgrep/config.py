@@ -48,6 +48,7 @@ class Settings:
     workers: int = 0  # model replicas decoding at once; 0: one per core (up to 4) on CPU, 1 on GPU
     batch_size: int = 0  # chunks of speech per batch; 0: 8 on CPU, 16 on GPU
     beam_size: int = 5  # beam for chunks whose greedy result looks wrong; 1: greedy only
+    reread: bool = True  # read each chunk again prompted with the text before it (accuracy)
     vad: bool = True
     window_seconds: float = 300.0  # audio is transcribed and committed in windows of about this
     max_download_mb: int = 2048
@@ -93,6 +94,7 @@ _KINDS = {
     "workers": int,
     "batch_size": int,
     "beam_size": int,
+    "reread": bool,
     "vad": bool,
     "window_seconds": float,
     "max_download_mb": int,

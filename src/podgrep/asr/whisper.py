@@ -118,11 +118,13 @@ class WhisperEngine:
         batch_size: int = 0,
         beam_size: int = 5,
         vad: bool = True,
+        reread: bool = True,
     ) -> None:
         self.info = engine.resolve(model)
         self.name = self.info.name
         self.beam_size = max(1, beam_size)
         self.first_beam = 1
+        self.reread = reread
         self.vad = vad
         _cap_malloc_arenas()
         choice = devices.choose(device, compute_type)
@@ -193,6 +195,7 @@ class WhisperEngine:
             batch_size=settings.batch_size,
             beam_size=settings.beam_size,
             vad=settings.vad,
+            reread=settings.reread,
         )
 
     @property
@@ -381,7 +384,8 @@ class WhisperEngine:
             self._generate([pieces[i] for i in retry], tokenizer, self.beam_size)
         for i in retry:
             outcome[i] = self._split_until_sound(pieces[i], tokenizer)
-        self._reread_in_context(outcome, tokenizer)
+        if self.reread:
+            self._reread_in_context(outcome, tokenizer)
         return [seg for group in outcome for seg in self._segments(group, tokenizer)]
 
     def _reread_in_context(self, outcome: list[list[_Piece]], tokenizer) -> None:
