@@ -115,9 +115,7 @@ def test_language_detected_and_multilingual_model_used(tmp_path: Path):
         out.setsampwidth(2)
         out.setframerate(SR)
         out.writeframes((samples * 32767).astype("<i2").tobytes())
-    code, out, err = invoke(
-        ["transcribe", str(clip), "--format", "json"], tmp_path / "home"
-    )
+    code, out, err = invoke(["transcribe", str(clip), "--format", "json"], tmp_path / "home")
     assert code == 0, err
     result = json.loads(out)
     assert result["language"] == "de" and result["language_probability"] > 0.5

@@ -428,7 +428,7 @@ def transcribe(
     """Transcribe one file without adding it to the library."""
     from podgrep import audio
     from podgrep.asr.language import choose_model
-    from podgrep.asr.whisper import WhisperEngine
+    from podgrep.asr.whisper import Engines
     from podgrep.domain import Episode, Transcript
     from podgrep.progress import ConsoleReporter
 
@@ -439,19 +439,11 @@ def transcribe(
     if not file.is_file():
         raise NotFoundError(f"{file} does not exist")
     info = audio.probe(file)
-    engines: dict[str, WhisperEngine] = {}
-
-    def engine_for(name: str) -> WhisperEngine:
-        if name not in engines:
-            engines[name] = WhisperEngine.from_settings(settings, name)
-            for note in engines[name].notes:
-                err.print(f"note: {note}")
-        return engines[name]
-
+    engines = Engines(settings, notify=lambda m: err.print(f"note: {escape(m)}"))
     model_name, lang, prob = choose_model(
-        settings, settings.language, file, file.name, engine_for, lambda m: err.print(f"note: {m}")
+        settings, settings.language, file, file.name, engines, engines.notify
     )
-    engine = engine_for(model_name)
+    engine = engines(model_name)
     transcript = Transcript(None, "whisper", engine.name, lang, language_prob=prob, complete=True)
     reporter = ConsoleReporter(err)
     reporter.start(Episode(None, None, str(file), file.name), "transcribe")

@@ -51,10 +51,11 @@ def missing_cuda_libraries(
     """
     missing = []
     windows = sys.platform == "win32"
+    pip_dirs = _pip_library_dirs()
     for linux_name, windows_name, package in libraries:
         name = windows_name if windows else linux_name
         loaded = False
-        for candidate in [name] + [str(d / name) for d in _pip_library_dirs()]:
+        for candidate in [name] + [str(d / name) for d in pip_dirs]:
             try:
                 ctypes.CDLL(candidate, mode=getattr(ctypes, "RTLD_GLOBAL", 0))
             except OSError:

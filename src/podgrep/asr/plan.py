@@ -146,7 +146,7 @@ def plan_windows(
     and 1.25 times the target, preferring the target. Without `vad` every window is cut into
     plain 30 s chunks.
     """
-    known = known or []
+    known = list(known or [])  # a copy: the caller keeps appending cuts as windows arrive
     target = int(target_seconds * SAMPLE_RATE)
     longest = int(target * 1.25)
     start = known[first][0] if first < len(known) else (known[-1][1] if known else 0)

@@ -59,7 +59,6 @@ class _Piece:
     no_speech_prob: float = 0.0
     text: str = ""
     compression_ratio: float = 0.0
-    passes: str = "greedy"
 
     @property
     def silent(self) -> bool:
@@ -123,7 +122,6 @@ class WhisperEngine:
         self.info = engine.resolve(model)
         self.name = self.info.name
         self.beam_size = max(1, beam_size)
-        self.first_beam = 1
         self.reread = reread
         self.vad = vad
         _cap_malloc_arenas()
@@ -224,7 +222,7 @@ class WhisperEngine:
         blocks: Iterable[np.ndarray],
         *,
         language: str | None,
-        window_seconds: float = 240.0,
+        window_seconds: float = 300.0,
         known_windows: list[tuple[int, int]] | None = None,
         first: int = 0,
         on_window: Callable[[Window], None] | None = None,
@@ -367,7 +365,6 @@ class WhisperEngine:
             p.no_speech_prob = float(r.no_speech_prob)
             p.text = tokenizer.decode(tokens)
             p.compression_ratio = segments.compression_ratio(p.text)
-            p.passes = "greedy" if beam == 1 else f"beam{beam}"
 
     def _piece(self, chunk: Chunk) -> _Piece:
         return _Piece(chunk, self.model.feature_extractor(chunk.audio)[..., :-1])
@@ -414,7 +411,6 @@ class WhisperEngine:
             first = outcome[i][0]
             worse = len(piece.problems()) > len(first.problems())
             if not worse and len(piece.tokens or []) >= 0.8 * len(first.tokens or []):
-                piece.passes = first.passes + "+context"
                 outcome[i] = [piece]
 
     def _split_until_sound(self, piece: _Piece, tokenizer, depth: int = 0) -> list[_Piece]:
@@ -430,11 +426,7 @@ class WhisperEngine:
         self._encode(halves)
         self._generate(halves, tokenizer, self.beam_size)
         parts = [p for h in halves for p in self._split_until_sound(h, tokenizer, depth + 1)]
-        if _soundness(parts) > _soundness([piece]):
-            for p in parts:
-                p.passes += "-split"
-            return parts
-        return [piece]
+        return parts if _soundness(parts) > _soundness([piece]) else [piece]
 
     # -- words and segments ----------------------------------------------------------------
 
@@ -489,6 +481,27 @@ class WhisperEngine:
                 )
             )
         return found
+
+
+class Engines:
+    """Whisper engines by model name, each loaded on first use and then reused.
+
+    Loading notes (e.g. CUDA asked for but unusable) go to `notify` once per engine.
+    """
+
+    def __init__(self, settings: Settings, notify: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self.notify = notify
+        self._loaded: dict[str, WhisperEngine] = {}
+
+    def __call__(self, model: str | None = None) -> WhisperEngine:
+        name = model or self.settings.model
+        if name not in self._loaded:
+            self._loaded[name] = WhisperEngine.from_settings(self.settings, name)
+            for note in self._loaded[name].notes:
+                if self.notify:
+                    self.notify(note)
+        return self._loaded[name]
 
 
 def _cap_malloc_arenas(arenas: int = 2) -> None:

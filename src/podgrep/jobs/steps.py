@@ -13,7 +13,7 @@ from pathlib import Path
 from podgrep import audio
 from podgrep.asr.language import choose_model
 from podgrep.asr.plan import Window
-from podgrep.asr.whisper import WhisperEngine
+from podgrep.asr.whisper import Engines
 from podgrep.config import Settings
 from podgrep.domain import Episode
 from podgrep.errors import MediaError
@@ -31,18 +31,11 @@ class StepContext:
     store: SqliteStore
     settings: Settings
     cache: MediaCache
-    _engines: dict[str, WhisperEngine] = field(default_factory=dict)
     notify: Callable[[str], None] | None = None
+    engine: Engines = field(init=False)  # engine(model): loaded once, reused for every episode
 
-    def engine(self, model: str | None = None) -> WhisperEngine:
-        """A Whisper engine, loaded on first use and then reused for every episode."""
-        name = model or self.settings.model
-        if name not in self._engines:
-            self._engines[name] = WhisperEngine.from_settings(self.settings, name)
-            for note in self._engines[name].notes:  # e.g. CUDA asked for but unusable
-                if self.notify:
-                    self.notify(note)
-        return self._engines[name]
+    def __post_init__(self) -> None:
+        self.engine = Engines(self.settings, self.notify)
 
 
 def _file_path(media_url: str) -> Path:

@@ -36,6 +36,22 @@ def open_store(db_path: Path) -> SqliteStore:
     return SqliteStore(db_path)
 
 
+def _show_metadata(show: Show) -> tuple:
+    """The feed-given columns of a show, in the order `add_show` and `update_show` write them:
+    title, author, description, image, language, link, persons_json, etag, last_modified."""
+    return (
+        show.title,
+        show.author,
+        show.description,
+        show.image,
+        show.language,
+        show.link,
+        _persons_json(show.persons),
+        show.etag,
+        show.last_modified,
+    )
+
+
 def _persons_json(persons: list[Person]) -> str:
     return json.dumps([asdict(p) for p in persons], ensure_ascii=False)
 
@@ -124,21 +140,7 @@ class SqliteStore:
             "INSERT INTO shows (feed_url, kind, title, author, description, image, language, link,"
             " persons_json, etag, last_modified, last_checked, added)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                show.feed_url,
-                show.kind,
-                show.title,
-                show.author,
-                show.description,
-                show.image,
-                show.language,
-                show.link,
-                _persons_json(show.persons),
-                show.etag,
-                show.last_modified,
-                show.last_checked,
-                time.time(),
-            ),
+            (show.feed_url, show.kind, *_show_metadata(show), show.last_checked, time.time()),
         )
         return int(cur.lastrowid or 0), True
 
@@ -147,19 +149,7 @@ class SqliteStore:
         self.db.execute(
             "UPDATE shows SET title=?, author=?, description=?, image=?, language=?, link=?,"
             " persons_json=?, etag=?, last_modified=?, last_checked=?, last_error=NULL WHERE id=?",
-            (
-                show.title,
-                show.author,
-                show.description,
-                show.image,
-                show.language,
-                show.link,
-                _persons_json(show.persons),
-                show.etag,
-                show.last_modified,
-                time.time(),
-                show_id,
-            ),
+            (*_show_metadata(show), time.time(), show_id),
         )
 
     def mark_show_checked(self, show_id: int, error: str | None = None) -> None:
@@ -492,10 +482,7 @@ class SqliteStore:
         with self.transaction() as db:
             for segment in segments:
                 self._insert_segment(db, transcript_id, segment, window)
-            db.execute(
-                "UPDATE transcripts SET windows_done=MAX(windows_done, ?) WHERE id=?",
-                (window + 1, transcript_id),
-            )
+            self.finish_window(transcript_id, window)
 
     def _insert_segment(
         self, db: sqlite3.Connection, transcript_id: int, segment: Segment, window: int
