@@ -519,6 +519,27 @@ def demo(
     )
 
 
+@app.command()
+def serve(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8765,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="PODGREP_TOKEN",
+            help="Token for changes when not on 127.0.0.1 (default: generated and printed).",
+        ),
+    ] = None,
+) -> None:
+    """Serve the web app and JSON API over the library (http://127.0.0.1:8765)."""
+    from podgrep.web.server import serve as run_server
+
+    run_server(_settings(ctx, home), host=host, port=port, token=token, say=err.print)
+
+
 def _invoke(args: list[str]) -> None:
     """Run another podgrep verb in-process, stopping the demo if it fails."""
     code = app(args, standalone_mode=False)

@@ -1,0 +1,121 @@
+"""Chapters: Podcasting 2.0 chapters JSON, or the timestamps publishers write in show notes."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+import httpx
+
+MAX_CHAPTERS_BYTES = 1024 * 1024
+_STAMP = re.compile(
+    r"^\W{0,3}[\[(]?((?:\d{1,2}:)?\d{1,2}:\d{2})[\])]?\s*(?:[-–—:|.]\s*)?(\S.{0,200})$"
+)
+
+
+@dataclass
+class Chapter:
+    """A titled stretch of an episode, from `start` seconds."""
+
+    start: float
+    title: str
+    end: float | None = None
+    url: str | None = None
+
+
+def parse_chapters_json(data: bytes | str) -> list[Chapter]:
+    """Chapters from a Podcasting 2.0 chapters JSON document (entries with toc=false left out)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return []
+    items = doc.get("chapters") if isinstance(doc, dict) else None
+    chapters = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or item.get("toc") is False:
+            continue
+        start, title = item.get("startTime"), item.get("title")
+        if not isinstance(start, int | float) or not isinstance(title, str) or not title.strip():
+            continue
+        end = item.get("endTime")
+        url = item.get("url")
+        chapters.append(
+            Chapter(
+                float(start),
+                title.strip(),
+                float(end) if isinstance(end, int | float) else None,
+                url if isinstance(url, str) else None,
+            )
+        )
+    return sorted(chapters, key=lambda c: c.start)
+
+
+class _Lines(HTMLParser):
+    """The text of an HTML fragment, a new line at every block element and <br>."""
+
+    BLOCKS = {"br", "p", "li", "div", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def _seconds(stamp: str) -> float:
+    total = 0
+    for part in stamp.split(":"):
+        total = total * 60 + int(part)
+    return float(total)
+
+
+def chapters_from_notes(notes_html: str | None) -> list[Chapter]:
+    """Chapters from lines such as `00:12:34 Topic` or `(12:34) Topic` in show notes.
+
+    At least two such lines in rising order are needed, so a lone time in the prose is not
+    taken for a chapter list.
+    """
+    if not notes_html:
+        return []
+    parser = _Lines()
+    parser.feed(notes_html)
+    parser.close()
+    found: list[Chapter] = []
+    for line in "".join(parser.parts).splitlines():
+        m = _STAMP.match(line.strip())
+        if not m:
+            continue
+        start = _seconds(m.group(1))
+        if found and start <= found[-1].start:
+            continue
+        found.append(Chapter(start, m.group(2).strip()))
+    return found if len(found) >= 2 else []
+
+
+def fetch_chapters(client: httpx.Client, url: str) -> list[Chapter]:
+    """Download and read a chapters JSON file; an unreachable or broken one gives no chapters."""
+    if not url.startswith(("http://", "https://")):
+        return []
+    try:
+        with client.stream("GET", url) as resp:
+            if resp.status_code != 200:
+                return []
+            data = bytearray()
+            for chunk in resp.iter_bytes():
+                data += chunk
+                if len(data) > MAX_CHAPTERS_BYTES:
+                    return []
+    except httpx.HTTPError:
+        return []
+    return parse_chapters_json(bytes(data))

@@ -1,0 +1,409 @@
+"""The JSON API under /api: library, episodes, transcripts, search, sources, sync and jobs."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+
+from podgrep.errors import NotFoundError, PodgrepError, QueryError, SourceError
+from podgrep.formats import EXTENSIONS, FORMATS, render
+from podgrep.library import add_source, http_client
+from podgrep.store.browse import job_counts, running_jobs
+from podgrep.web import views
+from podgrep.web.safety import check_write, safe_url, sanitize_notes
+from podgrep.web.schemas import (
+    ChapterOut,
+    EpisodeDetail,
+    EpisodePage,
+    HitOut,
+    JobsOut,
+    SearchOut,
+    ShowOut,
+    SourceIn,
+    SourceOut,
+    SyncIn,
+    SyncOut,
+    TranscriptInfo,
+    UploadOut,
+)
+from podgrep.web.search_view import Filters, find, parse_day
+from podgrep.web.state import WebState
+from podgrep.web.uploads import save_upload
+
+CONTENT_TYPES = {
+    "json": "application/json",
+    "podcast-json": "application/json",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+    "txt": "text/plain; charset=utf-8",
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Unknown id"},
+}
+
+
+def web_state(request: Request) -> WebState:
+    """The app's shared state."""
+    return request.app.state.web  # type: ignore[no-any-return]
+
+
+State = Annotated[WebState, Depends(web_state)]
+
+
+def writer(request: Request) -> None:
+    """Guard of the write endpoints: same-site requests only, and the token when required."""
+    check_write(request, web_state(request).token)
+
+
+WRITE = [Depends(writer)]
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Token required (server bound to a non-loopback address)"},
+    403: {"description": "Request from another site's page"},
+}
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+
+@router.get("/shows", response_model=list[ShowOut], summary="Every show with episode counts")
+def list_shows(state: State) -> list[ShowOut]:
+    """Shows in the order added, with how many episodes each has, transcribed and failed."""
+    with state.store() as store:
+        return [views.show_out(s, c) for s, c in views.shows_with_counts(store)]
+
+
+@router.get("/shows/{show_id}", response_model=ShowOut, responses=ERRORS, summary="One show")
+def get_show(show_id: int, state: State) -> ShowOut:
+    """A show with its episode counts."""
+    with state.store() as store:
+        show = store.get_show(show_id)
+        counts = next((c for c in store.status_counts() if c["id"] == show_id), {})
+        return views.show_out(show, counts)
+
+
+@router.get("/shows/{show_id}/overview", responses=ERRORS, summary="A show at a glance")
+def show_overview(show_id: int, state: State) -> dict[str, Any]:
+    """Totals, cadence, episodes per month, most-said words and the feed health checks."""
+    with state.store() as store:
+        show = store.get_show(show_id)
+        episodes = store.list_episodes(show_id)
+        g = views.glance(state, store, show, episodes)
+    health = views.health(state, show, episodes)
+    o = g.overview
+    return {
+        "episodes": o.episodes,
+        "hours": round(o.seconds / 3600, 2),
+        "unknown_durations": o.unknown_durations,
+        "cadence": o.cadence,
+        "first_published": o.first,
+        "last_published": o.last,
+        "per_month": [{"month": m, "episodes": n} for m, n in o.months],
+        "top_words": [{"word": w, "count": n} for w, n in g.words],
+        "health": None
+        if health is None
+        else {
+            "score": health.score,
+            "note": health.note,
+            "checks": [
+                {"name": c.name, "ok": c.ok, "detail": c.detail, "examples": c.examples}
+                for c in health.checks
+            ],
+        },
+    }
+
+
+@router.get(
+    "/shows/{show_id}/episodes",
+    response_model=EpisodePage,
+    responses=ERRORS,
+    summary="A show's episodes, newest first",
+)
+def show_episodes(
+    show_id: int,
+    state: State,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> EpisodePage:
+    """One page of a show's episodes with date, duration and transcript status."""
+    with state.store() as store:
+        show = store.get_show(show_id)
+        episodes = store.list_episodes(show_id)
+    page = episodes[offset : offset + limit]
+    return EpisodePage(
+        show_id=show_id,
+        total=len(episodes),
+        limit=limit,
+        offset=offset,
+        episodes=[views.episode_out(e, show.title) for e in page],
+    )
+
+
+@router.get(
+    "/episodes/{episode_id}", response_model=EpisodeDetail, responses=ERRORS, summary="One episode"
+)
+def get_episode(episode_id: int, state: State) -> EpisodeDetail:
+    """An episode with sanitised show notes, chapters, its transcript's summary and exports."""
+    with state.store() as store:
+        ep = store.get_episode(episode_id)
+        show = store.get_show(ep.show_id or 0)
+        transcript = store.transcript_for(episode_id)
+    chapters = views.chapters_for(state, ep)
+    base = views.episode_out(ep, show.title).model_dump()
+    info = None
+    exports: dict[str, str] = {}
+    if transcript is not None:
+        info = TranscriptInfo(
+            source=transcript.source,
+            model=transcript.model,
+            language=transcript.language,
+            complete=transcript.complete,
+            segments=len(transcript.segments),
+        )
+        exports = {f: f"/api/episodes/{episode_id}/transcript?format={f}" for f in FORMATS}
+    return EpisodeDetail(
+        **base,
+        show_notes_html=str(sanitize_notes(ep.show_notes_html)),
+        chapters=[
+            ChapterOut(start=c.start, title=c.title, end=c.end, url=safe_url(c.url))
+            for c in chapters
+        ],  # fmt: skip
+        transcript=info,
+        exports=exports,
+    )
+
+
+@router.get(
+    "/episodes/{episode_id}/transcript",
+    responses={
+        **ERRORS,
+        200: {"content": {t.split(";")[0]: {} for t in CONTENT_TYPES.values()}},
+        400: {"description": "Unknown format"},
+    },
+    response_class=Response,
+    summary="An episode's transcript in one format",
+)
+def get_transcript(
+    episode_id: int,
+    state: State,
+    format: Annotated[  # noqa: A002 - the parameter's public name
+        str, Query(description=f"One of {', '.join(FORMATS)}")
+    ] = "json",
+    download: Annotated[bool, Query(description="Send as a file to save")] = False,
+) -> Response:
+    """The transcript as json, srt, vtt, txt or podcast-json (Podcasting 2.0)."""
+    if format not in FORMATS:
+        raise QueryError(f"Unknown format {format!r}: use one of {', '.join(FORMATS)}")
+    with state.store() as store:
+        ep = store.get_episode(episode_id)
+        show = store.get_show(ep.show_id or 0)
+        transcript = store.transcript_for(episode_id)
+    if transcript is None or (not transcript.segments and not transcript.complete):
+        raise NotFoundError(
+            f"Episode {episode_id} has no transcript yet (status {ep.status}): sync it first"
+        )
+    body = render(format, transcript, title=ep.title, show=show.title)
+    headers = {}
+    if download:
+        name = views.download_name(ep.title, EXTENSIONS[format])
+        headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return Response(body, media_type=CONTENT_TYPES[format], headers=headers)
+
+
+@router.get(
+    "/episodes/{episode_id}/audio",
+    responses={**ERRORS, 206: {"description": "Partial content (Range)"}},
+    response_class=FileResponse,
+    summary="An episode's audio, with Range support",
+)
+def get_audio(episode_id: int, state: State) -> Response:
+    """The cached audio (206 for a Range request), or a redirect to the publisher's file."""
+    with state.store() as store:
+        ep = store.get_episode(episode_id)
+    if ep.media_path and Path(ep.media_path).is_file():
+        path = Path(ep.media_path)
+        ctype = ep.media_type if (ep.media_type or "").startswith(("audio/", "video/")) else None
+        ctype = ctype or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return FileResponse(
+            path, media_type=ctype, headers={"Cache-Control": "private, max-age=3600"}
+        )
+    remote = safe_url(ep.media_url)
+    if remote:
+        return RedirectResponse(remote, status_code=307)
+    raise NotFoundError(f"The audio of episode {episode_id} is not downloaded yet: sync it first")
+
+
+@router.get(
+    "/search",
+    response_model=SearchOut,
+    responses={400: {"description": "Malformed query or filter"}},
+    summary="Search every transcript",
+)
+def search_api(
+    state: State,
+    q: Annotated[str, Query(description='Words, "a phrase", prefix*, -exclude, a OR b')],
+    show: Annotated[str | None, Query(description="Show id or part of its title")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=10000)] = 0,
+    since: Annotated[str | None, Query(description="Published on or after YYYY-MM-DD")] = None,
+    until: Annotated[str | None, Query(description="Published on or before YYYY-MM-DD")] = None,
+) -> SearchOut:
+    """BM25-ranked hits, each at the second its words begin, with a little context."""
+    filters = Filters(show or None, parse_day(since, "since"), parse_day(until, "until"))
+    with state.store() as store:
+        hits, more = find(store, q, filters, limit=limit, offset=offset)
+    return SearchOut(
+        query=q,
+        limit=limit,
+        offset=offset,
+        has_more=more,
+        hits=[
+            HitOut(
+                episode_id=v.hit.episode_id,
+                show_id=v.episode.show_id,
+                show=v.hit.show,
+                episode=v.hit.episode,
+                published=v.episode.published,
+                start=round(v.hit.start, 2),
+                end=round(v.hit.end, 2),
+                text=v.hit.text,
+                marks=v.hit.marks,
+                before=v.before,
+                after=v.after,
+                url=f"/episodes/{v.hit.episode_id}?t={v.hit.start:.1f}",
+            )
+            for v in hits
+        ],
+    )
+
+
+@router.post(
+    "/sources",
+    response_model=SourceOut,
+    status_code=201,
+    dependencies=WRITE,
+    responses={**WRITE_ERRORS, 422: {"description": "Not a URL, or not a feed or media"}},
+    summary="Add a feed or media URL",
+)
+def add_source_api(body: SourceIn, state: State) -> SourceOut:
+    """Add a podcast feed, a direct media URL or a page yt-dlp can read; sync to transcribe."""
+    target = body.url.strip()
+    if not target.lower().startswith(("http://", "https://")):
+        raise SourceError(f"{target!r} is not an http(s) URL: give a feed or media address")
+    with state.store() as store, http_client(state.settings.http_timeout) as client:
+        result = add_source(store, target, client=client)
+        counts = next((c for c in store.status_counts() if c["id"] == result.show.id), {})
+    return SourceOut(
+        show=views.show_out(result.show, counts),
+        kind=result.kind,
+        created=result.created,
+        new_episodes=result.new_episodes,
+    )
+
+
+@router.post(
+    "/uploads",
+    response_model=UploadOut,
+    status_code=201,
+    dependencies=WRITE,
+    responses={
+        **WRITE_ERRORS,
+        413: {"description": "Larger than the upload limit"},
+        415: {"description": "Not an audio or video file"},
+    },
+    summary="Upload an audio or video file",
+)
+async def upload(
+    file: Annotated[UploadFile, File(description="An audio or video file")], state: State
+) -> UploadOut:
+    """Store an uploaded file under <home>/uploads and add it to the library's local files."""
+    path = await save_upload(file, state.settings.home / "uploads", state.max_upload_bytes)
+
+    def add() -> UploadOut:
+        with state.store() as store:
+            result = add_source(store, str(path))
+            counts = next((c for c in store.status_counts() if c["id"] == result.show.id), {})
+        return UploadOut(
+            show=views.show_out(result.show, counts),
+            episode_ids=result.new_episodes,
+            file=path.name,
+        )
+
+    return await run_in_threadpool(add)
+
+
+@router.post(
+    "/sync",
+    response_model=SyncOut,
+    status_code=202,
+    dependencies=WRITE,
+    responses={**WRITE_ERRORS, 409: {"description": "A sync is already running"}},
+    summary="Start a sync",
+)
+def start_sync(state: State, body: SyncIn | None = None) -> SyncOut | JSONResponse:
+    """Check feeds, then fetch, transcribe and index what is pending, in the background."""
+    body = body or SyncIn()
+    if not state.sync.start(retry=body.retry, refresh=body.refresh):
+        return _busy(state)
+    return SyncOut(started=True, sync=state.sync.snapshot())
+
+
+@router.post(
+    "/retry",
+    response_model=SyncOut,
+    status_code=202,
+    dependencies=WRITE,
+    responses={**WRITE_ERRORS, 409: {"description": "A sync is already running"}},
+    summary="Retry failed steps",
+)
+def retry(state: State) -> SyncOut | JSONResponse:
+    """Give parked steps new attempts and start a sync (without checking feeds) to run them."""
+    if state.sync.snapshot()["running"]:
+        return _busy(state)
+    with state.store() as store:
+        n = store.retry_failed()
+    if not state.sync.start(refresh=False):
+        return _busy(state)
+    return SyncOut(started=True, sync=state.sync.snapshot(), retried=n)
+
+
+def _busy(state: WebState) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "A sync is already running: watch GET /api/jobs", "sync": state.sync.snapshot()},
+        status_code=409,
+    )
+
+
+@router.get("/jobs", response_model=JobsOut, summary="Sync progress and the state of every job")
+def jobs(state: State) -> JobsOut:
+    """The web sync's progress, job counts by state, running steps, failures, per-show counts."""
+    with state.store() as store:
+        return JobsOut(
+            sync=state.sync.snapshot(),
+            counts=job_counts(store),
+            running=running_jobs(store),
+            failures=store.failures(),
+            shows=[
+                {k: c[k] for k in ("id", "title", "episodes", "transcribed", "failed")}
+                for c in store.status_counts()
+            ],
+        )
+
+
+def error_status(exc: PodgrepError) -> int:
+    """The HTTP status of a user error."""
+    from podgrep.errors import FeedError
+    from podgrep.web.safety import AuthError, ForbiddenOrigin
+
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, AuthError):
+        return 401
+    if isinstance(exc, ForbiddenOrigin):
+        return 403
+    if isinstance(exc, SourceError | FeedError):
+        return 422
+    return 400

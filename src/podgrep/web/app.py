@@ -1,0 +1,114 @@
+"""The FastAPI app over one library: pages, the JSON API, static files and error answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from podgrep import __version__
+from podgrep.config import Settings
+from podgrep.errors import PodgrepError
+from podgrep.web import api, pages
+from podgrep.web.render import page
+from podgrep.web.state import DEFAULT_UPLOAD_MB, WebState
+from podgrep.web.sync import SyncRunner
+from podgrep.web.uploads import UploadLimit
+
+STATIC = Path(__file__).parent / "static"
+DESCRIPTION = """podgrep's library over HTTP: shows, episodes, transcripts in every export format,
+full-text search with the second each hit was said, adding sources, uploads and sync.
+
+Errors are JSON `{"detail": "…"}`: 400 bad query, 401 token missing, 403 cross-site write,
+404 unknown id, 409 sync already running, 413 upload too large, 415 not audio, 422 invalid body.
+When the server is bound to an address other than loopback, the write endpoints (POST) need
+`Authorization: Bearer TOKEN`."""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    token: str | None = None,
+    max_upload_bytes: int | None = None,
+) -> FastAPIOffline:
+    """The web app for the library in `settings.home`; `token` guards the write endpoints."""
+    app = FastAPIOffline(
+        title="podgrep",
+        version=__version__,
+        description=DESCRIPTION,
+        static_url="/static/docs",
+    )
+    app.state.web = WebState(
+        settings=settings,
+        token=token,
+        max_upload_bytes=max_upload_bytes or DEFAULT_UPLOAD_MB * 1024 * 1024,
+        sync=SyncRunner(settings),
+    )
+    app.add_middleware(UploadLimit, max_bytes=app.state.web.max_upload_bytes)
+    app.mount("/static/app", StaticFiles(directory=STATIC), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    _errors(app)
+    return app
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/api"
+
+
+def _error_page(request: Request, status: int, message: str) -> Response:
+    return page(request, "error.html", status=status, title=f"Error {status}", message=message)
+
+
+def _errors(app: FastAPIOffline) -> None:
+    @app.exception_handler(PodgrepError)
+    async def user_error(request: Request, exc: PodgrepError) -> Response:
+        status = api.error_status(exc)
+        if _wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+        return _error_page(request, status, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        where = {str(e.get("loc", ("",))[0]) for e in errors}
+        status = 422 if "body" in where else 404 if where == {"path"} else 400
+        message = "; ".join(_describe(e) for e in errors)
+        if _wants_json(request):
+            return JSONResponse({"detail": message, "errors": _plain(errors)}, status_code=status)
+        return _error_page(request, status, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = (
+            str(exc.detail)
+            if exc.status_code != 404 or exc.detail != "Not Found"
+            else (f"Nothing at {request.url.path}")
+        )
+        if _wants_json(request) or request.url.path.startswith("/static/"):
+            return JSONResponse(
+                {"detail": message}, status_code=exc.status_code, headers=exc.headers
+            )
+        return _error_page(request, exc.status_code, message)
+
+
+def _describe(error: dict) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+    name = ".".join(loc)
+    msg = str(error.get("msg", "invalid"))
+    if error.get("loc", ("",))[0] == "path":
+        return f"No such {name.removesuffix('_id') or 'item'}: {error.get('input')!r} is not an id"
+    return f"{name}: {msg}" if name else msg
+
+
+def _plain(errors: list) -> list[dict]:
+    return [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+        for e in errors
+    ]

@@ -1,0 +1,149 @@
+"""The HTML pages: library, show, episode and search, rendered on the server."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from podgrep.errors import PodgrepError
+from podgrep.formats import FORMATS
+from podgrep.web import views
+from podgrep.web.api import State
+from podgrep.web.overview import history_svg
+from podgrep.web.render import page
+from podgrep.web.safety import safe_url, sanitize_notes
+from podgrep.web.search_view import Filters, find, group, parse_day
+from podgrep.web.transcript_view import paragraphs
+
+EPISODES_PER_PAGE = 25
+HITS_PER_PAGE = 20
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def library(request: Request, state: State) -> HTMLResponse:
+    """Shows with artwork and progress; add, upload, sync; failed jobs to retry."""
+    with state.store() as store:
+        shows = views.shows_with_counts(store)
+        failures = store.failures()
+    return page(
+        request,
+        "library.html",
+        title="Library",
+        shows=[(s, c, safe_url(s.image)) for s, c in shows],
+        failures=failures,
+    )
+
+
+@router.get("/shows/{show_id}", response_class=HTMLResponse)
+def show_page(
+    request: Request,
+    show_id: int,
+    state: State,
+    page_no: Annotated[int, Query(alias="page", ge=1, le=100000)] = 1,
+) -> HTMLResponse:
+    """A show at a glance above its episodes, newest first."""
+    with state.store() as store:
+        show = store.get_show(show_id)
+        episodes = store.list_episodes(show_id)
+        glance = views.glance(state, store, show, episodes)
+        counts = next((c for c in store.status_counts() if c["id"] == show_id), {})
+    health = views.health(state, show, episodes)
+    pages = max(1, math.ceil(len(episodes) / EPISODES_PER_PAGE))
+    page_no = min(page_no, pages)
+    start = (page_no - 1) * EPISODES_PER_PAGE
+    return page(
+        request,
+        "show.html",
+        title=show.title,
+        show=show,
+        counts=counts,
+        image=safe_url(show.image),
+        link=safe_url(show.link),
+        episodes=episodes[start : start + EPISODES_PER_PAGE],
+        page_no=page_no,
+        pages=pages,
+        glance=glance,
+        chart=history_svg(glance.overview.months),
+        health=health,
+    )
+
+
+@router.get("/episodes/{episode_id}", response_class=HTMLResponse)
+def episode_page(
+    request: Request,
+    episode_id: int,
+    state: State,
+    t: Annotated[str | None, Query(description="Start at this second")] = None,
+) -> HTMLResponse:
+    """Notes, player and the transcript by speaker turn; ?t= and #t= open at a second."""
+    with state.store() as store:
+        ep = store.get_episode(episode_id)
+        show = store.get_show(ep.show_id or 0)
+        transcript = store.transcript_for(episode_id)
+    chapters = views.chapters_for(state, ep)
+    return page(
+        request,
+        "episode.html",
+        title=ep.title,
+        ep=ep,
+        show=show,
+        notes=sanitize_notes(ep.show_notes_html),
+        link=safe_url(ep.link),
+        audio=views.has_audio(ep),
+        transcript=transcript,
+        paragraphs=paragraphs(transcript.segments) if transcript else [],
+        chapters=chapters,
+        formats=FORMATS if transcript and transcript.segments else (),
+        start=t or "",
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    state: State,
+    q: str = "",
+    show: str = "",
+    since: str = "",
+    until: str = "",
+    page_no: Annotated[int, Query(alias="page", ge=1, le=500)] = 1,
+) -> HTMLResponse:
+    """Hits grouped by episode with the match highlighted, filters and pages."""
+    error = None
+    groups: list = []
+    more = False
+    with state.store() as store:
+        shows = store.list_shows()
+        if q.strip():
+            try:
+                filters = Filters(show or None, parse_day(since, "from"), parse_day(until, "to"))
+                hits, more = find(
+                    store,
+                    q,
+                    filters,
+                    limit=HITS_PER_PAGE,
+                    offset=(page_no - 1) * HITS_PER_PAGE,
+                )
+                groups = group(hits)
+            except PodgrepError as exc:
+                error = str(exc)
+    return page(
+        request,
+        "search.html",
+        title=f"Search: {q}" if q else "Search",
+        q=q,
+        show_filter=show,
+        since=since,
+        until=until,
+        shows=shows,
+        groups=groups,
+        more=more,
+        page_no=page_no,
+        error=error,
+        status=400 if error else 200,
+    )

@@ -1,0 +1,157 @@
+"""The JSON shapes of the API (they also document it at /docs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ShowOut(BaseModel):
+    """A show with its episode counts."""
+
+    id: int
+    title: str
+    kind: str
+    feed_url: str
+    author: str | None = None
+    description: str | None = None
+    image: str | None = None
+    link: str | None = None
+    language: str | None = None
+    episodes: int = 0
+    transcribed: int = 0
+    failed: int = 0
+    last_error: str | None = None
+    url: str
+
+
+class EpisodeOut(BaseModel):
+    """An episode's metadata and where its audio and transcript are."""
+
+    id: int
+    show_id: int
+    show: str | None = None
+    title: str
+    published: float | None = Field(None, description="Unix seconds, UTC")
+    published_iso: str | None = None
+    duration: float | None = None
+    status: str
+    error: str | None = None
+    media_url: str | None = None
+    audio_url: str | None = None
+    link: str | None = None
+    url: str
+
+
+class EpisodePage(BaseModel):
+    """One page of a show's episodes, newest first."""
+
+    show_id: int
+    total: int
+    limit: int
+    offset: int
+    episodes: list[EpisodeOut]
+
+
+class ChapterOut(BaseModel):
+    """A chapter: title and start second."""
+
+    start: float
+    title: str
+    end: float | None = None
+    url: str | None = None
+
+
+class TranscriptInfo(BaseModel):
+    """Which transcript an episode has."""
+
+    source: str
+    model: str | None
+    language: str | None
+    complete: bool
+    segments: int
+
+
+class EpisodeDetail(EpisodeOut):
+    """An episode with sanitised show notes, chapters, transcript summary and export links."""
+
+    show_notes_html: str = Field("", description="Sanitised HTML: no scripts or handlers")
+    chapters: list[ChapterOut] = []
+    transcript: TranscriptInfo | None = None
+    exports: dict[str, str] = {}
+
+
+class HitOut(BaseModel):
+    """Where a query was said."""
+
+    episode_id: int
+    show_id: int | None
+    show: str
+    episode: str
+    published: float | None
+    start: float
+    end: float
+    text: str
+    marks: list[tuple[int, int]] = Field(description="Character spans of text that matched")
+    before: str | None = Field(None, description="The end of the segment before")
+    after: str | None = Field(None, description="The start of the segment after")
+    url: str = Field(description="The episode page opened at this second")
+
+
+class SearchOut(BaseModel):
+    """One page of search hits."""
+
+    query: str
+    limit: int
+    offset: int
+    has_more: bool
+    hits: list[HitOut]
+
+
+class SourceIn(BaseModel):
+    """A feed URL or media URL to add."""
+
+    url: str = Field(min_length=1, max_length=4000, description="http(s) feed, media or page URL")
+
+
+class SourceOut(BaseModel):
+    """What adding a source did."""
+
+    show: ShowOut
+    kind: str
+    created: bool
+    new_episodes: list[int]
+
+
+class UploadOut(BaseModel):
+    """Where an uploaded file went."""
+
+    show: ShowOut
+    episode_ids: list[int]
+    file: str
+
+
+class SyncIn(BaseModel):
+    """Options of a sync."""
+
+    retry: bool = Field(False, description="Also retry steps parked after repeated failures")
+    refresh: bool = Field(True, description="Check feeds for new episodes first")
+
+
+class SyncOut(BaseModel):
+    """Whether a sync was started, and its progress."""
+
+    started: bool
+    sync: dict[str, Any]
+    retried: int = 0
+
+
+class JobsOut(BaseModel):
+    """The state of work: the web sync's progress, job counts, running steps, failures."""
+
+    sync: dict[str, Any]
+    counts: dict[str, int]
+    running: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    shows: list[dict[str, Any]]

@@ -1,0 +1,44 @@
+"""`podgrep serve`: pick the token rule for the address, say where to go, run uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import uvicorn
+
+from podgrep.config import Settings
+from podgrep.errors import PodgrepError
+from podgrep.web.app import create_app
+from podgrep.web.safety import is_loopback, new_token
+
+
+def write_token(host: str, given: str | None) -> tuple[str | None, bool]:
+    """The token writes need on `host` (None on loopback) and whether it was generated."""
+    if is_loopback(host):
+        return None, False
+    if given:
+        return given, False
+    return new_token(), True
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    token: str | None = None,
+    say: Callable[[str], None] = print,
+) -> None:
+    """Serve the web app and API on host:port until interrupted."""
+    if not 0 < port < 65536:
+        raise PodgrepError(f"--port {port} is not a TCP port (1–65535)")
+    token, generated = write_token(host, token)
+    app = create_app(settings, token=token)
+    shown = f"[{host}]" if ":" in host else host
+    say(f"podgrep: library in {settings.home}")
+    say(f"Serving on http://{shown}:{port}/  (API docs at /docs; Ctrl-C stops)")
+    if token:
+        source = "generated for this run" if generated else "from PODGREP_TOKEN / --token"
+        say(f"Changes (add, upload, sync, retry) need the token ({source}): {token}")
+        say(f"Open http://{shown}:{port}/#token={token} to use it in this browser.")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

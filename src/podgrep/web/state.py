@@ -1,0 +1,58 @@
+"""What the web app shares across requests: settings, the write token, the sync, small caches."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from podgrep.config import Settings
+from podgrep.store import SqliteStore, open_store
+from podgrep.web.sync import SyncRunner
+
+T = TypeVar("T")
+DEFAULT_UPLOAD_MB = 1024
+FEED_CHECK_SECONDS = 600.0  # how long a feed health result is reused
+
+
+@dataclass
+class WebState:
+    """Shared by every request of one app."""
+
+    settings: Settings
+    token: str | None  # None: writes need no token (bound to loopback)
+    max_upload_bytes: int
+    sync: SyncRunner
+    _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
+    _cache_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def store(self) -> Iterator[SqliteStore]:
+        """A store for this request's thread (SQLite connections stay in their thread)."""
+        store = open_store(self.settings.db_path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def cached(self, key: tuple[Any, ...], make: Callable[[], T], ttl: float | None = None) -> T:
+        """`make()` once per key (and again after `ttl` seconds, when given)."""
+        now = time.monotonic()
+        with self._cache_lock:
+            hit = self._cache.get(key)
+        if hit is not None and (ttl is None or now - hit[0] < ttl):
+            return hit[1]  # type: ignore[no-any-return]
+        value = make()
+        with self._cache_lock:
+            if len(self._cache) > 512:
+                self._cache.clear()
+            self._cache[key] = (now, value)
+        return value
+
+    @property
+    def token_required(self) -> bool:
+        """Whether write endpoints ask for the token."""
+        return self.token is not None

@@ -1,0 +1,154 @@
+"""A sync started from the web: one background thread, its progress readable at any moment."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from podgrep.config import Settings
+from podgrep.domain import Episode
+from podgrep.errors import PodgrepError
+from podgrep.store import open_store
+
+
+@dataclass
+class SyncProgress:
+    """What the running (or last) web sync is doing; read by GET /api/jobs."""
+
+    running: bool = False
+    started: float | None = None
+    finished: float | None = None
+    phase: str = "idle"  # idle | refreshing | working | done | failed
+    episode_id: int | None = None
+    episode: str | None = None
+    step: str | None = None
+    done: float | None = None
+    total: float | None = None
+    steps_done: int = 0
+    episodes_done: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    feed_errors: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+class SyncRunner:
+    """Runs `refresh + run_pending` (what `podgrep sync` does) in one thread at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._progress = SyncProgress()
+        self._thread: threading.Thread | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The progress as plain data."""
+        with self._lock:
+            return asdict(self._progress)
+
+    def _update(self, **changes: Any) -> None:
+        with self._lock:
+            for key, value in changes.items():
+                setattr(self._progress, key, value)
+
+    def start(self, *, retry: bool = False, refresh: bool = True) -> bool:
+        """Start a sync unless one is running here; return whether one was started."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return False
+            self._progress = SyncProgress(running=True, started=time.time(), phase="starting")
+            self._thread = threading.Thread(
+                target=self._run, args=(retry, refresh), name="podgrep-sync", daemon=True
+            )
+            self._thread.start()
+            return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the running sync to end; return False on timeout."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def start_step(self, ep: Episode, step: str) -> None:
+        """Reporter hook: a step of an episode begins."""
+        self._update(episode_id=ep.id, episode=ep.title, step=step, done=None, total=None)
+
+    def advance(self, done: float, total: float | None) -> None:
+        """Reporter hook: the running step moved forward."""
+        self._update(done=done, total=total)
+
+    def finish(self, ep: Episode, step: str, error: str | None) -> None:
+        """Reporter hook: a step ended."""
+        with self._lock:
+            p = self._progress
+            if error:
+                p.failures.append({"episode_id": ep.id, "title": ep.title, "step": step,
+                                   "error": error})  # fmt: skip
+            else:
+                p.steps_done += 1
+                if step == "index":
+                    p.episodes_done += 1
+
+    def _run(self, retry: bool, refresh: bool) -> None:
+        from podgrep.asr.engine import resolve as resolve_model
+        from podgrep.fetch import MediaCache
+        from podgrep.jobs.local import SyncLock, run_pending
+        from podgrep.jobs.steps import StepContext
+        from podgrep.library import http_client
+        from podgrep.library import refresh as refresh_show
+
+        settings = self.settings
+        cache: MediaCache | None = None
+        try:
+            resolve_model(settings.model)
+            with SyncLock(settings.home / "sync.lock"), open_store(settings.db_path) as store:
+                if retry:
+                    store.retry_failed()
+                if refresh:
+                    self._update(phase="refreshing")
+                    with http_client(settings.http_timeout) as client:
+                        for show in store.list_shows():
+                            result = refresh_show(store, show, client)
+                            if result.error:
+                                with self._lock:
+                                    self._progress.feed_errors.append(
+                                        f"{show.title}: {result.error}"
+                                    )
+                self._update(phase="working")
+                cache = MediaCache(
+                    settings.media_dir,
+                    max_bytes=settings.max_download_mb * 1024 * 1024,
+                    retries=settings.fetch_retries,
+                    timeout=settings.http_timeout,
+                )
+                run_pending(StepContext(store, settings, cache), _Reporter(self))
+            self._update(phase="done")
+        except PodgrepError as exc:
+            self._update(phase="failed", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - a crashed sync must still say why on the page
+            self._update(phase="failed", error=f"{type(exc).__name__}: {exc}")
+        finally:
+            if cache is not None:
+                cache.close()
+            self._update(running=False, finished=time.time(), step=None)
+
+
+class _Reporter:
+    """Adapts the runner's hooks to the jobs Reporter protocol."""
+
+    def __init__(self, runner: SyncRunner) -> None:
+        self.runner = runner
+
+    def start(self, ep: Episode, step: str) -> None:
+        self.runner.start_step(ep, step)
+
+    def advance(self, done: float, total: float | None) -> None:
+        self.runner.advance(done, total)
+
+    def finish(self, ep: Episode, step: str, error: str | None) -> None:
+        self.runner.finish(ep, step, error)

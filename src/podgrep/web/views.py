@@ -1,0 +1,128 @@
+"""What pages and API both build from the store: shows with counts, episodes, chapters, glances."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from podgrep.domain import Episode, Show
+from podgrep.enrich.chapters import Chapter, chapters_from_notes, fetch_chapters
+from podgrep.library import http_client
+from podgrep.store import SqliteStore
+from podgrep.store.browse import show_texts, show_version
+from podgrep.web.health import FeedHealth, feed_health
+from podgrep.web.overview import Overview, overview, top_words
+from podgrep.web.safety import safe_url
+from podgrep.web.schemas import EpisodeOut, ShowOut
+from podgrep.web.state import FEED_CHECK_SECONDS, WebState
+
+CHAPTERS_SECONDS = 3600.0
+REMOTE_TIMEOUT = 8.0
+TRANSCRIBED = ("transcribed", "indexed")
+_SLUG = re.compile(r"[^A-Za-z0-9]+")
+
+
+def show_out(show: Show, counts: dict[str, Any] | None = None) -> ShowOut:
+    """A show for the API, with counts from `store.status_counts()` when given."""
+    counts = counts or {}
+    return ShowOut(
+        id=show.id or 0,
+        title=show.title,
+        kind=show.kind,
+        feed_url=show.feed_url,
+        author=show.author,
+        description=show.description,
+        image=safe_url(show.image),
+        link=safe_url(show.link),
+        language=show.language,
+        episodes=counts.get("episodes", 0),
+        transcribed=counts.get("transcribed", 0),
+        failed=counts.get("failed", 0),
+        last_error=counts.get("last_error"),
+        url=f"/shows/{show.id}",
+    )
+
+
+def shows_with_counts(store: SqliteStore) -> list[tuple[Show, dict[str, Any]]]:
+    """Every show with its episode counts by status."""
+    counts = {c["id"]: c for c in store.status_counts()}
+    return [(s, counts.get(s.id, {})) for s in store.list_shows()]
+
+
+def has_audio(ep: Episode) -> bool:
+    """Whether the episode's audio can be played: cached here or at an http(s) address."""
+    return bool(ep.media_path) or safe_url(ep.media_url) is not None
+
+
+def episode_out(ep: Episode, show: str | None = None) -> EpisodeOut:
+    """An episode for the API."""
+    return EpisodeOut(
+        id=ep.id or 0,
+        show_id=ep.show_id or 0,
+        show=show,
+        title=ep.title,
+        published=ep.published,
+        published_iso=(
+            datetime.fromtimestamp(ep.published, UTC).isoformat() if ep.published else None
+        ),
+        duration=ep.duration,
+        status=ep.status,
+        error=ep.error,
+        media_url=safe_url(ep.media_url),
+        audio_url=f"/api/episodes/{ep.id}/audio" if has_audio(ep) else None,
+        link=safe_url(ep.link),
+        url=f"/episodes/{ep.id}",
+    )
+
+
+def chapters_for(state: WebState, ep: Episode) -> list[Chapter]:
+    """The episode's chapters: the publisher's chapters JSON, else timestamps in its notes."""
+    url = safe_url(ep.chapters_url)
+    if url:
+
+        def load() -> list[Chapter]:
+            with http_client(REMOTE_TIMEOUT) as client:
+                return fetch_chapters(client, url)
+
+        found = state.cached(("chapters", url), load, CHAPTERS_SECONDS)
+        if found:
+            return found
+    return chapters_from_notes(ep.show_notes_html)
+
+
+@dataclass
+class Glance:
+    """A show at a glance: overview numbers and its most-said words."""
+
+    overview: Overview
+    words: list[tuple[str, int]]
+
+
+def glance(state: WebState, store: SqliteStore, show: Show, episodes: list[Episode]) -> Glance:
+    """Totals, cadence, monthly history and most-said words (words cached until text changes)."""
+    assert show.id is not None
+    version = show_version(store, show.id)
+    words = state.cached(
+        ("words", str(state.settings.db_path), show.id, version),
+        lambda: top_words(show_texts(store, show.id or 0)),
+    )
+    return Glance(overview(episodes), words)
+
+
+def health(state: WebState, show: Show, episodes: list[Episode]) -> FeedHealth | None:
+    """The feed's health, read from the live feed at most every few minutes."""
+
+    def check() -> FeedHealth | None:
+        with http_client(REMOTE_TIMEOUT) as client:
+            return feed_health(client, show, episodes)
+
+    key = ("health", str(state.settings.db_path), show.id, len(episodes))
+    return state.cached(key, check, FEED_CHECK_SECONDS)
+
+
+def download_name(title: str, ext: str) -> str:
+    """A file name for an export: the title's letters and digits joined by dashes."""
+    stem = _SLUG.sub("-", title).strip("-")[:80] or "transcript"
+    return stem + ext
