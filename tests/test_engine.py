@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import re
 import sqlite3
@@ -159,13 +160,14 @@ def test_greedy_repetition_loop_is_caught_and_redecoded():
     the default engine decodes that chunk again and gets the speech."""
     from podgrep.asr import plan
 
-    first = next(plan.plan_windows(audio.stream(DATA / "conversation_long.mp3"), 300))
-    [chunk] = [c for c in first.chunks if c.regions[0][0] == 4114432]
+    windows = plan.plan_windows(audio.stream(DATA / "conversation_long.mp3"), 300)
+    chunks = [c for w in itertools.islice(windows, 3) for c in w.chunks]
+    [chunk] = [c for c in chunks if abs(c.regions[0][0] - 4114432) < SR]  # at 4 min 17 s
     greedy_only = WhisperEngine("tiny.en", device="cpu", beam_size=1)
-    looped = greedy_only._decode_batch([chunk], greedy_only._tokenizer("en"))
+    looped = greedy_only.decode_chunks([chunk], language="en")
     assert any("repetition" in s.flags for s in looped)
     assert not any("no, no, no, no" in s.text for s in looped)  # collapsed to one copy
     engine = WhisperEngine("tiny.en", device="cpu")
-    fixed = engine._decode_batch([chunk], engine._tokenizer("en"))
+    fixed = engine.decode_chunks([chunk], language="en")
     assert not any("repetition" in s.flags for s in fixed)
     assert len(" ".join(_kept(fixed)).split()) > 50

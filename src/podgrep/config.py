@@ -50,7 +50,7 @@ class Settings:
     beam_size: int = 5  # beam for chunks whose greedy result looks wrong; 1: greedy only
     reread: bool = True  # read each chunk again prompted with the text before it (accuracy)
     vad: bool = True
-    window_seconds: float = 300.0  # audio is transcribed and committed in windows of about this
+    window_seconds: float = 600.0  # audio is transcribed and committed in windows of about this
     max_download_mb: int = 2048
     fetch_retries: int = 4
     max_attempts: int = 3  # a step that failed this many times is parked until `sync --retry`

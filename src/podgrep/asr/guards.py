@@ -41,34 +41,41 @@ def is_sound_tag(text: str) -> bool:
     return bool(stripped) and bool(_TAG_ONLY.match(stripped))
 
 
+def collapse_loop(
+    tokens: list[str], *, min_repeats: int = 4, max_n: int = 6
+) -> tuple[list[int], set[int]]:
+    """Which tokens to keep when an n-gram repeats back to back `min_repeats`+ times
+    (`min_repeats` + 2 for a single word): one copy stays. Also returns the kept positions
+    where a loop was cut, to flag what holds them."""
+    keys = [t.lower().strip(".,!?;:") for t in tokens]
+    keep = list(range(len(tokens)))
+    cut: set[int] = set()
+    for n in range(1, max_n + 1):
+        out: list[int] = []
+        i = 0
+        while i < len(keep):
+            gram = [keys[k] for k in keep[i : i + n]]
+            reps = 1
+            while len(gram) == n and [keys[k] for k in keep[i + reps * n : i + (reps + 1) * n]] == (
+                gram
+            ):
+                reps += 1
+            if reps >= (min_repeats if n > 1 else min_repeats + 2):
+                out.extend(keep[i : i + n])
+                cut.add(keep[i + n - 1])
+                i += reps * n
+            else:
+                out.append(keep[i])
+                i += 1
+        keep = out
+    return keep, {k for k in cut if k in set(keep)}
+
+
 def collapse_repeats(text: str, *, min_repeats: int = 4, max_n: int = 6) -> tuple[str, bool]:
     """Collapse an n-gram repeated back to back `min_repeats`+ times to one copy."""
     tokens = text.split()
-    changed = False
-    n = 1
-    while n <= max_n:
-        out: list[str] = []
-        i = 0
-        while i < len(tokens):
-            gram = [t.lower().strip(".,!?;:") for t in tokens[i : i + n]]
-            reps = 1
-            while (
-                len(gram) == n
-                and [t.lower().strip(".,!?;:") for t in tokens[i + reps * n : i + (reps + 1) * n]]
-                == gram
-            ):
-                reps += 1
-            needed = min_repeats if n > 1 else min_repeats + 2
-            if reps >= needed:
-                out.extend(tokens[i : i + n])
-                i += reps * n
-                changed = True
-            else:
-                out.append(tokens[i])
-                i += 1
-        tokens = out
-        n += 1
-    return " ".join(tokens), changed
+    keep, cut = collapse_loop(tokens, min_repeats=min_repeats, max_n=max_n)
+    return " ".join(tokens[k] for k in keep), bool(cut)
 
 
 def flag_repeated_segments(segments: list, *, min_repeats: int = 3) -> None:

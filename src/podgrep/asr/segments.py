@@ -49,9 +49,15 @@ def group_words(words: list[Word]) -> list[list[Word]]:
 def build(
     words: list[Word], *, avg_logprob: float, no_speech_prob: float, extra_flags: list[str]
 ) -> list[Segment]:
-    """Segments for one decoded chunk, each run through the guards."""
+    """Segments for one decoded chunk, each run through the guards.
+
+    A loop is collapsed over the chunk's words first: Whisper's loops ("no, no, no, ...") often
+    run past a segment's end, where no single segment would show them.
+    """
     segments: list[Segment] = []
-    groups = group_words(words)
+    keep, cut = guards.collapse_loop([w.word for w in words])
+    looped = {id(words[k]) for k in cut}
+    groups = group_words([words[k] for k in keep])
     for group in groups:
         text = "".join(w.word for w in group).strip()
         if not text:
@@ -67,6 +73,8 @@ def build(
         )
         if not text:
             continue
+        if "repetition" not in flags and any(id(w) in looped for w in group):
+            flags.append("repetition")
         flags = flags + [f for f in extra_flags if f not in flags]
         start, end = group[0].start, group[-1].end
         if "repetition" in flags:  # a collapsed loop keeps the words of the one copy left
