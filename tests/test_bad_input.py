@@ -106,7 +106,12 @@ def test_unknown_model_costs_no_attempt(served, tmp_path: Path):
     assert code == 1 and "Unknown model 'no-such-model'" in _one_error_line(err)
     db = sqlite3.connect(home / "podgrep.db")
     jobs = dict(db.execute("SELECT step, state || ':' || attempts FROM jobs"))
-    assert jobs == {"fetch": "pending:0", "transcribe": "pending:0", "index": "pending:0"}
+    assert jobs == {
+        "fetch": "pending:0",
+        "transcribe": "pending:0",
+        "speakers": "pending:0",
+        "index": "pending:0",
+    }
     code, _, err = invoke(["sync"], home)
     assert code == 0, err
     code, _, err = invoke(["transcribe", str(DATA / "jfk.flac"), "--model", "/no/such/dir"], home)

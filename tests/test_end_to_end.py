@@ -105,7 +105,8 @@ def test_exports_are_well_formed(library: Path, tmp_path: Path):
     assert all(a.start <= b.start for a, b in zip(srt, srt[1:], strict=False))
     assert "zurich" in " ".join(s.text for s in srt).lower()
     assert texts["vtt"].startswith("WEBVTT")
-    assert re.search(r"^\[00:00:\d\d\] ", texts["txt"], re.M)
+    # paragraphs open with the speaker's name (or label) and the time
+    assert re.search(r"^[\w .'-]+ \[00:00:\d\d\]: ", texts["txt"], re.M)
     native = json.loads(texts["json"])
     assert native["segments"][0]["words"][0]["start"] >= 0
     pc = json.loads(texts["podcast-json"])

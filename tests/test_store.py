@@ -8,6 +8,7 @@ from pathlib import Path
 from podgrep.domain import Episode, Segment, Show, Word
 from podgrep.search import search
 from podgrep.store import open_store
+from podgrep.store.sqlite import _migrations
 
 
 def _store(tmp_path: Path):
@@ -33,19 +34,19 @@ def test_migrations_are_versioned_and_idempotent(tmp_path: Path):
     assert again.schema_version >= 1
     tables = {r[0] for r in again.db.execute("SELECT name FROM sqlite_master")}
     assert {"shows", "episodes", "transcripts", "segments", "segments_fts", "jobs"} <= tables
-    assert again.schema_version == 2
+    assert {"speakers", "voiceprints"} <= tables
+    assert again.schema_version == max(v for v, _ in _migrations())
 
 
 def test_migrates_a_version_1_database(tmp_path: Path):
-    from podgrep.store.sqlite import _migrations
-
     db = sqlite3.connect(tmp_path / "old.db")
     db.executescript(_migrations()[0][1] + "\nPRAGMA user_version = 1;")
     db.execute("INSERT INTO shows (feed_url, title, added) VALUES ('u', 'Kept', 0)")
     db.commit()
     db.close()
     store = open_store(tmp_path / "old.db")
-    assert store.schema_version == 2 and store.list_shows()[0].title == "Kept"
+    assert store.schema_version == max(v for v, _ in _migrations())
+    assert store.list_shows()[0].title == "Kept"
     sid = store.list_shows()[0].id
     [eid] = store.add_episodes(sid, [Episode(None, None, "g", "E", media_url="http://x/a.mp3")])
     t = store.open_transcript(eid, "whisper", "tiny.en", "en", None)
@@ -60,7 +61,7 @@ def test_migrates_a_version_1_database(tmp_path: Path):
 def test_episodes_are_unique_per_show_and_guid(tmp_path: Path):
     store, eid = _store(tmp_path)
     assert store.add_episodes(1, [Episode(None, None, "g1", "Ep again")]) == []
-    assert [j["step"] for j in store.jobs(eid)] == ["fetch", "transcribe", "index"]
+    assert [j["step"] for j in store.jobs(eid)] == ["fetch", "transcribe", "speakers", "index"]
 
 
 def test_fts_follows_inserts_deletes_and_boundaries(tmp_path: Path):

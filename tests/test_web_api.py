@@ -134,7 +134,7 @@ def test_transcript_in_every_format(client: TestClient, web: WebLibrary, fmt: st
     elif fmt == "vtt":
         assert body.startswith("WEBVTT") and parse_vtt(body)
     else:
-        assert re.match(r"\[00:00:0\d\]", body)
+        assert re.match(r"[\w .'-]+ \[00:00:0\d\]: ", body)  # the speaker, then the time
 
 
 def test_transcript_download_names_the_file(client: TestClient, web: WebLibrary):

@@ -129,6 +129,9 @@ def decode(path: Path, label: str | None = None) -> np.ndarray:
     return np.concatenate(list(stream(path, label)))
 
 
+VAD_PIECE = 120 * SAMPLE_RATE  # audio given to the VAD at once (about 40 MB of working memory)
+
+
 def speech_regions(audio: np.ndarray, *, max_seconds: float = 30.0) -> list[tuple[int, int]]:
     """Sample ranges of speech (Silero VAD), none longer than `max_seconds`."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -136,7 +139,16 @@ def speech_regions(audio: np.ndarray, *, max_seconds: float = 30.0) -> list[tupl
     if len(audio) == 0:
         return []
     options = VadOptions(max_speech_duration_s=max_seconds, min_silence_duration_ms=160)
-    return [(int(s["start"]), int(s["end"])) for s in get_speech_timestamps(audio, options)]
+    regions: list[tuple[int, int]] = []
+    start = 0
+    while start < len(audio):  # in pieces cut in pauses: the VAD's memory grows with its input
+        end = len(audio)
+        if end - start > VAD_PIECE * 5 // 4:
+            end = quietest(audio, start + VAD_PIECE * 3 // 4, start + VAD_PIECE, start + VAD_PIECE)
+        found = get_speech_timestamps(audio[start:end], options)
+        regions.extend((start + int(s["start"]), start + int(s["end"])) for s in found)
+        start = end
+    return regions
 
 
 def quietest(audio: np.ndarray, lo: int, hi: int, ideal: int) -> int:

@@ -298,15 +298,23 @@ def search(
     show: Annotated[
         str | None, typer.Option("--show", help="Only shows whose title has this.")
     ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            "--mode",
+            help="keyword (BM25), semantic (meaning) or hybrid (both fused; the default once"
+            " passages have vectors).",
+        ),
+    ] = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Search every transcript; each hit gives show, episode, and the second it was said."""
-    from podgrep.search import search as run_search
+    from podgrep.semantic.hybrid import find
 
     settings = _settings(ctx, home)
     with _store(settings) as store:
-        hits = run_search(store, query, limit=limit, offset=offset, show=show)
+        hits = find(store, query, mode=mode, limit=limit, offset=offset, show=show)
     if not hits:
         err.print(f"No matches for {query!r}.")
         raise typer.Exit(1)
@@ -365,14 +373,20 @@ def export(
     fmt: Annotated[
         str | None,
         typer.Option(
-            "--format", "-f", help=f"One of {', '.join(FORMATS)} (default: from -o, else txt)."
+            "--format",
+            "-f",
+            help=f"One of {', '.join(FORMATS)} or chapters-json (default: from -o, else txt).",
         ),
     ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Export an episode's transcript as SRT, WebVTT, text, JSON or Podcasting 2.0 JSON."""
+    """Export an episode's transcript (SRT, WebVTT, text, JSON, Podcasting 2.0 JSON) or its
+    chapters (Podcasting 2.0 chapters JSON)."""
     settings = _settings(ctx, home)
+    if fmt == "chapters-json":
+        _write(_chapters_json(settings, episode), output)
+        return
     with _store(settings) as store:
         episode_id = _episode_ref(store, episode)
         ep = store.get_episode(episode_id)
@@ -385,6 +399,66 @@ def export(
     fmt = fmt or _format_from_path(output) or "txt"
     text = render(fmt, transcript, title=ep.title, show=show.title)
     _write(text, output)
+
+
+def _chapters_json(settings: Settings, episode: str) -> str:
+    from podgrep.enrich.episode import stored_chapters
+    from podgrep.formats.chapters_json import write_chapters_json
+
+    with _store(settings) as store:
+        episode_id = _episode_ref(store, episode)
+        ep = store.get_episode(episode_id)
+        show = store.get_show(ep.show_id or 0)
+        chapters = stored_chapters(store, episode_id)
+    if not chapters:
+        raise PodgrepError(
+            f"Episode {episode_id} has no chapters yet: `podgrep sync` (or `podgrep index`)"
+            " finds or generates them once it has a transcript"
+        )
+    return write_chapters_json(chapters, title=ep.title, podcast=show.title, author=show.author)
+
+
+@app.command()
+def speakers(
+    ctx: typer.Context,
+    episode: Annotated[str, typer.Argument(help="Episode id (see `podgrep episodes`) or title.")],
+    rename: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rename",
+            help='Name a speaker: S1="Jane Doe" (repeatable; S1= clears the name).',
+        ),
+    ] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List who speaks in an episode (S1, S2, … with names where known) and rename them."""
+    from podgrep.speakers.cli import rename_and_list
+
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        episode_id = _episode_ref(store, episode)
+        rows = rename_and_list(store, episode_id, rename or [])
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        out.print(f"Episode {episode_id} has no speakers yet: run `podgrep sync`.")
+        return
+    table = Table()
+    for col in ("speaker", "name", "from", "role", "speech", "share", "segments"):
+        table.add_column(col, justify="right" if col in ("speech", "share", "segments") else "left")
+    for r in rows:
+        table.add_row(
+            r["label"],
+            escape(r["name"] or ""),
+            r["name_source"] or "",
+            r["role"] or "",
+            timestamp(r["seconds"]),
+            f"{r['share']:.0%}",
+            str(r["segments"]),
+        )
+    out.print(table)
 
 
 def _format_from_path(path: Path | None) -> str | None:
@@ -538,6 +612,124 @@ def serve(
     from podgrep.web.server import serve as run_server
 
     run_server(_settings(ctx, home), host=host, port=port, token=token, say=err.print)
+
+
+@app.command("import")
+def import_transcript(
+    ctx: typer.Context,
+    episode: Annotated[str, typer.Argument(help="Episode id (see `podgrep episodes`) or title.")],
+    file: Annotated[
+        Path, typer.Argument(help="Transcript: SRT, WebVTT, JSON, HTML or text layouts.")
+    ],
+    part: Annotated[
+        int | None,
+        typer.Option("--part", help="Which episode of a page holding several (from 1)."),
+    ] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Import a transcript file as the episode's publisher transcript (Whisper's is kept)."""
+    from podgrep.enrich.episode import enrich_episode
+    from podgrep.semantic.embed import shared_embedder
+    from podgrep.transcripts.importer import read_transcript
+    from podgrep.transcripts.publisher import pick_episode, store_imported
+
+    if not file.is_file():
+        raise NotFoundError(f"{file} does not exist")
+    settings = _settings(ctx, home)
+    found = read_transcript(file.read_bytes(), file.name)
+    with _store(settings) as store:
+        episode_id = _episode_ref(store, episode)
+        ep = store.get_episode(episode_id)
+        chosen = pick_episode(found, ep.title, part)
+        store_imported(store, episode_id, chosen)
+        if ep.status != "indexed":
+            store.set_status(episode_id, "transcribed")
+        done = enrich_episode(store, store.get_episode(episode_id), shared_embedder())
+    speakers = sorted({s.speaker for s in chosen.segments if s.speaker})
+    out.print(
+        f"Imported {len(chosen.segments)} segments into episode {episode_id}"
+        + (f" ({len(found)} episodes in the file; took {chosen.title!r})" if len(found) > 1 else "")
+        + (f", speakers: {escape(', '.join(speakers))}" if speakers else "")
+        + f"; {done.chapters} chapters ({done.chapter_source or 'none'}), {done.links} links."
+    )
+
+
+@app.command()
+def links(
+    ctx: typer.Context,
+    show: Annotated[
+        int | None, typer.Option("--show", help="Links shared across this show's episodes.")
+    ] = None,
+    episode: Annotated[
+        str | None, typer.Option("--episode", help="Links of one episode (id or title).")
+    ] = None,
+    minimum: Annotated[
+        int, typer.Option("--min", help="With --show: shared by at least this many episodes.")
+    ] = 2,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Links from show notes and the talk: one episode's, or those a show's episodes share."""
+    from podgrep.store import enrichment
+
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        if episode is not None:
+            rows = enrichment.link_rows(store, _episode_ref(store, episode))
+        elif show is not None:
+            store.get_show(show)
+            rows = enrichment.shared_links(store, show, minimum)
+        else:
+            raise PodgrepError("Give --show ID (shared links) or --episode ID")
+    if as_json:
+        for r in rows:
+            print(json.dumps(r, ensure_ascii=False))
+        return
+    if not rows:
+        err.print("No links found.")
+        return
+    for r in rows:
+        count = f"{r['episodes']:>4} episodes  " if "episodes" in r else ""
+        where = f"[{timestamp(r['start'])}] " if r.get("start") is not None else ""
+        title = f"  {r['title']}" if r.get("title") else ""
+        out.print(f"{count}{where}{escape(r['url'])}{escape(title)}")
+
+
+@app.command()
+def index(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Redo chapters and links of every episode.")
+    ] = False,
+) -> None:
+    """Find chapters and links and embed passages for transcribed episodes not yet done."""
+    from podgrep.enrich.episode import enrich_episode
+    from podgrep.library import http_client
+    from podgrep.semantic.embed import shared_embedder
+    from podgrep.semantic.vectors import embed_missing
+
+    settings = _settings(ctx, home)
+    embedder = shared_embedder()
+    with _store(settings) as store, http_client(settings.http_timeout) as client:
+        done = 0
+        for ep in store.list_episodes():
+            if ep.status not in ("transcribed", "indexed") or ep.id is None:
+                continue
+            if not force and ep.status == "indexed" and _has_enrichment(store, ep.id):
+                continue
+            enrich_episode(store, ep, embedder, client)
+            done += 1
+        passages = embed_missing(store, embedder)
+    err.print(f"Indexed {done} episode(s); {passages} new passage vector(s).")
+
+
+def _has_enrichment(store: SqliteStore, episode_id: int) -> bool:
+    from podgrep.store import enrichment
+
+    return bool(
+        enrichment.chapter_rows(store, episode_id) or enrichment.link_rows(store, episode_id)
+    )
 
 
 def _invoke(args: list[str]) -> None:

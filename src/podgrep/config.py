@@ -50,6 +50,7 @@ class Settings:
     beam_size: int = 5  # beam for chunks whose greedy result looks wrong; 1: greedy only
     reread: bool = True  # read each chunk again prompted with the text before it (accuracy)
     vad: bool = True
+    whisper_too: bool = False  # run Whisper even when the publisher gave a transcript
     window_seconds: float = 600.0  # audio is transcribed and committed in windows of about this
     max_download_mb: int = 2048
     fetch_retries: int = 4
@@ -96,6 +97,7 @@ _KINDS = {
     "beam_size": int,
     "reread": bool,
     "vad": bool,
+    "whisper_too": bool,
     "window_seconds": float,
     "max_download_mb": int,
     "fetch_retries": int,

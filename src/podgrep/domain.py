@@ -88,10 +88,30 @@ class Segment:
     end: float
     text: str
     words: list[Word] = field(default_factory=list)
-    speaker: str | None = None
+    speaker: str | None = None  # the speaker's name, else their label (S1, S2, …)
     flags: list[str] = field(default_factory=list)
     idx: int = 0
     id: int | None = None
+    speaker_id: int | None = None
+
+
+@dataclass
+class Speaker:
+    """One voice of an episode: its label (S1, S2, … by speech time) and, when known, its name."""
+
+    episode_id: int
+    label: str
+    name: str | None = None
+    name_source: str | None = None  # user | feed | intro | address | notes | voiceprint
+    role: str | None = None
+    seconds: float = 0.0
+    id: int | None = None
+    confidence: float | None = None  # evidence score of an automatic name
+
+    @property
+    def display(self) -> str:
+        """What transcripts show: the name, else the label."""
+        return self.name or self.label
 
 
 @dataclass

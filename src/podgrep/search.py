@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import snowballstemmer
 
@@ -89,7 +90,9 @@ def parse_query(query: str) -> Query:
     return Query(terms, ops)
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
+    # memoised: the pure-Python stemmer costs ~70 µs a word, and hits repeat their words
     return _STEMMER.stemWord(word.lower().strip("'"))
 
 

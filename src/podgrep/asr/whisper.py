@@ -4,18 +4,23 @@ How it gets the speed of batching with the accuracy of careful decoding:
 
 - Audio is decoded block by block and cut into windows in pauses (`plan.py`); VAD speech of a
   window is packed into chunks of up to 30 s, so the model never decodes silence.
-- Every chunk is decoded greedily, in batches. A chunk whose result looks wrong (a loop: high
-  compression ratio; low log-probability; far fewer tokens than its speech could hold, which is
-  how a decoder that gave up early looks) is decoded again with beam search, and if it still
-  looks wrong, as halves (twice at most). Then every chunk is read once more, greedily and in a
-  batch, prompted with the text of the chunk before it, as Whisper was trained; batching alone
-  loses that context, and with it accuracy on hard audio.
+- First stage, per batch of a window: every chunk is encoded and decoded greedily. A chunk whose
+  result looks wrong (a loop: high compression ratio; low log-probability; far fewer tokens than
+  its speech could hold, which is how a decoder that gave up early looks) is decoded again with
+  beam search, and if it still looks wrong, as halves (twice at most). Chunks that are done are
+  aligned for word times.
+- Second stage, per window: the chunks the model was unsure of (average log-probability under
+  REREAD_BELOW) are read again, greedily and batched, prompted with the text said before them
+  (across batches, and from the previous window), as Whisper was trained; batching alone loses
+  that context, and with it names, terms and accuracy on hard audio. Confident chunks rarely
+  change when read again, so they are not.
 - On CPU several model replicas with one thread each decode different batches at once: the
   decoder barely speeds up with more threads, so replicas use the cores far better. Encoding and
-  word alignment run one chunk at a time, where CTranslate2 is fastest per chunk.
-- Word timestamps come from one alignment pass over the final tokens of each chunk.
-- Results are deterministic: a window's chunks are batched the same way on every run and no
-  sampling is used, so a resumed run writes what an uninterrupted one would.
+  word alignment run one chunk at a time, where CTranslate2 is fastest per chunk. Two windows are
+  in flight, so one window's second stage overlaps the next one's first.
+- Results are deterministic: a window's chunks are batched the same way on every run, no
+  sampling is used, and a resumed run prompts its first window from the stored text of the one
+  before, so it writes what an uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ class _Piece:
     """A chunk (or half of one) with its encoder output and decoded tokens."""
 
     chunk: Chunk
-    features: np.ndarray
+    frames: int  # mel frames of the chunk's audio (the aligner needs the count)
+    features: np.ndarray | None = None  # dropped once encoded
     encoded: np.ndarray | None = None
     tokens: list[int] | None = None
     avg_logprob: float = 0.0
@@ -239,7 +245,7 @@ class WhisperEngine:
         first chunk is read with the text of the window before it, as every other chunk is.
         """
         tokenizer = self._tokenizer(language)
-        windows: queue.Queue = queue.Queue(maxsize=2)
+        windows: queue.Queue = queue.Queue(maxsize=1)
         stop = threading.Event()
 
         def produce() -> None:
@@ -414,10 +420,11 @@ class WhisperEngine:
         if self.device == "cuda":  # one call for the batch
             out = self.model.encode(np.stack([pad_or_trim(p.features) for p in pieces]))
             for p, enc in zip(pieces, np.asarray(out.to_device(_cpu())), strict=True):
-                p.encoded = enc
+                p.encoded, p.features = enc, None
             return
         for p in pieces:  # on CPU one at a time is the fastest per chunk
             p.encoded = np.asarray(self.model.encode(pad_or_trim(p.features)[None]))[0]
+            p.features = None
 
     def _generate(
         self, pieces: list[_Piece], tokenizer, beam: int, context: list[list[int]] | None = None
@@ -459,7 +466,8 @@ class WhisperEngine:
             p.compression_ratio = segments.compression_ratio(p.text)
 
     def _piece(self, chunk: Chunk) -> _Piece:
-        return _Piece(chunk, self.model.feature_extractor(chunk.audio)[..., :-1])
+        features = self.model.feature_extractor(chunk.audio)[..., :-1]
+        return _Piece(chunk, features.shape[-1], features)
 
     def _first_stage(
         self, chunks: list[Chunk], tokenizer, *, first: bool
@@ -486,6 +494,11 @@ class WhisperEngine:
                 done.append((group, self._segments(group, tokenizer)))
                 for p in group:
                     p.encoded = None  # done with it: keep the window's memory small
+        for chunk in chunks:
+            chunk.release()
+        for group, _ in done:
+            for p in group:
+                p.chunk.release()
         return done
 
     def _wants_context(self, group: list[_Piece], *, first: bool) -> bool:
@@ -513,7 +526,7 @@ class WhisperEngine:
         The encoder output is reused, so this costs one greedy decode. A chunk keeps its first
         reading when the second looks worse or loses text.
         """
-        again = [_Piece(p.chunk, p.features, p.encoded) for p in pieces]
+        again = [_Piece(p.chunk, p.frames, encoded=p.encoded) for p in pieces]
         prompted = [i for i, c in enumerate(contexts) if c]
         if prompted:
             self._generate(
@@ -551,9 +564,7 @@ class WhisperEngine:
         if not piece.tokens:
             return []
         encoded = ctranslate2.StorageView.from_array(piece.encoded[None])
-        alignment = self.model.find_alignment(
-            tokenizer, [piece.tokens], encoded, [piece.features.shape[-1]]
-        )[0]
+        alignment = self.model.find_alignment(tokenizer, [piece.tokens], encoded, [piece.frames])[0]
         durations = np.array([w["end"] - w["start"] for w in alignment])
         durations = durations[durations.nonzero()]
         median = min(0.7, float(np.median(durations))) if len(durations) else 0.0

@@ -23,10 +23,14 @@ class Chapter:
     title: str
     end: float | None = None
     url: str | None = None
+    img: str | None = None
+    toc: bool = True  # false: a chapter kept out of the table of contents (still in exports)
+    source: str = "feed"  # feed | notes | transcript | generated
 
 
-def parse_chapters_json(data: bytes | str) -> list[Chapter]:
-    """Chapters from a Podcasting 2.0 chapters JSON document (entries with toc=false left out)."""
+def parse_chapters_json(data: bytes | str, *, hidden: bool = False) -> list[Chapter]:
+    """Chapters from a Podcasting 2.0 chapters JSON document (entries with toc=false left out
+    unless `hidden`)."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError):
@@ -34,19 +38,22 @@ def parse_chapters_json(data: bytes | str) -> list[Chapter]:
     items = doc.get("chapters") if isinstance(doc, dict) else None
     chapters = []
     for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict) or item.get("toc") is False:
+        if not isinstance(item, dict) or (item.get("toc") is False and not hidden):
             continue
         start, title = item.get("startTime"), item.get("title")
         if not isinstance(start, int | float) or not isinstance(title, str) or not title.strip():
             continue
         end = item.get("endTime")
         url = item.get("url")
+        img = item.get("img")
         chapters.append(
             Chapter(
                 float(start),
                 title.strip(),
                 float(end) if isinstance(end, int | float) else None,
                 url if isinstance(url, str) else None,
+                img if isinstance(img, str) else None,
+                item.get("toc") is not False,
             )
         )
     return sorted(chapters, key=lambda c: c.start)
@@ -99,11 +106,11 @@ def chapters_from_notes(notes_html: str | None) -> list[Chapter]:
         start = _seconds(m.group(1))
         if found and start <= found[-1].start:
             continue
-        found.append(Chapter(start, m.group(2).strip()))
+        found.append(Chapter(start, m.group(2).strip(), source="notes"))
     return found if len(found) >= 2 else []
 
 
-def fetch_chapters(client: httpx.Client, url: str) -> list[Chapter]:
+def fetch_chapters(client: httpx.Client, url: str, *, hidden: bool = False) -> list[Chapter]:
     """Download and read a chapters JSON file; an unreachable or broken one gives no chapters."""
     if not url.startswith(("http://", "https://")):
         return []
@@ -118,4 +125,4 @@ def fetch_chapters(client: httpx.Client, url: str) -> list[Chapter]:
                     return []
     except httpx.HTTPError:
         return []
-    return parse_chapters_json(bytes(data))
+    return parse_chapters_json(bytes(data), hidden=hidden)

@@ -74,6 +74,10 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     """Transcribe the episode window by window as the audio streams in; each window is written
     in one transaction, so a killed run resumes at the first window not written."""
     assert ep.id is not None and ep.media_url
+    if publisher_transcript(ctx, ep) and not ctx.settings.whisper_too:
+        ctx.store.set_status(ep.id, "transcribed")  # the publisher's own text, no Whisper
+        progress(1, 1)
+        return
     if not ep.media_path or not Path(ep.media_path).is_file():
         raise MediaError(f"The media of episode {ep.id} is missing from the cache: run sync again")
     path = Path(ep.media_path)
@@ -104,6 +108,10 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
             cuts.append((window.start, window.end))
             ctx.store.set_windows(tid, target, cuts)
 
+    before = []  # the text of the window before the first one left: it prompts that one
+    if first > 0:
+        start = cuts[first - 1][0] / audio.SAMPLE_RATE
+        before = [s for s in ctx.store.segments(tid) if s.start >= start]
     blocks = audio.stream(path, ep.media_url, skip_samples=skip)
     for window, segments in engine.transcribe_stream(
         blocks,
@@ -112,6 +120,7 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         known_windows=cuts,
         first=first,
         on_window=planned,
+        before=before,
     ):
         ctx.store.add_window(tid, window.index, segments)
         progress(window.end / audio.SAMPLE_RATE, total)
@@ -121,9 +130,37 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     ctx.store.set_status(ep.id, "transcribed")
 
 
-def index(ctx: StepContext, ep: Episode, progress: Progress) -> None:
-    """Finish indexing: segments are searchable as written; merge the FTS index and mark it."""
+def publisher_transcript(ctx: StepContext, ep: Episode) -> bool:
+    """Whether the episode has the publisher's transcript, fetching it now if it links one."""
+    from podgrep.library import http_client
+    from podgrep.transcripts.publisher import import_from_feed
+
     assert ep.id is not None
+    if ctx.store.finished_transcript(ep.id, "publisher"):
+        return True
+    if not ep.transcripts:
+        return False
+    with http_client(ctx.settings.http_timeout) as client:
+        return import_from_feed(ctx.store, ep, client) is not None
+
+
+def speakers(ctx: StepContext, ep: Episode, progress: Progress) -> None:
+    """Label every segment with its speaker and name the speakers where the episode lets us."""
+    from podgrep.speakers.label import label_episode
+
+    label_episode(ctx.store, ep)
+    progress(1, 1)
+
+
+def index(ctx: StepContext, ep: Episode, progress: Progress) -> None:
+    """Finish indexing: chapters, links and passage vectors; merge the FTS index and mark it."""
+    from podgrep.enrich.episode import enrich_episode
+    from podgrep.library import http_client
+    from podgrep.semantic.embed import shared_embedder
+
+    assert ep.id is not None
+    with http_client(ctx.settings.http_timeout) as client:
+        enrich_episode(ctx.store, ctx.store.get_episode(ep.id), shared_embedder(), client)
     ctx.store.optimize_index()
     ctx.store.set_status(ep.id, "indexed")
     progress(1, 1)
@@ -132,5 +169,6 @@ def index(ctx: StepContext, ep: Episode, progress: Progress) -> None:
 STEP_FUNCTIONS: dict[str, Callable[[StepContext, Episode, Progress], None]] = {
     "fetch": fetch,
     "transcribe": transcribe,
+    "speakers": speakers,
     "index": index,
 }

@@ -16,7 +16,9 @@ from podgrep.domain import Episode, Person, Segment, Show, Transcript, Transcrip
 from podgrep.errors import NotFoundError, PodgrepError
 
 T = TypeVar("T")
-STEPS = ("fetch", "transcribe", "index")
+STEPS = ("fetch", "transcribe", "speakers", "index")
+_STEP_ORDER = "CASE j.step " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STEPS))
+_STEP_ORDER += " END"
 LEAD_WORDS = 8  # words of the next segment appended to a segment's searchable text
 HIDDEN_FLAGS = {"hallucination"}  # segments kept for the record but never searchable
 
@@ -286,7 +288,10 @@ class SqliteStore:
         rows = self.db.execute(
             "SELECT j.episode_id, j.step, j.state, j.attempts FROM jobs j"
             " JOIN episodes e ON e.id = j.episode_id"
-            " ORDER BY e.show_id, COALESCE(e.published, e.added) DESC, e.id, j.id"
+            # steps in pipeline order, not insertion order: a step added by a later migration
+            # (speakers) has higher job ids than the steps it must run before
+            " ORDER BY e.show_id, COALESCE(e.published, e.added) DESC, e.id,"
+            f" {_STEP_ORDER}, j.id"
         ).fetchall()
         work: dict[int, str | None] = {}
         for r in rows:
@@ -497,7 +502,7 @@ class SqliteStore:
         idx = int(prev["idx"]) + 1 if prev else 0
         cur = db.execute(
             'INSERT INTO segments (transcript_id, idx, window, start, "end", text,'
-            " search_text, words_json, flags) VALUES (?,?,?,?,?,?,?,?,?)",
+            " search_text, words_json, flags, speaker_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 transcript_id,
                 idx,
@@ -508,6 +513,7 @@ class SqliteStore:
                 searchable,
                 words,
                 ",".join(segment.flags),
+                segment.speaker_id,
             ),
         )
         if prev and searchable and not HIDDEN_FLAGS & set(prev["flags"].split(",")):
@@ -567,7 +573,10 @@ class SqliteStore:
     def segments(self, transcript_id: int) -> list[Segment]:
         """All segments of a transcript in order."""
         rows = self.db.execute(
-            "SELECT * FROM segments WHERE transcript_id=? ORDER BY idx", (transcript_id,)
+            "SELECT s.*, COALESCE(p.name, p.label) AS speaker FROM segments s"
+            " LEFT JOIN speakers p ON p.id = s.speaker_id"
+            " WHERE s.transcript_id=? ORDER BY s.idx",
+            (transcript_id,),
         )
         return [self._segment(r) for r in rows]
 
@@ -585,20 +594,32 @@ class SqliteStore:
         self, match: str, *, limit: int, offset: int = 0, show: str | None = None
     ) -> list[dict[str, Any]]:
         """BM25-ranked segments matching an FTS5 expression, with their neighbours' words."""
-        sql = (
+        columns = (
             'SELECT s.id AS segment_id, s.transcript_id, s.idx, s.start, s."end", s.text,'
             " s.words_json, e.id AS episode_id, e.title AS episode, sh.title AS show,"
-            " bm25(segments_fts) AS score"
-            " FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid"
+        )
+        joins = (
             " JOIN transcripts t ON t.id = s.transcript_id"
             " JOIN episodes e ON e.id = t.episode_id JOIN shows sh ON sh.id = e.show_id"
-            " WHERE segments_fts MATCH ?"
         )
         args: list[Any] = [match]
         if show:
-            sql += " AND (sh.title LIKE ? OR CAST(sh.id AS TEXT) = ?)"
+            sql = (
+                columns + " bm25(segments_fts) AS score"
+                " FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid" + joins
+                + " WHERE segments_fts MATCH ? AND (sh.title LIKE ? OR CAST(sh.id AS TEXT) = ?)"
+                " ORDER BY score, s.id LIMIT ? OFFSET ?"
+            )
             args += [f"%{show}%", show]
-        sql += " ORDER BY score, s.id LIMIT ? OFFSET ?"
+        else:
+            # rank inside the full-text index first and join only the page: a common word
+            # matches tens of thousands of segments in a large library
+            sql = (
+                columns + " f.score AS score FROM (SELECT rowid, bm25(segments_fts) AS score"
+                " FROM segments_fts WHERE segments_fts MATCH ? ORDER BY score, rowid"
+                " LIMIT ? OFFSET ?) f JOIN segments s ON s.id = f.rowid" + joins
+                + " ORDER BY f.score, s.id"
+            )
         args += [limit, offset]
         try:
             rows = self.db.execute(sql, args).fetchall()

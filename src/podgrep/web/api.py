@@ -214,6 +214,49 @@ def get_transcript(
 
 
 @router.get(
+    "/episodes/{episode_id}/chapters",
+    responses={**ERRORS, 200: {"content": {"application/json+chapters": {}}}},
+    response_class=Response,
+    summary="An episode's chapters as Podcasting 2.0 chapters JSON (version 1.2.0)",
+)
+def get_chapters(episode_id: int, state: State) -> Response:
+    """The chapters stored for the episode (feed, show notes, transcript or generated)."""
+    from podgrep.enrich.episode import stored_chapters
+    from podgrep.formats.chapters_json import write_chapters_json
+
+    with state.store() as store:
+        ep = store.get_episode(episode_id)
+        show = store.get_show(ep.show_id or 0)
+        chapters = stored_chapters(store, episode_id)
+    body = write_chapters_json(chapters, title=ep.title, podcast=show.title, author=show.author)
+    return Response(body, media_type="application/json+chapters")
+
+
+@router.get("/episodes/{episode_id}/links", responses=ERRORS, summary="An episode's links")
+def get_links(episode_id: int, state: State) -> list[dict[str, Any]]:
+    """Links from the show notes (with titles) and web addresses said in the episode."""
+    from podgrep.store import enrichment
+
+    with state.store() as store:
+        store.get_episode(episode_id)
+        return enrichment.link_rows(store, episode_id)
+
+
+@router.get("/shows/{show_id}/links", responses=ERRORS, summary="Links shared across a show")
+def get_shared_links(
+    show_id: int,
+    state: State,
+    minimum: Annotated[int, Query(alias="min", ge=1, le=1000)] = 2,
+) -> list[dict[str, Any]]:
+    """Links found in at least `min` episodes of the show, with how many episodes share each."""
+    from podgrep.store import enrichment
+
+    with state.store() as store:
+        store.get_show(show_id)
+        return enrichment.shared_links(store, show_id, minimum)
+
+
+@router.get(
     "/episodes/{episode_id}/audio",
     responses={**ERRORS, 206: {"description": "Partial content (Range)"}},
     response_class=FileResponse,

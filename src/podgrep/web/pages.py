@@ -52,6 +52,7 @@ def show_page(
         episodes = store.list_episodes(show_id)
         glance = views.glance(state, store, show, episodes)
         counts = next((c for c in store.status_counts() if c["id"] == show_id), {})
+        shared = views.shared_links_for(store, show_id)
     health = views.health(state, show, episodes)
     pages = max(1, math.ceil(len(episodes) / EPISODES_PER_PAGE))
     page_no = min(page_no, pages)
@@ -70,6 +71,7 @@ def show_page(
         glance=glance,
         chart=history_svg(glance.overview.months),
         health=health,
+        shared_links=shared,
     )
 
 
@@ -85,10 +87,12 @@ def episode_page(
         ep = store.get_episode(episode_id)
         show = store.get_show(ep.show_id or 0)
         transcript = store.transcript_for(episode_id)
+        links = views.links_for(store, episode_id)
     chapters = views.chapters_for(state, ep)
     return page(
         request,
         "episode.html",
+        links=links,
         title=ep.title,
         ep=ep,
         show=show,

@@ -78,7 +78,15 @@ def episode_out(ep: Episode, show: str | None = None) -> EpisodeOut:
 
 
 def chapters_for(state: WebState, ep: Episode) -> list[Chapter]:
-    """The episode's chapters: the publisher's chapters JSON, else timestamps in its notes."""
+    """The episode's chapters: those stored when it was indexed (feed, notes, transcript or
+    generated), else the publisher's chapters JSON, else timestamps in its notes."""
+    from podgrep.enrich.episode import stored_chapters
+
+    if ep.id is not None:
+        with state.store() as store:
+            kept = [c for c in stored_chapters(store, ep.id) if c.toc]
+        if kept:
+            return kept
     url = safe_url(ep.chapters_url)
     if url:
 
@@ -90,6 +98,22 @@ def chapters_for(state: WebState, ep: Episode) -> list[Chapter]:
         if found:
             return found
     return chapters_from_notes(ep.show_notes_html)
+
+
+def links_for(store: SqliteStore, episode_id: int) -> list[dict[str, Any]]:
+    """The episode's links with only safe (http/https) addresses."""
+    from podgrep.store import enrichment
+
+    rows = enrichment.link_rows(store, episode_id)
+    return [{**r, "url": safe_url(r["url"])} for r in rows if safe_url(r["url"])]
+
+
+def shared_links_for(store: SqliteStore, show_id: int) -> list[dict[str, Any]]:
+    """Links shared by two or more of the show's episodes (safe addresses only), top 20."""
+    from podgrep.store import enrichment
+
+    rows = enrichment.shared_links(store, show_id)[:20]
+    return [{**r, "url": safe_url(r["url"])} for r in rows if safe_url(r["url"])]
 
 
 @dataclass

@@ -1,0 +1,352 @@
+"""Search quality and speed: keyword (BM25), semantic (passage vectors) and hybrid (RRF).
+
+    python benchmarks/search.py [--hours 1000] [--rebuild] [--queries 200]
+
+1. Quality: a library of real transcripts (the two test conversations, read from their truth
+   files, among the other real transcripts in tests/data/transcripts as distractors) and a
+   labelled query set: each question names the conversation turn that answers it. Half are
+   paraphrases that share no content word with the answer. Prints recall@5 and MRR per mode,
+   overall and on paraphrases.
+2. Speed: a library of about `--hours` hours of transcript text, made by repeating and shuffling
+   the same real transcripts into many shows and episodes (bulk inserts; vectors of repeated
+   passages computed once), cached under the system temp folder. Prints p50/p95 query latency
+   per mode (warm, as the web app runs) and the time to load the vector index once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+import numpy as np  # noqa: E402
+import snowballstemmer  # noqa: E402
+
+from podgrep.domain import Episode, Hit, Segment, Show  # noqa: E402
+from podgrep.semantic.embed import MODEL_NAME, shared_embedder  # noqa: E402
+from podgrep.semantic.hybrid import MODES, STOPWORDS, find  # noqa: E402
+from podgrep.semantic.index import quantize  # noqa: E402
+from podgrep.semantic.passages import build_passages  # noqa: E402
+from podgrep.semantic.vectors import embed_missing, vector_index  # noqa: E402
+from podgrep.store import SqliteStore, open_store  # noqa: E402
+from podgrep.store.enrichment import replace_transcript  # noqa: E402
+from podgrep.store.sqlite import LEAD_WORDS  # noqa: E402
+from podgrep.transcripts.importer import read_transcript  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+# sds-733 is left out: the test conversations were made from its text, so it would hold the
+# answers twice
+DISTRACTORS = [
+    "latent-space-directory-page-2024.txt",
+    "latent-space-directory-page-2023.txt",
+    "gradient-dissent-whisper-cpp.txt",
+    "openassistant-faster-whisper-log.txt",
+]
+# question, conversation, index of the turn that answers it
+QUERIES: list[tuple[str, str, int]] = [
+    ("Which city is he based in?", "a", 1),
+    ("how is the climate there across the seasons", "a", 5),
+    ("skiing in Klosters Davos with blue skies", "a", 2),
+    ("why build an open-source replica of ChatGPT", "a", 9),
+    ("base models and data sets were not available to the community", "a", 10),
+    ("who from Hugging Face contributed", "a", 15),
+    ("keeping a powerful machine from wiping out mankind", "a", 18),
+    ("modest about his part, others deserve the recognition", "a", 13),
+    ("dream of settling in the Alps when old", "a", 6),
+    ("pessimists seeking fame with extreme views", "a", 21),
+    ("Llama license and creative commons data", "long", 3),
+    ("how Nvidia's GPU software keeps programmers captive", "long", 6),
+    ("giant firms pour vast sums into building these systems", "long", 9),
+    ("semantic search over profiles for talent acquisition", "long", 27),
+    ("staying current with every new publication on Arxiv", "long", 51),
+    ("his blocker for sponsorships is capacity", "long", 60),
+    ("optical illusions are adversarial examples for humans", "long", 87),
+    ("what kind of staff is the firm recruiting", "long", 108),
+    ("can a chatbot be stopped from fabricating facts", "long", 114),
+    ("admits being chaotic and ignoring his inbox", "long", 120),
+    ("where can followers chat together online", "long", 126),
+    ("larger context windows coming", "long", 45),
+    ("bad thumbnails and titles to sabotage himself", "long", 75),
+    ("tiny sticker fools the classifier into misreading a traffic sign", "long", 90),
+]
+_STEM = snowballstemmer.stemmer("porter")
+_WORD = re.compile(r"[\w']+")
+
+
+def _stems(text: str) -> set[str]:
+    words = [w.lower() for w in _WORD.findall(text)]
+    return {_STEM.stemWord(w) for w in words if w not in STOPWORDS and len(w) > 2}
+
+
+def _truth_segments(name: str) -> tuple[list[Segment], list[dict]]:
+    """A conversation's truth turns as sentence segments (times shared out by length)."""
+    turns = json.loads((DATA / f"{name}.truth.json").read_text())["turns"]
+    segments = []
+    for turn in turns:
+        sentences = [s for s in re.split(r"(?<=[.?!])\s+", turn["text"]) if s.strip()]
+        total = sum(len(s) for s in sentences) or 1
+        at = turn["start"]
+        for s in sentences:
+            length = (turn["end"] - turn["start"]) * len(s) / total
+            segments.append(Segment(at, at + length, s, speaker=turn["speaker"]))
+            at += length
+    return segments, turns
+
+
+def _real_transcripts() -> list[tuple[str, list[Segment]]]:
+    found = []
+    for name in DISTRACTORS:
+        for ep in read_transcript((DATA / "transcripts" / name).read_bytes(), name):
+            if ep.segments:
+                found.append((ep.title or name, ep.segments))
+    return found
+
+
+def _add_episode(store: SqliteStore, show_id: int, title: str, segments: list[Segment]) -> int:
+    [eid] = store.add_episodes(show_id, [Episode(None, show_id, title, title)])
+    replace_transcript(store, eid, "publisher", None, "en", segments)
+    store.set_status(eid, "indexed")
+    return eid
+
+
+# -- quality -----------------------------------------------------------------------------------
+
+
+def quality(work: Path) -> None:
+    """recall@5 and MRR per mode on the labelled queries."""
+    db = work / "quality.db"
+    fresh = not db.exists()
+    store = open_store(db)
+    if fresh:
+        show_id, _ = store.add_show(Show(None, "bench://quality", "Quality", kind="local"))
+        for conv in ("a", "long"):
+            _add_episode(
+                store, show_id, f"conversation_{conv}", _truth_segments(f"conversation_{conv}")[0]
+            )
+        for title, segments in _real_transcripts():
+            _add_episode(store, show_id, title, segments)
+    truth = {}
+    for conv in ("a", "long"):
+        [ep] = store.find_episodes(f"conversation_{conv}")
+        truth[conv] = (ep.id, _truth_segments(f"conversation_{conv}")[1])
+    t = time.perf_counter()
+    n = embed_missing(store, shared_embedder())
+    print(
+        f"quality library: {store.segment_count()} segments, {n} passages embedded "
+        f"in {time.perf_counter() - t:.0f} s (cached in {db})"
+    )
+    rows = []
+    for mode in MODES:
+        ranks: list[tuple[bool, int | None]] = []
+        for question, conv, turn_no in QUERIES:
+            eid, turns = truth[conv]
+            turn = turns[turn_no]
+            paraphrase = not (_stems(question) & _stems(turn["text"]))
+            try:
+                hits = find(store, question, mode=mode, limit=10)
+            except Exception:  # noqa: BLE001 - a query keyword search cannot parse is a miss
+                hits = []
+            rank = next((i + 1 for i, h in enumerate(hits) if _answers(h, eid, turn)), None)
+            ranks.append((paraphrase, rank))
+        rows.append((mode, ranks))
+    paraphrases = sum(p for p, _ in rows[0][1])
+    print(
+        f"\n{len(QUERIES)} labelled queries, {paraphrases} paraphrases sharing no content "
+        "word with the answer\n"
+    )
+    print("| mode | recall@5 | MRR | recall@5 paraphrases | MRR paraphrases |")
+    print("|---|---|---|---|---|")
+    for mode, ranks in rows:
+        para = [r for p, r in ranks if p]
+        allr = [r for _, r in ranks]
+        print(
+            f"| {mode} | {_recall(allr):.2f} | {_mrr(allr):.2f} | {_recall(para):.2f} | "
+            f"{_mrr(para):.2f} |"
+        )
+    store.close()
+
+
+def _answers(hit: Hit, episode_id: int, turn: dict) -> bool:
+    return (
+        hit.episode_id == episode_id
+        and hit.start <= turn["end"] + 1.0
+        and hit.end >= turn["start"] - 1.0
+    )
+
+
+def _recall(ranks: list[int | None], k: int = 5) -> float:
+    return sum(1 for r in ranks if r is not None and r <= k) / max(len(ranks), 1)
+
+
+def _mrr(ranks: list[int | None]) -> float:
+    return sum(1 / r for r in ranks if r is not None) / max(len(ranks), 1)
+
+
+# -- speed -------------------------------------------------------------------------------------
+
+
+def build_large(path: Path, hours: float) -> None:
+    """About `hours` hours of transcript: real episodes repeated and shuffled into shows."""
+    sources = _real_transcripts()
+    for name in ("conversation_a", "conversation_long"):
+        sources.append((name, _truth_segments(name)[0]))
+    sources.append(
+        (
+            "sds-733",
+            read_transcript((DATA / "transcripts" / "sds-733-edited-transcript.txt").read_bytes())[
+                0
+            ].segments,
+        )
+    )
+    embedder = shared_embedder()
+    vectors: dict[str, bytes] = {}
+    for _, segments in sources:
+        passages = build_passages(_numbered(segments))
+        todo = [p.text for p in passages if _key(p.text) not in vectors]
+        if todo:
+            rows, scales = quantize(embedder.embed(todo))
+            for text, row, scale in zip(todo, rows, scales, strict=True):
+                vectors[_key(text)] = row.tobytes() + np.float32(scale).tobytes()
+    tmp = path.with_suffix(".partial")
+    tmp.unlink(missing_ok=True)
+    store = open_store(tmp)
+    rng = random.Random(6)
+    total = 0.0
+    n = 0
+    db = store.db
+    db.execute("PRAGMA synchronous=OFF")
+    while total < hours * 3600:
+        show_id, _ = store.add_show(Show(None, f"bench://show/{n % 40}", f"Show {n % 40}"))
+        title, segments = rng.choice(sources)
+        segments = _numbered(segments)
+        [eid] = store.add_episodes(show_id, [Episode(None, show_id, f"e{n}", f"{title} #{n}")])
+        db.execute("BEGIN")
+        cur = db.execute(
+            "INSERT INTO transcripts (episode_id, source, language, complete, created)"
+            " VALUES (?, 'publisher', 'en', 1, 0)",
+            (eid,),
+        )
+        tid = cur.lastrowid
+        db.executemany(
+            'INSERT INTO segments (transcript_id, idx, start, "end", text, search_text, flags)'
+            " VALUES (?,?,?,?,?,?,?)",
+            [
+                (tid, s.idx, s.start, s.end, s.text, _searchable(segments, i), ",".join(s.flags))
+                for i, s in enumerate(segments)
+            ],
+        )
+        db.executemany(
+            'INSERT INTO passages (transcript_id, first_idx, last_idx, start, "end", model,'
+            " vector, scale) VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (
+                    tid,
+                    p.first_idx,
+                    p.last_idx,
+                    p.start,
+                    p.end,
+                    MODEL_NAME,
+                    vectors[_key(p.text)][:-4],
+                    float(np.frombuffer(vectors[_key(p.text)][-4:], dtype=np.float32)[0]),
+                )
+                for p in build_passages(segments)
+            ],
+        )
+        db.execute("UPDATE episodes SET status='indexed' WHERE id=?", (eid,))
+        db.execute("COMMIT")
+        total += max(s.end for s in segments)
+        n += 1
+    db.execute("INSERT INTO segments_fts(segments_fts) VALUES ('optimize')")
+    store.close()
+    tmp.replace(path)
+
+
+def _numbered(segments: list[Segment]) -> list[Segment]:
+    for i, s in enumerate(segments):
+        s.idx = i
+    return segments
+
+
+def _searchable(segments: list[Segment], i: int) -> str:
+    if "hallucination" in segments[i].flags:
+        return ""
+    text = segments[i].text
+    if i + 1 < len(segments) and "hallucination" not in segments[i + 1].flags:
+        text += " " + " ".join(segments[i + 1].text.split()[:LEAD_WORDS])
+    return text
+
+
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def speed(work: Path, hours: float, rebuild: bool, count: int) -> None:
+    """p50/p95 latency per mode on the large library."""
+    path = work / f"library-{int(hours)}h.db"
+    if rebuild or not path.exists():
+        t = time.perf_counter()
+        build_large(path, hours)
+        print(f"\nbuilt {path} in {time.perf_counter() - t:.0f} s")
+    store = open_store(path)
+    segments = store.segment_count()
+    hours_in = (
+        store.db.execute(
+            'SELECT SUM(m) FROM (SELECT MAX("end") AS m FROM segments GROUP BY transcript_id)'
+        ).fetchone()[0]
+        / 3600
+    )
+    t = time.perf_counter()
+    index = vector_index(store)
+    load = time.perf_counter() - t
+    shared_embedder().embed_one("warm up")
+    print(
+        f"\nlatency library: {hours_in:.0f} hours, {segments:,} segments, {len(index):,} "
+        f"passages; vector index loaded once in {load * 1000:.0f} ms\n"
+    )
+    rng = random.Random(3)
+    texts = [q for q, _, _ in QUERIES]
+    words = [w for q in texts for w in q.split() if len(w) > 4]
+    queries = [rng.choice(texts) if i % 2 else " ".join(rng.sample(words, 2)) for i in range(count)]
+    print("| mode | p50 ms | p95 ms | queries |")
+    print("|---|---|---|---|")
+    for mode in MODES:
+        find(store, queries[0], mode=mode, limit=10)
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            with contextlib.suppress(Exception):  # a refused query still took its time
+                find(store, q, mode=mode, limit=10)
+            times.append((time.perf_counter() - t) * 1000)
+        p95 = float(np.percentile(times, 95))
+        print(f"| {mode} | {statistics.median(times):.1f} | {p95:.1f} | {len(times)} |")
+    store.close()
+
+
+def main() -> None:
+    """Run the quality and the speed measurements."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--hours", type=float, default=1000.0)
+    parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    work = Path(tempfile.gettempdir()) / "podgrep-bench-search"
+    work.mkdir(exist_ok=True)
+    quality(work)
+    if not args.skip_speed:
+        speed(work, args.hours, args.rebuild, args.queries)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Enrich an episode once it has a transcript: chapters, links and passage vectors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+
+from podgrep.domain import Episode
+from podgrep.enrich.chapters import Chapter, chapters_from_notes, fetch_chapters
+from podgrep.enrich.links import links_from_notes, spoken_links
+from podgrep.enrich.topics import generate_chapters
+from podgrep.semantic.embed import Embedder
+from podgrep.semantic.vectors import embed_missing
+from podgrep.store import SqliteStore
+from podgrep.store import enrichment as db
+
+
+@dataclass
+class Enriched:
+    """What enriching an episode produced."""
+
+    chapters: int
+    chapter_source: str | None
+    links: int
+    passages: int
+
+
+def stored_chapters(store: SqliteStore, episode_id: int) -> list[Chapter]:
+    """The chapters stored for an episode."""
+    return [
+        Chapter(r["start"], r["title"], r["end"], r["url"], r["img"], bool(r["toc"]), r["source"])
+        for r in db.chapter_rows(store, episode_id)
+    ]
+
+
+def choose_chapters(
+    store: SqliteStore, ep: Episode, embedder: Embedder, client: httpx.Client | None
+) -> list[Chapter]:
+    """The publisher's chapters JSON, else show-notes timestamps, else headings found in an
+    imported transcript, else chapters generated from topic shifts."""
+    assert ep.id is not None
+    if ep.chapters_url and client is not None:
+        found = fetch_chapters(client, ep.chapters_url, hidden=True)
+        if found:
+            return found
+    found = chapters_from_notes(ep.show_notes_html)
+    if found:
+        return found
+    kept = [c for c in stored_chapters(store, ep.id) if c.source == "transcript"]
+    if kept:
+        return kept
+    transcript = store.transcript_for(ep.id)
+    return generate_chapters(transcript.segments, embedder) if transcript else []
+
+
+def enrich_episode(
+    store: SqliteStore, ep: Episode, embedder: Embedder, client: httpx.Client | None = None
+) -> Enriched:
+    """Store the episode's chapters and links, and embed every transcript not yet embedded."""
+    assert ep.id is not None
+    chapters = choose_chapters(store, ep, embedder, client)
+    _fill_ends(chapters, ep.duration)
+    db.set_chapters(store, ep.id, chapters)
+    transcript = store.transcript_for(ep.id)
+    links = links_from_notes(ep.show_notes_html)
+    known = {lk.url for lk in links}
+    if transcript:
+        links += [lk for lk in spoken_links(transcript.segments) if lk.url not in known]
+    db.set_links(store, ep.id, links)
+    passages = embed_missing(store, embedder)
+    return Enriched(len(chapters), chapters[0].source if chapters else None, len(links), passages)
+
+
+def _fill_ends(chapters: list[Chapter], duration: float | None) -> None:
+    """Each chapter ends where the next starts (the last at the episode's end, when known)."""
+    chapters.sort(key=lambda c: c.start)
+    for i, c in enumerate(chapters):
+        if c.end is None:
+            c.end = chapters[i + 1].start if i + 1 < len(chapters) else duration

@@ -1,0 +1,1 @@
+"""Search by meaning: sentence embeddings, passages with vectors, rank fusion with BM25."""

@@ -1,0 +1,53 @@
+"""What `podgrep speakers` does, apart from printing: parse renames, apply them, list speakers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podgrep.errors import PodgrepError
+from podgrep.store import SqliteStore
+from podgrep.store.speakers import (
+    list_speakers,
+    refresh_voiceprints,
+    rename_speaker,
+    speaker_segments,
+)
+
+
+def parse_rename(text: str) -> tuple[str, str | None]:
+    """`S1="Jane Doe"` (or S1=Jane, or S1= to clear) as (label, name)."""
+    label, sep, name = text.partition("=")
+    label, name = label.strip(), " ".join(name.strip().strip("\"'").split())
+    if not sep or not label:
+        raise PodgrepError(f'--rename {text!r} is not LABEL=NAME: write it as S1="Jane Doe"')
+    return label, name or None
+
+
+def rename_and_list(
+    store: SqliteStore, episode_id: int, renames: list[str]
+) -> list[dict[str, Any]]:
+    """Apply `--rename` arguments (all or none), then the episode's speakers as rows."""
+    parsed = [parse_rename(r) for r in renames]
+    if parsed:
+        with store.transaction():
+            for label, name in parsed:
+                rename_speaker(store, episode_id, label, name)
+        show_id = store.get_episode(episode_id).show_id
+        if show_id is not None:
+            refresh_voiceprints(store, show_id)
+    found = list_speakers(store, episode_id)
+    counts = speaker_segments(store, episode_id)
+    total = sum(s.seconds for s in found) or 1.0
+    return [
+        {
+            "id": s.id,
+            "label": s.label,
+            "name": s.name,
+            "name_source": s.name_source,
+            "role": s.role,
+            "seconds": round(s.seconds, 2),
+            "share": round(s.seconds / total, 4),
+            "segments": counts.get(s.id or 0, 0),
+        }
+        for s in found
+    ]

@@ -1,0 +1,58 @@
+"""The speakers step of an episode: diarize its transcript, name the voices, store it all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from podgrep import audio
+from podgrep.domain import Episode, Speaker
+from podgrep.errors import MediaError
+from podgrep.speakers.diarize import Diarization, diarize
+from podgrep.speakers.names import candidates, name_speakers
+from podgrep.store import SqliteStore
+from podgrep.store.speakers import (
+    labelled,
+    refresh_voiceprints,
+    save_diarization,
+    segment_windows,
+    voiceprints,
+)
+
+
+def label_episode(store: SqliteStore, ep: Episode) -> Diarization | None:
+    """Give every segment of the episode's transcript a speaker; None when already done."""
+    assert ep.id is not None and ep.show_id is not None
+    transcript = store.transcript_for(ep.id)
+    if transcript is None or transcript.id is None or not transcript.segments:
+        return None
+    if labelled(store, transcript.id):
+        return None  # a run killed after writing: nothing left to do
+    if not ep.media_path or not Path(ep.media_path).is_file():
+        raise MediaError(f"The media of episode {ep.id} is missing from the cache: run sync again")
+    result = diarize(audio.stream(Path(ep.media_path), ep.media_url), transcript.segments)
+    show = store.get_show(ep.show_id)
+    known = candidates(show.persons, ep.persons, ep.show_notes_html, ep.title)
+    namings = name_speakers(
+        result.segments, result.count, known, result.centroids, voiceprints(store, ep.show_id)
+    )
+    speakers = [
+        (
+            Speaker(
+                ep.id,
+                f"S{k + 1}",
+                n.name,
+                n.source,
+                n.role,
+                round(result.seconds[k], 2),
+                confidence=n.confidence,
+            ),
+            result.centroids[k],
+        )
+        for k, n in enumerate(namings)
+    ]
+    windows = segment_windows(store, transcript.id)
+    rows = [(seg, windows.get(seg.idx, 0), k) for seg, k in result.segments]
+    save_diarization(store, ep.id, transcript.id, speakers, rows)
+    if any(n.name for n in namings):
+        refresh_voiceprints(store, ep.show_id)
+    return result

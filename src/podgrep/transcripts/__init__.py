@@ -1,0 +1,1 @@
+"""Publishers' transcripts: reading every layout we know, fetching feed-linked ones."""

@@ -1,0 +1,261 @@
+"""Plain-text transcript layouts that publishers and tools write, read into timed segments.
+
+One reader handles them all, line by line:
+- `- Jon Krohn: 00:02:17 text`, continuation paragraphs `- 00:05:24 text` or `00:14:21 text`,
+  and untimed lines that continue the paragraph a page break cut (edited transcripts);
+- `[00:03:17] swyx: text`, `Alessio [00:00:00]: text`, `[00:03:11] text` (podcast pages), with
+  chapter headings in the same `[HH:MM:SS] Title` form taken out as chapters;
+- `[00:00:04.760 --> 00:00:06.400]   text` (whisper.cpp), whose `>>Name` tags Whisper invented;
+- `[29.00s -> 32.96s]  text` (a faster-whisper log; other log lines are skipped).
+Text run together on one line (`…Lightning RoundTranscripts[00:00:00] Hey everyone.`) is split
+at each bracketed time first. Page furniture (footers, `Get full access…`) is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from podgrep.domain import Segment
+
+WORDS_PER_SECOND = 2.6  # to close the last segment when nothing follows it
+_CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_NAME = r"[A-Za-z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}"
+_RANGE = re.compile(
+    rf"^\[\s*({_CLOCK})\s*-->\s*({_CLOCK})\s*\]\s*(.*)$"  # whisper.cpp
+)
+_SECONDS_RANGE = re.compile(r"^\[\s*(\d+(?:\.\d+)?)s\s*->\s*(\d+(?:\.\d+)?)s\s*\]\s*(.*)$")
+_DASH = re.compile(rf"^[-*•]?\s*(?:({_NAME}):\s+)?({_CLOCK})\s+(\S.*)$")  # edited transcripts
+_BRACKET = re.compile(rf"^\[({_CLOCK})\]\s*(?:({_NAME}):\s*)?(.*)$")  # [00:03:17] swyx: text
+_NAME_BRACKET = re.compile(rf"^({_NAME})\s*\[({_CLOCK})\]:?\s*(.*)$")  # Alessio [00:00:00]: text
+_INVENTED_TAG = re.compile(r">>\s?([A-Z][\w'-]*)(?: ([A-Z][\w'-]*))?\s")
+_STARTS_TEXT = (
+    "A An And As At But For He How I If In It It's Just Let's Like My No Now Oh Okay On Right "
+    "She So Sure That The There They This Thanks Thank We Well What When Why Yeah Yes You "
+    "You're"
+)
+_SENTENCE_STARTS = set(_STARTS_TEXT.split())
+_INAUDIBLE = re.compile(r"\[(?:inaudible|crosstalk|unintelligible)[^\]]*\]", re.IGNORECASE)
+_RUN_TOGETHER = re.compile(rf"(?<!^)(?=\[{_CLOCK}\])")
+_TRANSCRIPT_HEAD = re.compile(r"Transcripts?(?=\[\d)")
+_FURNITURE = re.compile(
+    r"^(?:Get full access to .*|Show Notes:\s*<[^>]+>|This is a public episode\..*"
+    r"|Page \d+( of \d+)?|\*\*[^*]+\*\*\s*)$",
+    re.IGNORECASE,
+)
+_TRAILING_FURNITURE = re.compile(r"\s*This is a public episode\. If you would like to discuss.*$")
+_SILENCE_PHRASES = {"you", "thank you.", "thanks for watching!", "thank you for watching."}
+_SOUND_TAG = re.compile(r"^[(\[][^)\]]{1,40}[)\]]$")
+
+
+@dataclass
+class Heading:
+    """A chapter heading found inside a transcript."""
+
+    start: float
+    title: str
+
+
+@dataclass
+class ParsedText:
+    """What a text layout held: segments and any chapter headings mixed into them."""
+
+    segments: list[Segment] = field(default_factory=list)
+    headings: list[Heading] = field(default_factory=list)
+
+
+def clock(text: str) -> float:
+    """`HH:MM:SS`, `MM:SS` or `HH:MM:SS.mmm` as seconds."""
+    total = 0.0
+    for part in text.replace(",", ".").split(":"):
+        total = total * 60 + float(part)
+    return total
+
+
+def split_run_together(text: str) -> str:
+    """Put each `[HH:MM:SS]` on its own line, and `* [HH:MM:SS]` list items too."""
+    text = _TRANSCRIPT_HEAD.sub("\nTranscript\n", text)
+    text = re.sub(rf"\*\s*(?=\[{_CLOCK}\])", "\n* ", text)
+    lines = []
+    for line in text.splitlines():
+        if len(re.findall(rf"\[{_CLOCK}\]", line)) > 1:
+            lines.extend(p for p in _RUN_TOGETHER.split(line) if p.strip())
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def looks_timed(text: str) -> bool:
+    """Whether text holds a transcript in one of these layouts (a few timed lines at least)."""
+    return len(_timed_lines(split_run_together(text))) >= 3
+
+
+def _timed_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if _match(ln.strip()) is not None]
+
+
+def _match(line: str) -> tuple[float, float | None, str | None, str] | None:
+    """(start, end or None, speaker or None, text) of a timed line, else None."""
+    for pattern in (_RANGE, _SECONDS_RANGE):
+        m = pattern.match(line)
+        if m:
+            start = clock(m.group(1)) if pattern is _RANGE else float(m.group(1))
+            end = clock(m.group(2)) if pattern is _RANGE else float(m.group(2))
+            return start, end, None, m.group(3)
+    m = _BRACKET.match(line)
+    if m:
+        return clock(m.group(1)), None, m.group(2), m.group(3)
+    m = _NAME_BRACKET.match(line)
+    if m:
+        return clock(m.group(2)), None, m.group(1), m.group(3)
+    m = _DASH.match(line)
+    if m:
+        return clock(m.group(2)), None, m.group(1), m.group(3)
+    return None
+
+
+def _is_heading(title: str, start: float, nxt: tuple | None, known: dict[float, str]) -> bool:
+    """A `[time] Title` line that names a chapter rather than saying something."""
+    if not title or len(title) > 120:
+        return False
+    if known:  # the page lists its chapters: a heading is one of them
+        named = known.get(start)
+        if named is not None and _norm(title).startswith(_norm(named)[:40]):
+            return True
+        return _norm(title) in {_norm(t) for t in known.values()}
+    # the next line starts at the same second with a speaker: this line is only a heading
+    return (
+        nxt is not None
+        and nxt[0] == start
+        and nxt[2] is not None
+        and not title.rstrip().endswith((".", "?", "!", ",", ":"))
+        and len(title.split()) <= 14
+    )
+
+
+def _norm(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def parse_text(text: str, known_chapters: dict[float, str] | None = None) -> ParsedText:
+    """Read a transcript in any layout above; `known_chapters` (start -> title) helps tell
+    chapter headings from speech."""
+    known = known_chapters or {}
+    lines = [ln.strip() for ln in split_run_together(text).splitlines()]
+    parsed = ParsedText()
+    timed = [(i, _match(ln)) for i, ln in enumerate(lines)]
+    speaker: str | None = None
+    started = False
+    console = False  # console logs: lines without a time are log noise, not text
+    for n, (i, m) in enumerate(timed):
+        line = lines[i]
+        if m is None:
+            if not started or not line or _FURNITURE.match(line):
+                continue
+            if parsed.segments and not console and not _looks_like_heading_block(line):
+                last = parsed.segments[-1]  # a paragraph a page break cut in two
+                last.text = f"{last.text} {_clean(line)}".strip()
+            continue
+        started = True
+        start, end, who, body = m
+        console = end is not None
+        nxt = next((t for _, t in timed[n + 1 :] if t is not None), None)
+        whole = f"{who}: {body}" if who else body
+        if end is None and _is_heading(whole.strip(), start, nxt, known):
+            parsed.headings.append(Heading(start, whole.strip()))
+            continue
+        if who is None and end is None and _is_heading(body.strip(), start, nxt, known):
+            parsed.headings.append(Heading(start, body.strip()))
+            continue
+        if who is not None:
+            speaker = " ".join(who.split())
+        elif end is not None:
+            speaker = None  # console logs carry no speakers (`>>Name` tags are invented)
+        body = _clean(body)
+        if not body:
+            continue
+        flags = ["inaudible"] if _INAUDIBLE.search(body) else []
+        parsed.segments.append(
+            Segment(
+                start=start,
+                end=end if end is not None else -1.0,
+                text=body,
+                speaker=speaker,
+                flags=flags,
+            )
+        )
+    _fold_lone_labels(parsed.segments)
+    _close(parsed.segments)
+    _flag_invented(parsed.segments)
+    return parsed
+
+
+def _fold_lone_labels(segments: list[Segment]) -> None:
+    """A `Word: text` label used once only is text (`Aside: …`, `EDIT: …`), not a speaker."""
+    counts: dict[str, int] = {}
+    for seg in segments:
+        if seg.speaker:
+            counts[seg.speaker] = counts.get(seg.speaker, 0) + 1
+    if sum(counts.values()) <= 5:
+        return
+    previous: str | None = None
+    current: str | None = None
+    for seg in segments:
+        if seg.speaker != previous:
+            current = seg.speaker
+            if seg.speaker and counts[seg.speaker] == 1:
+                seg.text = f"{seg.speaker}: {seg.text}"
+                current = _last_real(segments, seg, counts)
+        previous = seg.speaker
+        seg.speaker = current
+
+
+def _last_real(segments: list[Segment], upto: Segment, counts: dict[str, int]) -> str | None:
+    found = None
+    for seg in segments:
+        if seg is upto:
+            break
+        if seg.speaker and counts.get(seg.speaker, 0) > 1:
+            found = seg.speaker
+    return found
+
+
+def _looks_like_heading_block(line: str) -> bool:
+    return bool(re.match(r"^(Transcripts?|Timestamps|Chapters|Show Notes)\b", line))
+
+
+def _drop_tag(m: re.Match[str]) -> str:
+    """`>>Name Surname` goes; a second capitalised word that opens the sentence stays."""
+    second = m.group(2)
+    return f" {second} " if second and second in _SENTENCE_STARTS else " "
+
+
+def _clean(body: str) -> str:
+    body = _INVENTED_TAG.sub(_drop_tag, " " + body + " ")
+    body = _TRAILING_FURNITURE.sub("", body)
+    return " ".join(body.split())
+
+
+def _close(segments: list[Segment]) -> None:
+    """Give untimed ends the next segment's start; number the segments."""
+    for i, seg in enumerate(segments):
+        seg.idx = i
+        if seg.end < seg.start:
+            nxt = segments[i + 1].start if i + 1 < len(segments) else None
+            guess = seg.start + len(seg.text.split()) / WORDS_PER_SECOND
+            seg.end = max(
+                seg.start, min(nxt, guess) if nxt is not None and nxt > seg.start else guess
+            )
+
+
+def _flag_invented(segments: list[Segment]) -> None:
+    """Flag what Whisper invents on silence: sound tags anywhere, and a lone `you` or `Thank
+    you.` trailing after the talk has ended."""
+    trailing = True
+    for seg in reversed(segments):
+        text = seg.text.strip()
+        sound = bool(_SOUND_TAG.match(text))
+        invented = sound or (trailing and text.lower() in _SILENCE_PHRASES)
+        if invented and "hallucination" not in seg.flags:
+            seg.flags.append("hallucination")
+        trailing = trailing and (sound or text.lower() in _SILENCE_PHRASES)

@@ -1,0 +1,116 @@
+"""Publishers' own transcripts: fetch the best `podcast:transcript` of an episode and store it,
+or store a transcript file the user has."""
+
+from __future__ import annotations
+
+import httpx
+
+from podgrep.domain import Episode, TranscriptRef
+from podgrep.errors import FetchError, PodgrepError
+from podgrep.store import SqliteStore
+from podgrep.store import enrichment as db
+from podgrep.transcripts.importer import ImportedEpisode, read_transcript
+
+MAX_BYTES = 20 * 1024 * 1024
+# richest first: JSON and WebVTT carry speakers and exact times; plain text may carry neither
+PREFERENCE = (
+    "application/json",
+    "application/json+transcript",
+    "text/vtt",
+    "application/x-subrip",
+    "application/srt",
+    "text/html",
+    "text/plain",
+)
+SOURCE = "publisher"
+
+
+def ranked(refs: list[TranscriptRef]) -> list[TranscriptRef]:
+    """An episode's transcript links, best first (unknown types last)."""
+
+    def rank(ref: TranscriptRef) -> int:
+        kind = (ref.type or "").split(";")[0].strip().lower()
+        return PREFERENCE.index(kind) if kind in PREFERENCE else len(PREFERENCE)
+
+    return sorted(refs, key=rank)
+
+
+def download(client: httpx.Client, ref: TranscriptRef) -> tuple[bytes, str | None]:
+    """The bytes of a transcript link and the content type the server gave."""
+    if not ref.url.startswith(("http://", "https://")):
+        raise FetchError(f"Transcript link {ref.url!r} is not http(s)")
+    try:
+        with client.stream("GET", ref.url) as resp:
+            if resp.status_code != 200:
+                raise FetchError(
+                    f"Transcript {ref.url} answered HTTP {resp.status_code}",
+                    transient=resp.status_code >= 500,
+                )
+            data = bytearray()
+            for chunk in resp.iter_bytes():
+                data += chunk
+                if len(data) > MAX_BYTES:
+                    raise FetchError(f"Transcript {ref.url} is larger than 20 MB")
+            return bytes(data), resp.headers.get("content-type")
+    except httpx.HTTPError as exc:
+        msg = f"Transcript {ref.url} could not be fetched ({exc})"
+        raise FetchError(msg, transient=True) from exc
+
+
+def store_imported(
+    store: SqliteStore, episode_id: int, imported: ImportedEpisode, language: str | None = None
+) -> int:
+    """Store an imported transcript as the episode's `publisher` transcript (replacing an
+    earlier one) with the chapter headings it carried; return the transcript id."""
+    if not imported.segments:
+        raise PodgrepError("The transcript holds no text to import")
+    tid = db.replace_transcript(store, episode_id, SOURCE, None, language, imported.segments)
+    if imported.chapters and not db.chapter_rows(store, episode_id):
+        db.set_chapters(store, episode_id, imported.chapters)
+    return tid
+
+
+def import_from_feed(store: SqliteStore, ep: Episode, client: httpx.Client) -> int | None:
+    """Fetch and store the episode's best publisher transcript; None when no link worked."""
+    assert ep.id is not None
+    errors = []
+    for ref in ranked(ep.transcripts):
+        try:
+            data, kind = download(client, ref)
+            found = read_transcript(data, ref.url.rsplit("?", 1)[0], kind or ref.type)
+        except PodgrepError as exc:
+            errors.append(str(exc))
+            continue
+        if found and found[0].segments:
+            return store_imported(store, ep.id, found[0], ref.language)
+    return None
+
+
+def pick_episode(found: list[ImportedEpisode], title: str, part: int | None) -> ImportedEpisode:
+    """The episode of a multi-episode file meant for `title` (or the `part`-th, from 1)."""
+    with_text = [e for e in found if e.segments]
+    if part is not None:
+        if not 1 <= part <= len(found):
+            raise PodgrepError(f"--part must be between 1 and {len(found)}")
+        return found[part - 1]
+    if len(with_text) == 1:
+        return with_text[0]
+    if not with_text:
+        raise PodgrepError("The file holds no transcript text")
+    words = set(_words(title))
+    scored = sorted(
+        with_text, key=lambda e: -len(words & set(_words(e.title or ""))) / (len(words) or 1)
+    )
+    best = scored[0]
+    overlap = len(words & set(_words(best.title or ""))) / (len(words) or 1)
+    if overlap < 0.5:
+        listing = "; ".join(f"{i + 1}: {e.title}" for i, e in enumerate(found))
+        raise PodgrepError(
+            f"The file holds {len(found)} episodes and none is titled like {title!r}: "
+            f"choose one with --part N ({listing})"
+        )
+    return best
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in "".join(c.lower() if c.isalnum() else " " for c in text).split()]
