@@ -7,7 +7,8 @@ three-speaker benchmarks/data/conversation_three.mp3, each with its `.truth.json
   (a) faster-whisper `WhisperModel.transcribe` with its defaults,
   (b) faster-whisper `BatchedInferencePipeline` with batch_size=8,
   (c) podgrep's engine (streamed windows, batched VAD chunks, greedy + beam/split retries,
-      a second greedy pass prompted with the previous chunk's text, word timestamps, guards),
+      a second greedy pass over unsure chunks prompted with the text before them, word
+      timestamps, guards),
   (d) the same with `reread = false` (no second pass),
 and prints the real-time factor (audio seconds per wall second), the peak resident memory above
 the baseline while it ran, and the word error rate against the truth's `reference_text`, plus
