@@ -78,7 +78,8 @@ QUERIES: list[tuple[str, str, int]] = [
     ("where can followers chat together online", "long", 126),
     ("larger context windows coming", "long", 45),
     ("bad thumbnails and titles to sabotage himself", "long", 75),
-    ("tiny sticker fools the classifier into misreading a traffic sign", "long", 90),
+    # turn 86 describes the sticker on the stop sign (90, labelled before, is the next answer)
+    ("tiny sticker fools the classifier into misreading a traffic sign", "long", 86),
 ]
 _STEM = snowballstemmer.stemmer("porter")
 _WORD = re.compile(r"[\w']+")

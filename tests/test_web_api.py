@@ -172,9 +172,13 @@ def test_search_show_filter_and_paging(client: TestClient, web: WebLibrary):
 
 
 def test_search_date_filter(client: TestClient, web: WebLibrary):
-    july = client.get("/api/search", params={"q": "country", "until": "2023-07-31"}).json()
+    july = client.get(
+        "/api/search", params={"q": "country", "until": "2023-07-31", "mode": "keyword"}
+    ).json()
     assert july["hits"] and {h["episode_id"] for h in july["hits"]} == {web.jfk}
-    aug = client.get("/api/search", params={"q": "country", "since": "2023-08-01"}).json()
+    aug = client.get(
+        "/api/search", params={"q": "country", "since": "2023-08-01", "mode": "keyword"}
+    ).json()
     assert {h["episode_id"] for h in aug["hits"]} == {web.hostile}
 
 
@@ -334,10 +338,12 @@ def test_episode_page_has_player_transcript_exports_chapters(client: TestClient,
 
 
 def test_search_page_groups_by_episode(client: TestClient, web: WebLibrary):
-    html = client.get("/search", params={"q": "country"}).text
+    html = client.get("/search", params={"q": "country", "mode": "keyword"}).text
     assert html.count('class="result-group"') == 2  # jfk in both shows
     assert f'href="/episodes/{web.jfk}?t=' in html and "<mark>country</mark>" in html
-    filtered = client.get("/search", params={"q": "country", "show": str(web.data_talk)}).text
+    filtered = client.get(
+        "/search", params={"q": "country", "show": str(web.data_talk), "mode": "keyword"}
+    ).text
     assert filtered.count('class="result-group"') == 1
 
 

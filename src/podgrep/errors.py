@@ -39,3 +39,7 @@ class NotFoundError(PodgrepError):
 
 class SourceError(PodgrepError):
     """Something given to `podgrep add` is not a feed, media URL, file or folder."""
+
+
+class InvalidInput(PodgrepError):
+    """A request names something that is not there, such as an episode's unknown speaker."""

@@ -32,10 +32,6 @@ class Chunk:
         """Length of the joined speech."""
         return sum(b - a for a, b in self.regions) / SAMPLE_RATE
 
-    def release(self) -> None:
-        """Drop the audio once the chunk is decoded (its regions still map times)."""
-        self.audio = np.zeros(0, np.float32)
-
     def to_absolute(self, start: float, end: float) -> tuple[float, float]:
         """Map a span in the joined audio (seconds) to the episode's timeline (seconds).
 

@@ -494,11 +494,6 @@ class WhisperEngine:
                 done.append((group, self._segments(group, tokenizer)))
                 for p in group:
                     p.encoded = None  # done with it: keep the window's memory small
-        for chunk in chunks:
-            chunk.release()
-        for group, _ in done:
-            for p in group:
-                p.chunk.release()
         return done
 
     def _wants_context(self, group: list[_Piece], *, first: bool) -> bool:

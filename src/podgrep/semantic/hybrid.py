@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 import snowballstemmer
 
 from podgrep.domain import Hit
 from podgrep.errors import QueryError
-from podgrep.search import parse_query
+from podgrep.search import _marks, parse_query
 from podgrep.search import search as keyword_search
 from podgrep.semantic.embed import shared_embedder
 from podgrep.semantic.vectors import has_vectors, vector_index
@@ -18,6 +19,7 @@ from podgrep.store import enrichment as db
 MODES = ("keyword", "semantic", "hybrid")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
 DEPTH = 50  # how many results each ranking contributes to the fusion
+KEYWORD_WEIGHT = 1.0  # the keyword ranking's vote beside the vector ranking's (1.0)
 COMMON = 5000  # segments holding a word, above which it is too common for the keyword side
 MOST_TERMS = 4  # the rarest words of a question the keyword side searches for
 _OPERATORS = re.compile(r'"|\bOR\b|\bAND\b|(^|\s)-\S|\*')
@@ -114,7 +116,14 @@ def _stems(text: str) -> set[str]:
 def hybrid_search(
     store: SqliteStore, query: str, *, limit: int = 20, offset: int = 0, show: str | None = None
 ) -> list[Hit]:
-    """BM25 and vector rankings fused by reciprocal rank: sum of 1/(60 + rank) per passage."""
+    """BM25 and vector rankings of passages fused by weighted reciprocal rank.
+
+    Both sides rank the same units: a keyword hit (a segment) counts for every passage that
+    covers it, at the rank of the best hit inside that passage, so the passage the vectors
+    found and an overlapping one the words found are not two results that shut each other
+    out. The keyword side's share is weighed by how much of the question a passage holds:
+    a passage holding one word of a long question is weak evidence and cannot push out
+    strong semantic hits."""
     depth = max(DEPTH, (limit + offset) * 2)
     leg = keyword_leg(query, store)
     try:
@@ -122,24 +131,59 @@ def hybrid_search(
     except QueryError:
         keyword_hits = []  # e.g. only stopwords: the meaning side still answers
     covering = db.passages_of_segments(store, [h.segment_id for h in keyword_hits])
-    scores: dict[tuple[str, int], float] = {}
+    keyword_ranked: list[tuple[str, int]] = []  # passages (or lone segments), best first
     by_key: dict[tuple[str, int], Hit] = {}
-    wanted = _stems(keyword_leg(query))
-    for rank, hit in enumerate(keyword_hits):
-        pid = covering.get(hit.segment_id)
-        key = ("p", pid) if pid else ("s", hit.segment_id)
-        if key in by_key:
-            continue  # a passage counts once, at its best keyword rank
-        by_key[key] = hit
-        # a hit matching one word of a long question says little: weigh it by the share of
-        # the query's words it holds
-        weight = (len(wanted & _stems(hit.text)) / len(wanted)) ** 2 if wanted else 1.0
-        scores[key] = scores.get(key, 0.0) + weight / (RRF_K + rank + 1)
-    for rank, pid in enumerate(_vector_ranking(store, query, depth, show)):
-        key = ("p", pid)
+    for hit in keyword_hits:
+        pids = covering.get(hit.segment_id)
+        keys = [("p", pid) for pid in pids] if pids else [("s", hit.segment_id)]
+        for key in keys:
+            if key not in by_key:  # a passage counts once, at its best keyword rank
+                by_key[key] = hit
+                keyword_ranked.append(key)
+    vector_ranked = [("p", pid) for pid in _vector_ranking(store, query, depth, show)]
+    details = db.passage_hits(
+        store, list({k[1] for k in keyword_ranked + vector_ranked if k[0] == "p"})
+    )
+    wanted = _idf(store, _stems(keyword_leg(query)))
+    scores: dict[tuple[str, int], float] = {}
+    for rank, key in enumerate(keyword_ranked):
+        info = details.get(key[1]) if key[0] == "p" else None
+        text = info["text"] or "" if info is not None else by_key[key].text
+        scores[key] = _coverage(wanted, text) * KEYWORD_WEIGHT / (RRF_K + rank + 1)
+    for rank, key in enumerate(vector_ranked):
         scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
     fused = sorted(scores.items(), key=lambda kv: -kv[1])
-    return _hits(store, fused, by_key, limit + offset)[offset:]
+    terms = _terms(leg)
+    return _hits(store, fused, by_key, limit + offset, details, terms)[offset:]
+
+
+def _idf(store: SqliteStore, stems: set[str]) -> dict[str, float]:
+    """Each stem's inverse document frequency over segments (as BM25 weighs it), so that a
+    rare word of the question counts for more than a common one; equal weights on a
+    database without the vocabulary table."""
+    counts = db.term_counts(store, sorted(stems)) if stems else {}
+    if not counts:
+        return dict.fromkeys(stems, 1.0)
+    n = max(db.segments_about(store), 1)
+    return {s: math.log(1 + (n - counts[s] + 0.5) / (counts[s] + 0.5)) for s in stems}
+
+
+def _coverage(wanted: dict[str, float], text: str) -> float:
+    """The squared share of the question's content words that `text` holds, weighed by IDF
+    (1 when the question has none): holding only a common word of a long question, or one
+    word of four, gives a small part of a full keyword vote."""
+    total = sum(wanted.values())
+    if not total:
+        return 1.0
+    held = _stems(text)
+    return (sum(w for s, w in wanted.items() if s in held) / total) ** 2
+
+
+def _terms(leg: str) -> list:
+    try:
+        return parse_query(leg).terms if leg else []
+    except QueryError:
+        return []
 
 
 def _hits(
@@ -147,9 +191,14 @@ def _hits(
     fused: list[tuple[tuple[str, int], float]],
     keyword: dict[tuple[str, int], Hit],
     wanted: int,
+    details: dict[int, dict] | None = None,
+    terms: list | None = None,
 ) -> list[Hit]:
-    """Hits for fused keys, best first, skipping passages overlapping one already given."""
-    details = db.passage_hits(store, [k[1] for k, _ in fused if k[0] == "p"])
+    """Hits for fused keys, best first, skipping passages overlapping one already given.
+    A passage is given whole (its span and text, the query's words marked); a keyword hit
+    in a segment no passage covers yet is given as keyword search found it."""
+    if details is None:
+        details = db.passage_hits(store, [k[1] for k, _ in fused if k[0] == "p"])
     taken: dict[int, list[tuple[int, int]]] = {}  # transcript -> segment spans given
     out: list[Hit] = []
     for key, score in fused:
@@ -159,20 +208,21 @@ def _hits(
             if any(a <= span[1] and span[0] <= b for a, b in taken.get(tid, [])):
                 continue
             taken.setdefault(tid, []).append(span)
-        hit = keyword.get(key)
-        if hit is not None:
-            hit.score = score
-        elif info is not None:
+            text = info["text"] or ""
             hit = Hit(
                 episode_id=info["episode_id"],
                 show=info["show"],
                 episode=info["episode"],
                 start=float(info["start"]),
                 end=float(info["end"]),
-                text=info["text"] or "",
+                text=text,
                 segment_id=info["segment_id"] or 0,
                 score=score,
+                marks=_marks(text, terms) if terms else [],
             )
+        elif key[0] == "s" and key in keyword:
+            hit = keyword[key]
+            hit.score = score
         else:
             continue
         out.append(hit)

@@ -27,14 +27,27 @@ def rename_and_list(
     store: SqliteStore, episode_id: int, renames: list[str]
 ) -> list[dict[str, Any]]:
     """Apply `--rename` arguments (all or none), then the episode's speakers as rows."""
-    parsed = [parse_rename(r) for r in renames]
-    if parsed:
-        with store.transaction():
-            for label, name in parsed:
-                rename_speaker(store, episode_id, label, name)
-        show_id = store.get_episode(episode_id).show_id
-        if show_id is not None:
-            refresh_voiceprints(store, show_id)
+    apply_renames(store, episode_id, [parse_rename(r) for r in renames])
+    return speaker_rows(store, episode_id)
+
+
+def apply_renames(
+    store: SqliteStore, episode_id: int, renames: list[tuple[str, str | None]]
+) -> None:
+    """Give speakers names, (label, name or None to clear), all or none; then refresh the
+    show's voiceprints so the new names teach (or stop teaching) their voices at once."""
+    if not renames:
+        return
+    with store.transaction():
+        for label, name in renames:
+            rename_speaker(store, episode_id, label, name)
+    show_id = store.get_episode(episode_id).show_id
+    if show_id is not None:
+        refresh_voiceprints(store, show_id)
+
+
+def speaker_rows(store: SqliteStore, episode_id: int) -> list[dict[str, Any]]:
+    """The episode's speakers as rows, most speech first, with their share and segments."""
     found = list_speakers(store, episode_id)
     counts = speaker_segments(store, episode_id)
     total = sum(s.seconds for s in found) or 1.0

@@ -215,6 +215,12 @@ def term_counts(store: SqliteStore, terms: list[str]) -> dict[str, int]:
     return out
 
 
+def segments_about(store: SqliteStore) -> int:
+    """About how many segments the library holds (the largest id: instant at any size)."""
+    row = store.db.execute("SELECT MAX(id) FROM segments").fetchone()
+    return int(row[0] or 0)
+
+
 def change_stamp(store: SqliteStore) -> tuple[int, int]:
     """Changes cheaply: commits by other connections, and changes made by this one."""
     return int(store.db.execute("PRAGMA data_version").fetchone()[0]), store.db.total_changes
@@ -274,20 +280,22 @@ def passage_hits(store: SqliteStore, passage_ids: list[int]) -> dict[int, dict[s
     return {int(r["id"]): dict(r) for r in rows}
 
 
-def passages_of_segments(store: SqliteStore, segment_ids: list[int]) -> dict[int, int]:
-    """For each segment id, the passage that covers it and starts latest (its own passage)."""
+def passages_of_segments(store: SqliteStore, segment_ids: list[int]) -> dict[int, list[int]]:
+    """For each segment id, every passage that covers it (passages overlap, so usually two)."""
     if not segment_ids:
         return {}
     marks = ",".join("?" * len(segment_ids))
     rows = store.db.execute(
-        "SELECT s.id AS segment_id,"
-        " (SELECT p.id FROM passages p WHERE p.transcript_id = s.transcript_id"
-        "  AND p.first_idx <= s.idx AND p.last_idx >= s.idx"
-        "  ORDER BY p.first_idx DESC LIMIT 1) AS passage_id"
-        f" FROM segments s WHERE s.id IN ({marks})",
+        "SELECT s.id AS segment_id, p.id AS passage_id"
+        " FROM segments s JOIN passages p ON p.transcript_id = s.transcript_id"
+        " AND p.first_idx <= s.idx AND p.last_idx >= s.idx"
+        f" WHERE s.id IN ({marks}) ORDER BY s.id, p.first_idx",
         segment_ids,
     )
-    return {int(r["segment_id"]): int(r["passage_id"]) for r in rows if r["passage_id"]}
+    out: dict[int, list[int]] = {}
+    for r in rows:
+        out.setdefault(int(r["segment_id"]), []).append(int(r["passage_id"]))
+    return out
 
 
 def show_episode_ids(store: SqliteStore, show: str) -> set[int]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from podgrep.errors import NotFoundError, PodgrepError, QueryError, SourceError
+from podgrep.errors import InvalidInput, NotFoundError, PodgrepError, QueryError, SourceError
 from podgrep.formats import EXTENSIONS, FORMATS, render
 from podgrep.library import add_source, http_client
 from podgrep.store.browse import job_counts, running_jobs
@@ -26,12 +26,14 @@ from podgrep.web.schemas import (
     ShowOut,
     SourceIn,
     SourceOut,
+    SpeakerOut,
+    SpeakerRenameIn,
     SyncIn,
     SyncOut,
     TranscriptInfo,
     UploadOut,
 )
-from podgrep.web.search_view import Filters, find, parse_day
+from podgrep.web.search_view import Filters, check_mode, default_mode, find, parse_day
 from podgrep.web.state import WebState
 from podgrep.web.uploads import save_upload
 
@@ -257,6 +259,54 @@ def get_shared_links(
 
 
 @router.get(
+    "/episodes/{episode_id}/speakers",
+    response_model=list[SpeakerOut],
+    responses=ERRORS,
+    summary="An episode's speakers",
+)
+def get_speakers(episode_id: int, state: State) -> list[SpeakerOut]:
+    """The voices found in the episode, most speech first, with their names when known."""
+    from podgrep.speakers.cli import speaker_rows
+
+    with state.store() as store:
+        store.get_episode(episode_id)
+        return [SpeakerOut(**row) for row in speaker_rows(store, episode_id)]
+
+
+@router.post(
+    "/episodes/{episode_id}/speakers",
+    response_model=list[SpeakerOut],
+    dependencies=WRITE,
+    responses={
+        **ERRORS,
+        **WRITE_ERRORS,
+        422: {"description": "A label the episode does not have, or a malformed label or name"},
+    },
+    summary="Name (or rename) a speaker of an episode",
+)
+def rename_speaker_api(episode_id: int, body: SpeakerRenameIn, state: State) -> list[SpeakerOut]:
+    """Give the speaker `label` the name `name` (empty or null clears it), as `podgrep speakers
+    EPISODE --rename S1="Jane Doe"` does: transcripts and exports show the name at once, and
+    the show's voiceprints learn the voice. Answers the episode's speakers."""
+    from podgrep.speakers.cli import apply_renames, speaker_rows
+    from podgrep.store.speakers import list_speakers
+
+    label = body.label.strip()
+    name = " ".join("".join(c if c.isprintable() else " " for c in body.name or "").split())
+    with state.store() as store:
+        store.get_episode(episode_id)
+        known = sorted(s.label for s in list_speakers(store, episode_id))
+        if label.lower() not in {k.lower() for k in known}:
+            raise InvalidInput(
+                f"Episode {episode_id} has no speaker {label!r} "
+                f"(speakers: {', '.join(known) or 'none yet'}): "
+                f"GET /api/episodes/{episode_id}/speakers lists them"
+            )
+        apply_renames(store, episode_id, [(label, name or None)])
+        return [SpeakerOut(**row) for row in speaker_rows(store, episode_id)]
+
+
+@router.get(
     "/episodes/{episode_id}/audio",
     responses={**ERRORS, 206: {"description": "Partial content (Range)"}},
     response_class=FileResponse,
@@ -293,13 +343,21 @@ def search_api(
     offset: Annotated[int, Query(ge=0, le=10000)] = 0,
     since: Annotated[str | None, Query(description="Published on or after YYYY-MM-DD")] = None,
     until: Annotated[str | None, Query(description="Published on or before YYYY-MM-DD")] = None,
+    mode: Annotated[
+        str | None,
+        Query(description="keyword, semantic or hybrid (default: hybrid once indexed)"),
+    ] = None,
 ) -> SearchOut:
-    """BM25-ranked hits, each at the second its words begin, with a little context."""
+    """Ranked hits with a little context: keyword hits at the second their words begin,
+    semantic and hybrid hits as the passage that answers."""
+    mode = check_mode(mode)
     filters = Filters(show or None, parse_day(since, "since"), parse_day(until, "until"))
     with state.store() as store:
-        hits, more = find(store, q, filters, limit=limit, offset=offset)
+        mode = mode or default_mode(store)
+        hits, more = find(store, q, filters, limit=limit, offset=offset, mode=mode)
     return SearchOut(
         query=q,
+        mode=mode,
         limit=limit,
         offset=offset,
         has_more=more,
@@ -447,6 +505,6 @@ def error_status(exc: PodgrepError) -> int:
         return 401
     if isinstance(exc, ForbiddenOrigin):
         return 403
-    if isinstance(exc, SourceError | FeedError):
+    if isinstance(exc, SourceError | FeedError | InvalidInput):
         return 422
     return 400

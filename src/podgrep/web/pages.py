@@ -10,12 +10,21 @@ from fastapi.responses import HTMLResponse
 
 from podgrep.errors import PodgrepError
 from podgrep.formats import FORMATS
+from podgrep.store.speakers import list_speakers
 from podgrep.web import views
 from podgrep.web.api import State
 from podgrep.web.overview import history_svg
 from podgrep.web.render import page
 from podgrep.web.safety import safe_url, sanitize_notes
-from podgrep.web.search_view import Filters, find, group, parse_day
+from podgrep.web.search_view import (
+    MODES,
+    Filters,
+    check_mode,
+    default_mode,
+    find,
+    group,
+    parse_day,
+)
 from podgrep.web.transcript_view import paragraphs
 
 EPISODES_PER_PAGE = 25
@@ -88,11 +97,13 @@ def episode_page(
         show = store.get_show(ep.show_id or 0)
         transcript = store.transcript_for(episode_id)
         links = views.links_for(store, episode_id)
+        speakers = list_speakers(store, episode_id)
     chapters = views.chapters_for(state, ep)
     return page(
         request,
         "episode.html",
         links=links,
+        speakers=speakers,
         title=ep.title,
         ep=ep,
         show=show,
@@ -115,16 +126,19 @@ def search_page(
     show: str = "",
     since: str = "",
     until: str = "",
+    mode: str = "",
     page_no: Annotated[int, Query(alias="page", ge=1, le=500)] = 1,
 ) -> HTMLResponse:
-    """Hits grouped by episode with the match highlighted, filters and pages."""
+    """Hits grouped by episode with the match highlighted, filters, search mode and pages."""
     error = None
     groups: list = []
     more = False
     with state.store() as store:
         shows = store.list_shows()
-        if q.strip():
-            try:
+        chosen = mode or default_mode(store)
+        try:
+            check_mode(mode)
+            if q.strip():
                 filters = Filters(show or None, parse_day(since, "from"), parse_day(until, "to"))
                 hits, more = find(
                     store,
@@ -132,10 +146,11 @@ def search_page(
                     filters,
                     limit=HITS_PER_PAGE,
                     offset=(page_no - 1) * HITS_PER_PAGE,
+                    mode=chosen,
                 )
                 groups = group(hits)
-            except PodgrepError as exc:
-                error = str(exc)
+        except PodgrepError as exc:
+            error = str(exc)
     return page(
         request,
         "search.html",
@@ -144,6 +159,8 @@ def search_page(
         show_filter=show,
         since=since,
         until=until,
+        mode=chosen,
+        modes=MODES,
         shows=shows,
         groups=groups,
         more=more,

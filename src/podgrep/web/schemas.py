@@ -103,6 +103,7 @@ class SearchOut(BaseModel):
     """One page of search hits."""
 
     query: str
+    mode: str  # the search mode that ran: keyword, semantic or hybrid
     limit: int
     offset: int
     has_more: bool
@@ -155,3 +156,27 @@ class JobsOut(BaseModel):
     running: list[dict[str, Any]]
     failures: list[dict[str, Any]]
     shows: list[dict[str, Any]]
+
+
+class SpeakerOut(BaseModel):
+    """One voice of an episode: its label (S1, S2, … by speech time) and, when known, its name."""
+
+    id: int
+    label: str
+    name: str | None = None
+    name_source: str | None = Field(
+        None, description="user, feed, intro, address, notes or voiceprint"
+    )
+    role: str | None = None
+    seconds: float = Field(0.0, description="Seconds of speech")
+    share: float = Field(0.0, description="Share of the episode's speech, 0–1")
+    segments: int = 0
+
+
+class SpeakerRenameIn(BaseModel):
+    """A new name for one speaker of an episode; an empty or null name clears it."""
+
+    label: str = Field(
+        ..., min_length=1, max_length=32, pattern=r"^\s*[A-Za-z0-9_-]+\s*$", examples=["S1"]
+    )
+    name: str | None = Field(None, max_length=200, examples=["Jane Doe"])

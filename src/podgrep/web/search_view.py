@@ -1,4 +1,5 @@
-"""Search for the web: the one search() plus show and date filters, context and grouping."""
+"""Search for the web: the CLI's search (keyword, semantic or hybrid) plus show and date
+filters, context and grouping."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from markupsafe import Markup, escape
 
 from podgrep.domain import Episode, Hit
 from podgrep.errors import QueryError
-from podgrep.search import search
+from podgrep.semantic.hybrid import MODES
 from podgrep.store import SqliteStore
 from podgrep.store.browse import segment_context
 
@@ -96,12 +97,42 @@ def _day_bounds(filters: Filters) -> tuple[float | None, float | None]:
     return lo, hi
 
 
+def check_mode(mode: str | None) -> str | None:
+    """`mode` as given (None or empty: the library's default); QueryError when unknown."""
+    if mode and mode not in MODES:
+        raise QueryError(f"mode={mode!r} is not a search mode: use keyword, semantic or hybrid")
+    return mode or None
+
+
+def default_mode(store: SqliteStore) -> str:
+    """The mode a search without one runs: hybrid once passages have vectors, else keyword."""
+    from podgrep.semantic.hybrid import default_mode as library_default
+
+    return library_default(store)
+
+
 def find(
-    store: SqliteStore, query: str, filters: Filters, *, limit: int, offset: int
+    store: SqliteStore,
+    query: str,
+    filters: Filters,
+    *,
+    limit: int,
+    offset: int,
+    mode: str | None = None,
 ) -> tuple[list[HitView], bool]:
-    """One page of hits with context, and whether more follow."""
+    """One page of hits with context, and whether more follow. `mode` is keyword, semantic
+    or hybrid (None: the CLI's default, hybrid once passages have vectors)."""
+    from podgrep.semantic.hybrid import find as search_mode
+
+    mode = check_mode(mode)
     if not query.strip():
         raise QueryError("Nothing to search for: give at least one word")
+
+    def search(
+        store: SqliteStore, query: str, *, limit: int, offset: int = 0, show: str | None
+    ) -> list[Hit]:
+        return search_mode(store, query, mode=mode, limit=limit, offset=offset, show=show)
+
     show_id: int | None = None
     narrow = filters.show
     if filters.show and filters.show.isdigit():
@@ -139,6 +170,8 @@ def find(
     views = []
     for h in hits:
         before, after = context.get(h.segment_id, (None, None))
+        if after and " ".join(after.split()[:CONTEXT_WORDS]) in " ".join(h.text.split()):
+            after = None  # a passage hit already holds the segments after its first
         views.append(
             HitView(
                 h, episode(h.episode_id), _tail(before, CONTEXT_WORDS), _head(after, CONTEXT_WORDS)

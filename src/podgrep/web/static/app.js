@@ -397,8 +397,44 @@ function setUpEpisode() {
   if (start !== null) seek(start, false);
 }
 
+// -- speaker names on the episode page -----------------------------------------------------------
+
+function setUpSpeakers() {
+  const section = document.querySelector("section.speakers[data-episode-id]");
+  if (!section) return;
+  const url = "/api/episodes/" + encodeURIComponent(section.dataset.episodeId) + "/speakers";
+  for (const form of section.querySelectorAll("form.speaker-form")) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const input = form.querySelector("input[name=name]");
+      const message = form.querySelector(".speaker-message");
+      const button = form.querySelector("button");
+      button.disabled = true;
+      say(message, "Saving…");
+      try {
+        const speakers = await post(url, { label: form.dataset.label, name: input.value });
+        for (const s of speakers) {
+          const shown = s.name || s.label;
+          for (const el of document.querySelectorAll(`.speaker[data-speaker-id="${s.id}"]`)) {
+            el.textContent = shown;  // text, never markup
+          }
+          if (String(s.id) === form.dataset.speakerId) {
+            input.value = s.name || "";
+            say(message, s.name ? "Saved." : "Name cleared.");
+          }
+        }
+      } catch (e) {
+        say(message, e.status === 401 ? "This server needs the write token: " + e.message : e.message, true);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpLibrary();
   setUpEpisode();
+  setUpSpeakers();
   poll();
 });
