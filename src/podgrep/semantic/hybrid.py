@@ -154,7 +154,7 @@ def hybrid_search(
         scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
     fused = sorted(scores.items(), key=lambda kv: -kv[1])
     terms = _terms(leg)
-    return _hits(store, fused, by_key, limit + offset, details, terms)[offset:]
+    return _hits(store, fused, by_key, limit + offset, details, terms, wanted)[offset:]
 
 
 def _idf(store: SqliteStore, stems: set[str]) -> dict[str, float]:
@@ -193,10 +193,13 @@ def _hits(
     wanted: int,
     details: dict[int, dict] | None = None,
     terms: list | None = None,
+    question: dict[str, float] | None = None,
 ) -> list[Hit]:
     """Hits for fused keys, best first, skipping passages overlapping one already given.
-    A passage is given whole (its span and text, the query's words marked); a keyword hit
-    in a segment no passage covers yet is given as keyword search found it."""
+    A passage is given whole (its span and text, the query's words marked), unless its best
+    keyword hit holds as much of the question as the whole passage: then that sentence is
+    given, so the hit opens at the second the words were said. A keyword hit in a segment no
+    passage covers yet is given as keyword search found it."""
     if details is None:
         details = db.passage_hits(store, [k[1] for k, _ in fused if k[0] == "p"])
     taken: dict[int, list[tuple[int, int]]] = {}  # transcript -> segment spans given
@@ -209,6 +212,15 @@ def _hits(
                 continue
             taken.setdefault(tid, []).append(span)
             text = info["text"] or ""
+            exact = keyword.get(key)
+            if exact is not None and _coverage(question or {}, exact.text) >= _coverage(
+                question or {}, text
+            ):
+                exact.score = score
+                out.append(exact)
+                if len(out) >= wanted:
+                    break
+                continue
             hit = Hit(
                 episode_id=info["episode_id"],
                 show=info["show"],
