@@ -24,7 +24,7 @@ from podgrep.speakers.encoder import (
 )
 
 CHUNK_SECONDS = 90.0
-HOP_SECONDS = 0.8
+HOP_SECONDS = 1.6
 MIN_REGION = 0.4  # shorter speech regions are too little voice to say whose it is
 TARGET_RMS = 10 ** (-30 / 20)  # Resemblyzer normalises speech to -30 dBFS
 BATCH = 48  # windows per encoder call: the LSTM's activations take 30 MB at this size
