@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 
@@ -272,7 +272,7 @@ class WhisperEngine:
         # second stage runs, the next window's first stage keeps the other workers busy
         coordinators = ThreadPoolExecutor(WINDOWS_IN_FLIGHT, thread_name_prefix="podgrep-win")
         pending: deque[tuple[Window, Future]] = deque()
-        context = self._context_tokens(before, tokenizer) if before else None
+        resumed = self._context_tokens(before, tokenizer) if before else None
         previous: Future | None = None
         try:
             while True:
@@ -283,12 +283,13 @@ class WhisperEngine:
                     break
                 if on_window:
                     on_window(item)
+                text_before: Callable[[], list[int]] | None = None
                 if previous is not None:  # the text of the window before, once it is done
-                    context = partial(self._context_tokens_of, previous, tokenizer)
-                elif context is not None:
-                    context = partial(list, context)
+                    text_before = partial(self._context_tokens_of, previous, tokenizer)
+                elif resumed is not None:
+                    text_before = partial(list, resumed)
                 previous = coordinators.submit(
-                    self._decode_window, item.chunks, tokenizer, pool.submit, context
+                    self._decode_window, item.chunks, tokenizer, pool.submit, text_before
                 )
                 pending.append((item, previous))
                 while len(pending) >= WINDOWS_IN_FLIGHT:
@@ -322,21 +323,23 @@ class WhisperEngine:
         """
         stage = [
             submit(self._first_stage, batch, tokenizer, first=k == 0 and before is None)
-            for k, batch in enumerate(self._batches(chunks))
+            for k, batch in enumerate(self._even_parts(chunks, self._batch_count(chunks)))
         ]
         done = [item for future in stage for item in future.result()]
         targets = [i for i, (_, segs) in enumerate(done) if segs is None]
-        contexts = [self._text_before(i, done, before) for i in targets]
+        before = cache(before) if before else None  # waits for the window before once
+        contexts = {i: self._text_before(i, done, before) for i in targets}
+        parts = self._even_parts(targets, max(self._batch_count(targets), self.workers))
         second = [
             submit(
                 self._second_stage,
                 [done[i][0][0] for i in part],
-                [contexts[targets.index(i)] for i in part],
+                [contexts[i] for i in part],
                 tokenizer,
             )
-            for part in self._split_evenly(targets)
+            for part in parts
         ]
-        for part, future in zip(self._split_evenly(targets), second, strict=True):
+        for part, future in zip(parts, second, strict=True):
             for i, segs in zip(part, future.result(), strict=True):
                 done[i] = (done[i][0], segs)
         return [seg for _, segs in done for seg in segs or []]
@@ -375,20 +378,20 @@ class WhisperEngine:
     def _context_tokens_of(self, window: Future, tokenizer) -> list[int]:
         return self._context_tokens(window.result(), tokenizer)
 
-    def _batches(self, chunks: list[Chunk]) -> list[list[Chunk]]:
-        """A window's chunks in batches of near-equal size, at most `batch_size` each."""
-        if not chunks:
-            return []
-        count = -(-len(chunks) // self.batch_size)
-        size = -(-len(chunks) // count)
-        return [chunks[i : i + size] for i in range(0, len(chunks), size)]
+    def _batch_count(self, items: list) -> int:
+        """How many batches of at most `batch_size` the items need."""
+        return -(-len(items) // self.batch_size)
 
-    def _split_evenly(self, items: list[int]) -> list[list[int]]:
-        """Second-stage work in near-equal batches, spread over the workers when it is small."""
+    @staticmethod
+    def _even_parts(items: list, count: int) -> list[list]:
+        """The items in order, in at most `count` parts of near-equal size.
+
+        A window's chunks go in `_batch_count` parts; the second stage's few chunks are spread
+        over the workers as well, so a small reread does not wait on one replica.
+        """
         if not items:
             return []
-        count = max(-(-len(items) // self.batch_size), min(self.workers, len(items)))
-        size = -(-len(items) // count)
+        size = -(-len(items) // min(count, len(items)))
         return [items[i : i + size] for i in range(0, len(items), size)]
 
     def decode_chunks(self, chunks: list[Chunk], *, language: str | None) -> list[Segment]:

@@ -104,6 +104,21 @@ def feed_checks(data: bytes, show: Show, episodes: list[Episode]) -> FeedHealth:
         _check("Every item has a guid", missing_guid, total, "have no <guid>", "all items", 2),
         _check("Guids are unique", duplicates, total, "share a guid with another", "no dupes", 2),
         _check("Every item has audio", no_audio, total, "have no enclosure", "all items", 1),
+        *_item_checks(bad_enclosure, bad_date, total, no_transcript, t_total, image),
+    ]
+    return FeedHealth(_score(checks, total), checks)
+
+
+def _item_checks(
+    bad_enclosure: list[str],
+    bad_date: list[str],
+    total: int,
+    no_transcript: list[str],
+    transcript_total: int,
+    image: str | None,
+) -> list[Check]:
+    """The checks made both from the live feed and from stored episodes alone."""
+    return [
         _check(
             "Enclosures give type and length",
             bad_enclosure,
@@ -116,14 +131,13 @@ def feed_checks(data: bytes, show: Show, episodes: list[Episode]) -> FeedHealth:
         _check(
             "Publisher transcripts (podcast:transcript)",
             no_transcript,
-            t_total,
+            transcript_total,
             "have no <podcast:transcript>",
             "every item links one",
             1,
         ),
         _artwork(image),
     ]
-    return FeedHealth(_score(checks, total), checks)
 
 
 def _image(parsed: Any) -> str | None:
@@ -154,26 +168,7 @@ def stored_checks(show: Show, episodes: list[Episode], why: str) -> FeedHealth:
     bad_enclosure = [e.title for e in episodes if not e.media_type or not e.media_length]
     bad_date = [e.title for e in episodes if not e.published]
     no_transcript = [e.title for e in episodes if not e.transcripts]
-    checks = [
-        _check(
-            "Enclosures give type and length",
-            bad_enclosure,
-            total,
-            "have an enclosure without type or length",
-            "all enclosures",
-            1,
-        ),
-        _check("Dates can be read", bad_date, total, "have a missing or unreadable date", "all", 1),
-        _check(
-            "Publisher transcripts (podcast:transcript)",
-            no_transcript,
-            total,
-            "have no <podcast:transcript>",
-            "every item links one",
-            1,
-        ),
-        _artwork(show.image),
-    ]
+    checks = _item_checks(bad_enclosure, bad_date, total, no_transcript, total, show.image)
     return FeedHealth(_score(checks, total), checks, note=why)
 
 
