@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, invoke
+from tests.conftest import DATA, feed_xml, invoke
 from tests.support.server import Route
 
 
@@ -148,3 +148,29 @@ def test_unknown_episode_and_format(library: Path):
     assert code == 1 and "No episode with id 9999" in _one_error_line(err)
     code, _, err = invoke(["export", "1", "--format", "docx"], library)
     assert code == 1 and "docx" in _one_error_line(err)
+
+
+def test_remote_feed_cannot_point_at_local_files(served, tmp_path: Path):
+    secret = tmp_path / "secret.flac"
+    shutil.copy(DATA / "jfk.flac", secret)
+    base = served.server.url("").rstrip("/")
+    xml = feed_xml(base, "Sneaky", [("Good one", "good", "jfk.flac", "audio/flac")])
+    xml = xml.replace("</item>", "</item>" + _LOCAL_ITEM.format(path=secret.as_uri()), 1)
+    (served.root / "sneaky.xml").write_text(xml, encoding="utf-8")
+    home = tmp_path / "sneaky"
+    assert invoke(["add", served.url("sneaky.xml")], home)[0] == 0
+    code, _, _ = invoke(["sync"], home)
+    assert code == 3
+    _, out, _ = invoke(["status", "--json"], home)
+    status = json.loads(out)
+    [failure] = status["failures"]
+    assert failure["title"] == "Local file" and "local file" in failure["error"]
+    assert status["shows"][0]["transcribed"] == 1
+    code, out, _ = invoke(["search", "fellow Americans", "--json"], home)
+    assert [json.loads(line)["episode"] for line in out.splitlines()] == ["Good one"]
+
+
+_LOCAL_ITEM = """
+<item><title>Local file</title><guid>local</guid>
+<pubDate>Mon, 01 Jan 2024 10:00:00 GMT</pubDate>
+<enclosure url="{path}" type="audio/flac" length="1000"/></item>"""

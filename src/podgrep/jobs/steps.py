@@ -42,6 +42,20 @@ def _file_path(media_url: str) -> Path:
     return Path(urllib.parse.unquote(urllib.parse.urlparse(media_url).path))
 
 
+def _check_local_media_allowed(ctx: StepContext, ep: Episode) -> None:
+    """A file: enclosure is read only for local sources and for feeds that are local files
+    themselves: a feed from the web must not make podgrep read (and hash, and transcribe into
+    a searchable library) whatever file of this machine it names."""
+    assert ep.show_id is not None
+    show = ctx.store.get_show(ep.show_id)
+    if show.kind == "local" or show.feed_url.startswith("file:") or "://" not in show.feed_url:
+        return
+    raise MediaError(
+        f"Episode {ep.id} of {show.feed_url} points at a local file ({ep.media_url}); "
+        "podgrep reads local files only for folders, files and feeds on this machine"
+    )
+
+
 def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     """Bring the episode's media into the cache (or hash a local file) and check it is audio."""
     assert ep.id is not None and ep.media_url
@@ -49,6 +63,7 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         ctx.store.set_status(ep.id, "fetched")  # a run killed after the download finished
         return
     if ep.media_url.startswith("file://"):
+        _check_local_media_allowed(ctx, ep)
         result = ctx.cache.add_file(_file_path(ep.media_url))
     elif ep.media_type == url_source.YTDLP_TYPE:
         downloads = ctx.cache.root / "partial" / "yt-dlp"
