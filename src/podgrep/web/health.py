@@ -106,7 +106,7 @@ def feed_checks(data: bytes, show: Show, episodes: list[Episode]) -> FeedHealth:
         _check("Every item has audio", no_audio, total, "have no enclosure", "all items", 1),
         *_item_checks(bad_enclosure, bad_date, total, no_transcript, t_total, image),
     ]
-    return FeedHealth(_score(checks, total), checks)
+    return FeedHealth(_score(checks), checks)
 
 
 def _item_checks(
@@ -156,7 +156,8 @@ def _artwork(image: str | None) -> Check:
     return Check("Show artwork", False, detail, 1, 0.0)
 
 
-def _score(checks: list[Check], total: int) -> int:
+def _score(checks: list[Check]) -> int:
+    """0-100: the weighted share of checks passed (a partly passed check counts its share)."""
     weight = sum(c.weight for c in checks)
     got = sum(c.weight * (1.0 if c.ok else c.fraction_ok) for c in checks)
     return round(100 * got / weight) if weight else 0
@@ -169,7 +170,7 @@ def stored_checks(show: Show, episodes: list[Episode], why: str) -> FeedHealth:
     bad_date = [e.title for e in episodes if not e.published]
     no_transcript = [e.title for e in episodes if not e.transcripts]
     checks = _item_checks(bad_enclosure, bad_date, total, no_transcript, total, show.image)
-    return FeedHealth(_score(checks, total), checks, note=why)
+    return FeedHealth(_score(checks), checks, note=why)
 
 
 def fetch_feed_bytes(client: httpx.Client, url: str) -> bytes:
