@@ -77,3 +77,33 @@ def test_voiceprint_names_a_voice_it_knows():
     names = name_speakers(turns, 2, [], np.stack([guest, jon]), {"Jon Krohn": jon})
     assert [n.name for n in names] == [None, "Jon Krohn"]
     assert names[1].source == "voiceprint"
+
+
+def test_sentence_initial_greetings_and_titles_name_the_right_voice():
+    turns = _turns(
+        (0, "Welcome, Ada. It's great to finally do this."),
+        (1, "Thanks, Charles. My name is Dr. Ada Lovelace, for those who don't know me."),
+        (0, "This is Charles Babbage, and this is our show."),
+    )
+    names = name_speakers(turns, 2, [])
+    assert [n.name for n in names] == ["Charles Babbage", "Ada Lovelace"]
+
+
+def test_nationalities_months_and_sentences_are_not_names():
+    turns = _turns(
+        (0, "I'm Canadian, so winter is fine. This is January after all."),
+        (1, "This is Python's biggest problem. I'm English, by the way."),
+        (0, "I'm OK with that."),
+    )
+    assert [n.name for n in name_speakers(turns, 2, [])] == [None, None]
+
+
+def test_a_host_introducing_two_guests_names_the_two_voices_after_it():
+    turns = _turns(
+        (0, "Hi, I'm Jon. Joining me today are Sarah Lee and Tom Baker."),
+        (1, "Hi Jon, thanks for having me."),
+        (2, "Great to be here. I'm Tom, by the way."),
+        (0, "Let's start."),
+    )
+    names = name_speakers(turns, 3, [])
+    assert [n.name for n in names] == ["Jon", "Sarah Lee", "Tom Baker"]

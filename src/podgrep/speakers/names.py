@@ -109,21 +109,65 @@ _NOT_NAMES = {
     "two",
     "mister",
     "doctor",
+    "i'm",
+    "i've",
+    "i'll",
+    "i'd",
+    "it's",
+    "that's",
+    "let's",
+    "we're",
+    "you're",
 }
-INTRO = re.compile(rf"\b(?:I'm|I am|my name is|my name's|this is)\s+(?P<name>{_NAME})", re.UNICODE)
+_TITLE = r"(?:(?:Dr|Prof|Mr|Mrs|Ms|Mx)\.?\s+|(?:Doctor|Professor)\s+)?"
+# what may follow a name someone introduces: the end of a clause, or a word that goes on
+# about the person ("I'm Jon Krohn, chief…", "this is Sarah from…"), never more of a sentence
+# ("this is Python's biggest problem")
+_AFTER_NAME = r"(?=\s*(?:[,.!?;:—–-]|$)|\s+(?:and|here|from|with|speaking|of|your|the host)\b)"
+INTRO = re.compile(
+    rf"(?i:\b(?:I'm|I am|my name is|my name's|this is))\s+{_TITLE}(?P<name>{_NAME})"
+    rf"{_AFTER_NAME}|(?i:\bit's)\s+(?P<here>{_NAME})\s+here\b",
+    re.UNICODE,
+)
+_NAMES = rf"(?P<name>{_NAME})(?:,?\s+and\s+(?P<name2>{_NAME}))?"
 ADDRESS = [
-    re.compile(rf"\bwelcome(?: back)?(?: to the (?:show|podcast|program))?,?\s+(?P<name>{_NAME})"),
+    re.compile(
+        rf"(?i:\bwelcome(?: back)?(?: to the (?:show|podcast|program))?),?\s+{_TITLE}{_NAMES}"
+    ),
     # "Yannick culture, welcome…": Whisper often writes an unknown surname as a common word
-    re.compile(rf"^(?P<name>{_NAME})(?:\s+[a-z]+)?,\s+(?:welcome|thanks|thank you|great to)"),
     re.compile(
-        rf"\b(?:thanks|thank you)(?: so much| very much)?(?: for (?:joining|coming)"
-        rf"(?: us)?)?,?\s+(?P<name>{_NAME})"
+        rf"^{_TITLE}(?P<name>{_NAME})(?:\s+[a-z]+)?,\s+(?i:welcome|thanks|thank you|great to)"
     ),
     re.compile(
-        rf"\b(?:great|good|nice|wonderful) to (?:have|see) you(?: here| on the show)?,"
-        rf"?\s+(?P<name>{_NAME})"
+        rf"(?i:\b(?:thanks|thank you)(?: so much| very much)?(?: for (?:joining|coming)"
+        rf"(?: us)?)?),?\s+{_TITLE}{_NAMES}"
     ),
+    re.compile(
+        rf"(?i:\b(?:great|good|nice|wonderful) to (?:have|see) you(?: here| on the show)?),"
+        rf"?\s+{_TITLE}(?P<name>{_NAME})"
+    ),
+    # introducing someone else: the name is whoever speaks next, not the one saying it
+    re.compile(
+        rf"(?i:\b(?:joining (?:me|us)|with (?:me|us)|my (?:guests?|co-?hosts?)|our (?:guests?|"
+        rf"co-?hosts?))(?: (?:today|tonight|this week|here|now|again))?(?: (?:is|are))?),?"
+        rf"\s+{_TITLE}{_NAMES}"
+    ),
+    re.compile(rf"(?i:\b(?:please welcome|let me introduce|say hello to))\s+{_TITLE}{_NAMES}"),
+    re.compile(rf"(?i:\b(?:hi|hey|hello)),?\s+(?P<name>{_NAME})(?=\s*[,.!?])"),
 ]
+# nationalities and languages: "I'm Canadian" or "I'm English" introduces no one
+_NOT_PEOPLE_TEXT = """
+    american british english canadian australian irish scottish welsh french german dutch
+    swiss austrian belgian italian spanish portuguese brazilian mexican argentinian chilean
+    colombian peruvian cuban chinese japanese korean vietnamese thai indian pakistani
+    bangladeshi indonesian filipino malaysian singaporean russian ukrainian polish czech
+    slovak hungarian romanian bulgarian serbian croatian greek turkish israeli jewish arab
+    arabic persian iranian iraqi egyptian moroccan nigerian kenyan ethiopian african asian
+    european latino latina hispanic swedish norwegian danish finnish icelandic estonian
+    latvian lithuanian catholic muslim hindu buddhist atheist republican democrat
+    vegan vegetarian january february march july september october november december monday
+    tuesday wednesday thursday friday saturday sunday"""
+_NOT_PEOPLE = frozenset(_NOT_PEOPLE_TEXT.split())
 GUEST_SAYS = re.compile(
     r"\b(?:thanks|thank you)(?: so much| very much)? for having me\b|\b(?:glad|happy|great|"
     r"excited|thrilled) to be (?:here|on)\b",
@@ -174,10 +218,12 @@ class Naming:
 
 
 def _clean(name: str) -> str | None:
-    words = name.split()
+    words = name.replace("’", "'").split()
     while words and words[-1].lower().strip(".,") in _NOT_NAMES:
         words.pop()
     if not words or words[0].lower() in _NOT_NAMES or words[0].isupper() and len(words[0]) > 1:
+        return None
+    if all(w.lower().strip(".,;:!?") in _NOT_PEOPLE for w in words):
         return None
     return " ".join(w.strip(".,;:!?") for w in words) or None
 
@@ -236,12 +282,33 @@ def canonical(heard: str, known: list[Candidate]) -> tuple[str, Candidate | None
     return heard, None
 
 
-def _turn_after(labels: list[int], index: int) -> int | None:
-    """The first speaker other than the one at `index` who speaks after it."""
+def _full_names_heard(segments: list[tuple[Segment, int]], known: list[Candidate]) -> list[str]:
+    found: list[str] = []
+    for seg, _ in segments:
+        for pattern in [INTRO, *ADDRESS]:
+            for m in pattern.finditer(seg.text):
+                for group in ("name", "name2", "here"):
+                    raw = m.groupdict().get(group)
+                    name = _clean(raw) if raw else None
+                    if (
+                        name
+                        and len(name.split()) > 1
+                        and name not in found
+                        and not any(_same(name, c.name) for c in known)
+                    ):
+                        found.append(name)
+    return found
+
+
+def _turns_after(labels: list[int], index: int, wanted: int) -> list[int]:
+    """The first `wanted` speakers other than the one at `index` who speak after it."""
+    found: list[int] = []
     for k in labels[index + 1 :]:
-        if k != labels[index]:
-            return k
-    return None
+        if k != labels[index] and k not in found:
+            found.append(k)
+            if len(found) == wanted:
+                break
+    return found
 
 
 def name_speakers(
@@ -269,26 +336,33 @@ def name_speakers(
                     add(k, name, 6.0 + 20 * (sim - VOICE_MATCH), "voiceprint")
                     roles.setdefault(name, None)
     labels = [k for _, k in segments]
+    # full names heard anywhere ("joining me is Tom Baker") spell a first name heard elsewhere
+    # ("I'm Tom"), after the feed's and the notes' spellings
+    known = known + [Candidate(n, None, "talk") for n in _full_names_heard(segments, known)]
     guestish, hostish = [0.0] * count, [0.0] * count
     for i, (seg, k) in enumerate(segments):
         text = seg.text
         for m in INTRO.finditer(text):
-            heard = _clean(m.group("name"))
+            heard = _clean(m.group("name") or m.group("here"))
             if heard:
                 name, _ = canonical(heard, known)
                 add(k, name, 8.0, "intro")
                 roles.setdefault(name, None)
+        addressed: set[str] = set()  # "please welcome Ada" matches two patterns: count once
         for pattern in ADDRESS:
             for m in pattern.finditer(text):
-                heard = _clean(m.group("name"))
-                if not heard:
-                    continue
-                name, _ = canonical(heard, known)
-                roles.setdefault(name, None)
-                add(k, name, -6.0, "address")
-                other = _turn_after(labels, i)
-                if other is not None:
-                    add(other, name, 5.0, "address")
+                pair = m.groupdict().get("name2")
+                heard = [h for h in (_clean(m.group("name")), pair and _clean(pair)) if h]
+                heard = [h for h in heard if h not in addressed]
+                addressed.update(heard)
+                # one name goes to whoever answers; two ("Sarah and Tom") to the next two voices
+                others = _turns_after(labels, i, len(heard))
+                for spoken in heard:
+                    name, _ = canonical(spoken, known)
+                    roles.setdefault(name, None)
+                    add(k, name, -6.0, "address")
+                    for other in others:
+                        add(other, name, 5.0 if len(heard) == 1 else 3.0, "address")
         if GUEST_SAYS.search(text):
             guestish[k] += 1
         if HOST_SAYS.search(text):
