@@ -43,6 +43,7 @@ class Show:
     etag: str | None = None
     last_modified: str | None = None
     last_checked: float | None = None
+    new_feed_url: str | None = None  # the feed's <itunes:new-feed-url>: it has moved there
 
 
 @dataclass

@@ -89,6 +89,7 @@ def add_source(store: SqliteStore, target: str, *, client: httpx.Client | None =
 def _add_url(store: SqliteStore, target: str, client: httpx.Client) -> AddResult:
     try:
         with client.stream("GET", target) as resp:
+            moved = feed.permanent_redirect(resp, target)
             if resp.status_code >= 400:
                 raise SourceError(feed.status_message(target, resp, what=""))
             ctype = (resp.headers.get("content-type") or "").split(";")[0].strip().lower()
@@ -111,6 +112,20 @@ def _add_url(store: SqliteStore, target: str, client: httpx.Client) -> AddResult
     if feed.looks_like_feed(bytes(data), ctype):
         show, episodes = feed.parse_feed(bytes(data), target)
         show.etag, show.last_modified = etag, modified
+        # a feed already followed under its old or new address is the same show, not a new one
+        for address in (moved, show.new_feed_url):
+            known = store.show_by_url(address) if address else None
+            if known is not None:
+                show.feed_url = known.feed_url
+                break
+        else:
+            known = store.show_by_url(target) or store.show_holding(
+                show.title, [e.guid for e in episodes if e.guid]
+            )
+            if known is not None and known.feed_url != target:
+                # the same podcast followed under an old address: it lives here now
+                assert known.id is not None
+                store.move_show(known.id, target)
         sid, created, new = _store_show(store, show, episodes)
         return AddResult(store.get_show(sid), "feed", created, new)
     page = url.page_episode(target)
@@ -147,6 +162,8 @@ def refresh(store: SqliteStore, show: Show, client: httpx.Client) -> RefreshResu
             got.show.etag, got.show.last_modified = got.etag, got.last_modified
             store.update_show(show.id, got.show)
             new = store.add_episodes(show.id, [e for e in got.episodes if e.media_url])
+            if got.moved_to:  # the feed moved for good: follow it, episodes and all
+                store.move_show(show.id, got.moved_to)
             return RefreshResult(store.get_show(show.id), new)
         if show.kind == "local" and show.feed_url != local.FILES_SHOW_URL:
             folder = _local_path(show.feed_url)

@@ -73,6 +73,7 @@ class FeedResult:
     last_modified: str | None
     not_modified: bool = False  # True on HTTP 304: show is then None and episodes empty
     final_url: str | None = None  # where redirects ended, so a caller can notice a moved feed
+    moved_to: str | None = None  # the feed's new address: a permanent redirect or new-feed-url
 
 
 def fetch_feed(
@@ -92,6 +93,7 @@ def fetch_feed(
         # Streamed so a media file given by mistake is refused without downloading it.
         with client.stream("GET", url, headers=headers, follow_redirects=True) as resp:
             final_url = str(resp.url)
+            moved = permanent_redirect(resp, url)
             new_etag = resp.headers.get("ETag")
             new_modified = resp.headers.get("Last-Modified")
             if resp.status_code == 304:
@@ -103,6 +105,7 @@ def fetch_feed(
                     last_modified=new_modified or last_modified,
                     not_modified=True,
                     final_url=final_url,
+                    moved_to=moved,
                 )
             if not resp.is_success:
                 raise FeedError(status_message(url, resp))
@@ -130,7 +133,27 @@ def fetch_feed(
         etag=new_etag,
         last_modified=new_modified,
         final_url=final_url,
+        moved_to=moved or show.new_feed_url,
     )
+
+
+def permanent_redirect(resp: httpx.Response, url: str) -> str | None:
+    """Where a feed now lives when every redirect on the way said so for good (301/308);
+    None for temporary redirects (302/303/307), which publishers' trackers use on every fetch."""
+    if not resp.history or any(r.status_code not in (301, 308) for r in resp.history):
+        return None
+    return _moved_to(str(resp.url), url)
+
+
+def _moved_to(value: Any, url: str) -> str | None:
+    """An http(s) address other than `url`, else None."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or value == url:
+        return None
+    return value
 
 
 def parse_feed(data: bytes, url: str) -> tuple[Show, list[Episode]]:
@@ -242,6 +265,7 @@ def _build(parsed: Any, data: bytes, feed_url: str, base: str) -> tuple[Show, li
         language=language,
         link=_abs(base, feed.get("link")),
         persons=extras.persons,
+        new_feed_url=_moved_to(feed.get("itunes_new-feed-url"), feed_url),
     )
 
     entries = parsed.entries

@@ -176,6 +176,28 @@ class SqliteStore:
         row = self.db.execute("SELECT * FROM shows WHERE feed_url=?", (feed_url,)).fetchone()
         return self._show(row) if row else None
 
+    def show_holding(self, title: str, guids: list[str]) -> Show | None:
+        """A feed show of this title that already holds most of these episode guids: the same
+        podcast under another address."""
+        if not guids:
+            return None
+        for row in self.db.execute("SELECT * FROM shows WHERE kind='feed' AND title=?", (title,)):
+            known = {
+                r[0]
+                for r in self.db.execute("SELECT guid FROM episodes WHERE show_id=?", (row["id"],))
+            }
+            if sum(g in known for g in guids) * 2 >= len(guids):
+                return self._show(row)
+        return None
+
+    def move_show(self, show_id: int, feed_url: str) -> bool:
+        """Give a show the address its feed moved to; False (nothing changed) when another
+        show already has that address."""
+        if self.show_by_url(feed_url) is not None:
+            return False
+        self.db.execute("UPDATE shows SET feed_url=? WHERE id=?", (feed_url, show_id))
+        return True
+
     def list_shows(self) -> list[Show]:
         """Every show, in the order added."""
         return [self._show(r) for r in self.db.execute("SELECT * FROM shows ORDER BY id")]
@@ -606,7 +628,8 @@ class SqliteStore:
         if show:
             sql = (
                 columns + " bm25(segments_fts) AS score"
-                " FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid" + joins
+                " FROM segments_fts JOIN segments s ON s.id = segments_fts.rowid"
+                + joins
                 + " WHERE segments_fts MATCH ? AND (sh.title LIKE ? OR CAST(sh.id AS TEXT) = ?)"
                 " ORDER BY score, s.id LIMIT ? OFFSET ?"
             )
@@ -617,7 +640,8 @@ class SqliteStore:
             sql = (
                 columns + " f.score AS score FROM (SELECT rowid, bm25(segments_fts) AS score"
                 " FROM segments_fts WHERE segments_fts MATCH ? ORDER BY score, rowid"
-                " LIMIT ? OFFSET ?) f JOIN segments s ON s.id = f.rowid" + joins
+                " LIMIT ? OFFSET ?) f JOIN segments s ON s.id = f.rowid"
+                + joins
                 + " ORDER BY f.score, s.id"
             )
         args += [limit, offset]
