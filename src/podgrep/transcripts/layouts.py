@@ -17,17 +17,25 @@ import re
 from dataclasses import dataclass, field
 
 from podgrep.domain import Segment
+from podgrep.transcripts.labels import INAUDIBLE, fold_lone_labels, is_name, tidy_name
 
 WORDS_PER_SECOND = 2.6  # to close the last segment when nothing follows it
 _CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
-_NAME = r"[A-Za-z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}"
+_PARTICLE = r"(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ten|ter)"
+_NAME = rf"[A-Za-z][\w.'’-]*(?: (?:[A-Z][\w.'’-]*|\d{{1,3}}|{_PARTICLE})){{0,3}}"
 _RANGE = re.compile(
     rf"^\[\s*({_CLOCK})\s*-->\s*({_CLOCK})\s*\]\s*(.*)$"  # whisper.cpp
 )
 _SECONDS_RANGE = re.compile(r"^\[\s*(\d+(?:\.\d+)?)s\s*->\s*(\d+(?:\.\d+)?)s\s*\]\s*(.*)$")
 _DASH = re.compile(rf"^[-*•]?\s*(?:({_NAME}):\s+)?({_CLOCK})\s+(\S.*)$")  # edited transcripts
-_BRACKET = re.compile(rf"^\[({_CLOCK})\]\s*(?:({_NAME}):\s*)?(.*)$")  # [00:03:17] swyx: text
-_NAME_BRACKET = re.compile(rf"^({_NAME})\s*\[({_CLOCK})\]:?\s*(.*)$")  # Alessio [00:00:00]: text
+# [00:03:17] swyx: text, (01:02) Jane: text, [00:01:02] Jane: (a header: text follows)
+_BRACKET = re.compile(rf"^[\[(]({_CLOCK})[\])]\s*(?:({_NAME}):(?:\s+|$))?(.*)$")
+# Alessio [00:00:00]: text, Speaker 1 (00:01:02):, Jane Doe: [00:01:02] text
+_NAME_BRACKET = re.compile(rf"^({_NAME})\s*:?\s*[\[(]({_CLOCK})[\])]:?\s*(.*)$")
+# Otter and Teams put the name and time on a line of their own: `Jane Doe  0:03`
+_NAME_CLOCK = re.compile(rf"^\[?({_NAME})\]?:?\s+({_CLOCK})\s*$")
+_BARE_CLOCK = re.compile(rf"^[\[(]?({_CLOCK})[\])]?:?$")  # `0:00` then the text (YouTube)
+_TEXT_LABEL = re.compile(rf"^({_NAME}):\s+(\S.*)$")
 _INVENTED_TAG = re.compile(r">>\s?([A-Z][\w'-]*)(?: ([A-Z][\w'-]*))?\s")
 _STARTS_TEXT = (
     "A An And As At But For He How I If In It It's Just Let's Like My No Now Oh Okay On Right "
@@ -35,12 +43,14 @@ _STARTS_TEXT = (
     "You're"
 )
 _SENTENCE_STARTS = set(_STARTS_TEXT.split())
-_INAUDIBLE = re.compile(r"\[(?:inaudible|crosstalk|unintelligible)[^\]]*\]", re.IGNORECASE)
 _RUN_TOGETHER = re.compile(rf"(?<!^)(?=\[{_CLOCK}\])")
 _TRANSCRIPT_HEAD = re.compile(r"Transcripts?(?=\[\d)")
-_FURNITURE = re.compile(
+FURNITURE = re.compile(
     r"^(?:Get full access to .*|Show Notes:\s*<[^>]+>|This is a public episode\..*"
-    r"|Page \d+( of \d+)?|\*\*[^*]+\*\*\s*)$",
+    r"|Page \d+( of \d+)?|\*\*[^*]+\*\*\s*"
+    r"|(?:Transcribed|Transcription|Exported|Generated|Powered) (?:by|with|using|on)\b.*"
+    r"(?:otter|rev\.com|descript|sonix|trint|temi|happy ?scribe|riverside|https?://).*"
+    r"|.*\b(?:otter\.ai|rev\.com)\b.*)$",
     re.IGNORECASE,
 )
 _TRAILING_FURNITURE = re.compile(r"\s*This is a public episode\. If you would like to discuss.*$")
@@ -102,16 +112,29 @@ def _match(line: str) -> tuple[float, float | None, str | None, str] | None:
             start = clock(m.group(1)) if pattern is _RANGE else float(m.group(1))
             end = clock(m.group(2)) if pattern is _RANGE else float(m.group(2))
             return start, end, None, m.group(3)
+    m = _BARE_CLOCK.match(line)
+    if m:
+        return clock(m.group(1)), None, None, ""
     m = _BRACKET.match(line)
     if m:
-        return clock(m.group(1)), None, m.group(2), m.group(3)
+        return _labelled(clock(m.group(1)), m.group(2), m.group(3))
     m = _NAME_BRACKET.match(line)
     if m:
         return clock(m.group(2)), None, m.group(1), m.group(3)
+    m = _NAME_CLOCK.match(line)
+    if m:
+        return clock(m.group(2)), None, m.group(1), ""
     m = _DASH.match(line)
     if m:
-        return clock(m.group(2)), None, m.group(1), m.group(3)
+        return _labelled(clock(m.group(2)), m.group(1), m.group(3))
     return None
+
+
+def _labelled(start: float, who: str | None, body: str) -> tuple[float, None, str | None, str]:
+    """`00:00:03 Jane: text` names its speaker after the time."""
+    if who is None and (m := _TEXT_LABEL.match(body)) and m.group(1)[0].isupper():
+        who, body = m.group(1), m.group(2)
+    return start, None, who, body
 
 
 def _is_heading(title: str, start: float, nxt: tuple | None, known: dict[float, str]) -> bool:
@@ -144,21 +167,34 @@ def parse_text(text: str, known_chapters: dict[float, str] | None = None) -> Par
     lines = [ln.strip() for ln in split_run_together(text).splitlines()]
     parsed = ParsedText()
     timed = [(i, _match(ln)) for i, ln in enumerate(lines)]
+    names = _name_lines(lines, timed)
     speaker: str | None = None
+    named: str | None = None  # a name on its own line: who speaks from the next time on
+    unnamed_header = False  # the last segment is a header with no name and no text yet
     started = False
     console = False  # console logs: lines without a time are log noise, not text
     for n, (i, m) in enumerate(timed):
         line = lines[i]
         if m is None:
-            if not started or not line or _FURNITURE.match(line):
+            if i in names:
+                named = names[i]
+                continue
+            if not started or not line or FURNITURE.match(line):
                 continue
             if parsed.segments and not console and not _looks_like_heading_block(line):
                 last = parsed.segments[-1]  # a paragraph a page break cut in two
+                if unnamed_header and not last.text and (lm := _TEXT_LABEL.match(line)):
+                    speaker = last.speaker = lm.group(1)
+                    line = lm.group(2)
+                unnamed_header = False
                 last.text = f"{last.text} {_clean(line)}".strip()
             continue
         started = True
         start, end, who, body = m
         console = end is not None
+        if who is None and named is not None and end is None:
+            who = named
+        named = None
         nxt = next((t for _, t in timed[n + 1 :] if t is not None), None)
         whole = f"{who}: {body}" if who else body
         if end is None and _is_heading(whole.strip(), start, nxt, known):
@@ -172,9 +208,11 @@ def parse_text(text: str, known_chapters: dict[float, str] | None = None) -> Par
         elif end is not None:
             speaker = None  # console logs carry no speakers (`>>Name` tags are invented)
         body = _clean(body)
-        if not body:
+        if not body and console:
             continue
-        flags = ["inaudible"] if _INAUDIBLE.search(body) else []
+        # a header line (`Jane Doe  0:03`, `0:00`): its text is on the lines after it
+        unnamed_header = not body and who is None
+        flags = ["inaudible"] if INAUDIBLE.search(body) else []
         parsed.segments.append(
             Segment(
                 start=start,
@@ -184,40 +222,34 @@ def parse_text(text: str, known_chapters: dict[float, str] | None = None) -> Par
                 flags=flags,
             )
         )
-    _fold_lone_labels(parsed.segments)
+    parsed.segments = [s for s in parsed.segments if s.text]
+    for seg in parsed.segments:
+        if "inaudible" not in seg.flags and INAUDIBLE.search(seg.text):
+            seg.flags.append("inaudible")
+    fold_lone_labels(parsed.segments)
     _close(parsed.segments)
     _flag_invented(parsed.segments)
     return parsed
 
 
-def _fold_lone_labels(segments: list[Segment]) -> None:
-    """A `Word: text` label used once only is text (`Aside: …`, `EDIT: …`), not a speaker."""
+def _name_lines(lines: list[str], timed: list) -> dict[int, str]:
+    """Lines holding only a speaker's name (`Jane Doe`, `JANE:`) before a timed line without
+    one; names without a colon count when one of them comes back."""
+    found: dict[int, str] = {}
+    for n, (i, m) in enumerate(timed):
+        if m is not None or not lines[i] or len(lines[i]) > 40:
+            continue
+        follow = next(((j, t) for j, t in timed[n + 1 :] if lines[j]), None)
+        if follow is None or follow[1] is None or follow[1][2] is not None or follow[1][1]:
+            continue
+        name = lines[i].rstrip(":").strip()
+        if is_name(name):
+            found[i] = tidy_name(name)
     counts: dict[str, int] = {}
-    for seg in segments:
-        if seg.speaker:
-            counts[seg.speaker] = counts.get(seg.speaker, 0) + 1
-    if sum(counts.values()) <= 5:
-        return
-    previous: str | None = None
-    current: str | None = None
-    for seg in segments:
-        if seg.speaker != previous:
-            current = seg.speaker
-            if seg.speaker and counts[seg.speaker] == 1:
-                seg.text = f"{seg.speaker}: {seg.text}"
-                current = _last_real(segments, seg, counts)
-        previous = seg.speaker
-        seg.speaker = current
-
-
-def _last_real(segments: list[Segment], upto: Segment, counts: dict[str, int]) -> str | None:
-    found = None
-    for seg in segments:
-        if seg is upto:
-            break
-        if seg.speaker and counts.get(seg.speaker, 0) > 1:
-            found = seg.speaker
-    return found
+    for name in found.values():
+        counts[name] = counts.get(name, 0) + 1
+    layout = len(found) >= 2 and max(counts.values(), default=0) >= 2
+    return {i: name for i, name in found.items() if lines[i].endswith(":") or layout}
 
 
 def _looks_like_heading_block(line: str) -> bool:

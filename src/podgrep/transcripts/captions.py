@@ -1,0 +1,259 @@
+"""Caption files as transcript segments: SRT, WebVTT and YouTube's SBV, as tools write them.
+
+Tolerated: BOM and CRLF, missing or extra blank lines, missing cue numbers, `,` or `.` before
+the milliseconds, times without hours or with more than 99, cue identifiers and settings,
+NOTE/STYLE/REGION blocks, `<i>`/`<b>`/`<font>`/`<c>`/`{\\an8}` markup and inline `<00:00:01.500>`
+times. Speakers come from `<v Name>` (closed or not, with classes, several in one cue) and from
+labels (`JOHN: text`, `[John] text`, `- John: text`, `>> JOHN:`). Roll-up captions (YouTube's
+automatic ones repeat the previous line in every cue) are read once.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from podgrep.domain import Segment
+from podgrep.transcripts.labels import INAUDIBLE, fold_lone_labels, split_label, tidy_name
+
+_CLOCK = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d+)?"
+_TIMING = re.compile(rf"^\s*({_CLOCK})\s*[-–—]{{1,2}}>\s*({_CLOCK})(?:\s+(.*))?$")
+_SBV_TIMING = re.compile(rf"^\s*({_CLOCK})\s*,\s*({_CLOCK})\s*$")
+_BLOCK_KEYWORD = re.compile(r"^(NOTE|STYLE|REGION)(?:\s|$)")
+_VOICE = re.compile(r"<v(?:\.[^\s>]*)*(?:\s+([^>]*))?>", re.IGNORECASE)
+_SOUND = re.compile(r"^[\[(♪][^\])]{0,40}[\])♪]$")
+_MARKUP = re.compile(
+    r"</?(?:i|b|u|s|c|v|lang|ruby|rt|font|span|em|strong)(?:[.\s][^>]*)?>"
+    r"|<\d+:\d{2}(?::\d{2})?(?:[.,]\d+)?>|\{\\[^}]*\}|</?br\s*/?>",
+    re.IGNORECASE,
+)
+
+
+def clock(text: str) -> float:
+    """`H:MM:SS.mmm`, `MM:SS,mmm`, hours past 99 too, as seconds."""
+    total = 0.0
+    for part in text.strip().replace(",", ".").split(":"):
+        total = total * 60 + float(part)
+    return total
+
+
+@dataclass
+class _Cue:
+    start: float
+    end: float
+    lines: list[str]
+
+
+def looks_like_captions(text: str) -> str | None:
+    """`srt` or `sbv` when the text's first cue says so (numbered or not), else None."""
+    lines = [ln for ln in text.split("\n")[:12] if ln.strip()]
+    for ln in lines[:3]:
+        if _TIMING.match(ln):
+            return "srt"
+    if lines and _SBV_TIMING.match(lines[0]) and len(lines) > 1 and not _SBV_TIMING.match(lines[1]):
+        return "sbv"
+    return None
+
+
+def _cues(text: str, vtt: bool, sbv: bool = False) -> list[_Cue]:
+    """Cue times and raw text lines; numbers, identifiers and NOTE blocks left out."""
+    lines = text.split("\n")
+    cues: list[_Cue] = []
+    pending: list[str] = []  # lines since the last timing line
+    skipping = vtt  # the WEBVTT header runs to the first blank line
+    after_blank = True
+    for line in lines:
+        stripped = line.strip()
+        m = (_SBV_TIMING if sbv else _TIMING).match(line)
+        if m:
+            _flush(cues, pending)
+            skipping = False
+            cues.append(_Cue(clock(m.group(1)), clock(m.group(2)), []))
+            pending = []
+            after_blank = False
+            continue
+        if skipping:
+            if not line:
+                skipping = False
+                after_blank = True
+            continue
+        if vtt and after_blank and _BLOCK_KEYWORD.match(stripped):
+            skipping = True  # a NOTE, STYLE or REGION block, to the next blank line
+            continue
+        if not stripped:
+            if not vtt or not line:  # WebVTT ends a block at an empty line only
+                pending.append("")
+                after_blank = True
+            continue
+        pending.append(stripped)
+        after_blank = False
+    _flush(cues, pending, last=True)
+    return cues
+
+
+def _flush(cues: list[_Cue], pending: list[str], last: bool = False) -> None:
+    """Hand the lines since the previous timing line to its cue, less the next cue's number or
+    identifier (the last line, when it stands alone after a blank line or is a number)."""
+    lines = list(pending)
+    while lines and not lines[-1]:
+        lines.pop()
+    if not last and lines:
+        alone = len(lines) == 1 or lines[-2] == ""
+        if lines[-1].isdigit() or (alone and len(lines) > 1):
+            lines.pop()
+    if cues:
+        cues[-1].lines.extend(ln for ln in lines if ln)
+
+
+def _clean(text: str) -> str:
+    return " ".join(html.unescape(_MARKUP.sub("", text)).split())
+
+
+@dataclass
+class _Part:
+    text: str
+    speaker: str | None
+    changed: bool  # a label or voice says who speaks (or that the speaker changed)
+
+
+def _parts(cue: _Cue) -> list[_Part]:
+    """The cue's text by speaker: `<v>` voices, then labels at the start of its lines."""
+    raw = "\n".join(cue.lines)
+    if _VOICE.search(raw):
+        parts = []
+        pieces = _VOICE.split(raw)  # text, name, text, name, text…
+        if _clean(pieces[0]):
+            parts.append(_Part(pieces[0], None, False))
+        for i in range(1, len(pieces), 2):
+            name = " ".join(html.unescape(pieces[i] or "").split()) or None
+            parts.append(_Part(pieces[i + 1], tidy_name(name) if name else None, True))
+        return [_Part(_clean(p.text), p.speaker, p.changed) for p in parts if _clean(p.text)]
+    return _label_parts(raw)
+
+
+def _label_parts(raw: str) -> list[_Part]:
+    parts: list[_Part] = []
+    for line in raw.split("\n"):
+        speaker, text, changed = split_label(_clean(line))
+        if changed or not parts:
+            parts.append(_Part(text, speaker, changed))
+        else:
+            parts[-1].text = f"{parts[-1].text} {text}".strip()
+    return [p for p in parts if p.text or p.speaker]
+
+
+def _roll_up(cues: list[_Cue]) -> list[_Cue]:
+    """Cues that repeat the lines before them (roll-up captions) reduced to their new text."""
+    cleaned = [[_clean(ln) for ln in c.lines if _clean(ln)] for c in cues]
+    repeats = 0
+    for prev, cur in zip(cleaned, cleaned[1:], strict=False):
+        if prev and cur and (cur[0] == prev[-1] or " ".join(cur).startswith(" ".join(prev))):
+            repeats += 1
+    if repeats < max(2, 0.3 * (len(cues) - 1)):
+        return cues
+    out: list[_Cue] = []
+    shown: list[str] = []  # the lines on screen before this cue
+    for cue, lines in zip(cues, cleaned, strict=True):
+        k = min(len(lines), len(shown))
+        while k and lines[:k] != shown[-k:]:
+            k -= 1
+        new = lines[k:]
+        if out and new and shown and " ".join(new).startswith(" ".join(shown[-1:]) + " "):
+            # painted on word by word: the line grows; keep its longest form
+            grown = " ".join(new)[len(shown[-1]) :].strip()
+            out[-1].lines = [*out[-1].lines, grown] if grown else out[-1].lines
+            out[-1].end = max(out[-1].end, cue.end)
+        elif new:
+            out.append(_Cue(cue.start, cue.end, new))
+        elif out:
+            out[-1].end = max(out[-1].end, cue.end)
+        shown = lines or shown
+    return out
+
+
+def to_segments(cues: list[_Cue]) -> list[Segment]:
+    """Segments from cues; unlabelled cues go on with the speaker before them, a cue with
+    several speakers becomes several segments sharing its time by length."""
+    segments: list[Segment] = []
+    speaker: str | None = None
+    for cue in _roll_up(cues):
+        parts = _parts(cue)
+        total = sum(len(p.text) + 1 for p in parts) or 1
+        t = cue.start
+        span = max(cue.end - cue.start, 0.0)
+        for p in parts:
+            if p.changed:
+                speaker = p.speaker
+            if not p.text:
+                continue
+            end = t + span * (len(p.text) + 1) / total if len(parts) > 1 else cue.end
+            who = None if _SOUND.match(p.text) else speaker  # `[Music]` is nobody's line
+            segments.append(Segment(round(t, 3), round(max(end, t), 3), p.text, speaker=who))
+            t = end
+    if not any(_VOICE.search(ln) for c in cues for ln in c.lines):
+        fold_lone_labels(segments)  # `<v>` voices are speakers however rarely they speak
+    for i, seg in enumerate(segments):
+        seg.idx = i
+        if INAUDIBLE.search(seg.text):
+            seg.flags.append("inaudible")
+    return segments
+
+
+def parse_srt(text: str) -> list[Segment]:
+    """SubRip captions (numbering, blank lines and decimal marks as tools write them)."""
+    return to_segments(_cues(text, vtt=False))
+
+
+def parse_vtt(text: str) -> list[Segment]:
+    """WebVTT captions (header, NOTE/STYLE/REGION blocks, identifiers, settings, voices)."""
+    return to_segments(_cues(text, vtt=True))
+
+
+def parse_sbv(text: str) -> list[Segment]:
+    """YouTube's SBV captions: `0:00:01.000,0:00:03.000` then the text."""
+    return to_segments(_cues(text, vtt=False, sbv=True))
+
+
+_TT_P = re.compile(r"<(?:\w+:)?p\b([^>]*)>(.*?)</(?:\w+:)?p>", re.DOTALL | re.IGNORECASE)
+_TT_ATTR = re.compile(r"([\w:]+)\s*=\s*\"([^\"]*)\"")
+_TT_TICKS = re.compile(r"tickRate\s*=\s*\"(\d+)\"")
+
+
+def _tt_time(value: str | None, ticks: int) -> float | None:
+    """TTML times: `00:00:01.500`, `00:00:01:12` (frames at 30/s), `1.5s`, `1500ms`, `15t`."""
+    if not value:
+        return None
+    value = value.strip()
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(h|m|s|ms|f|t)", value)
+    if m:
+        n = float(m.group(1))
+        scale = {"h": 3600, "m": 60, "s": 1, "ms": 0.001, "f": 1 / 30, "t": 1 / ticks}
+        return n * scale[m.group(2)]
+    parts = value.split(":")
+    if len(parts) == 4:  # hours:minutes:seconds:frames
+        return clock(":".join(parts[:3])) + float(parts[3]) / 30
+    try:
+        return clock(value)
+    except ValueError:
+        return None
+
+
+def parse_ttml(text: str) -> list[Segment]:
+    """TTML/DFXP captions: each `<p begin end>` a cue, `<br/>` a line break."""
+    tick = _TT_TICKS.search(text)
+    ticks = int(tick.group(1)) if tick else 10_000_000
+    cues = []
+    for m in _TT_P.finditer(text):
+        attrs = {k.split(":")[-1]: v for k, v in _TT_ATTR.findall(m.group(1))}
+        start = _tt_time(attrs.get("begin"), ticks)
+        if start is None:
+            continue
+        end = _tt_time(attrs.get("end"), ticks)
+        if end is None:
+            dur = _tt_time(attrs.get("dur"), ticks)
+            end = start + dur if dur is not None else start
+        body = re.sub(r"<(?:\w+:)?br\s*/?>", "\n", m.group(2), flags=re.IGNORECASE)
+        body = re.sub(r"<[^>]+>", "", body)
+        cues.append(_Cue(start, end, [ln.strip() for ln in body.split("\n") if ln.strip()]))
+    return to_segments(cues)
