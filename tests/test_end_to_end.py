@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from podgrep.formats.srt import parse_srt
-from podgrep.formats.vtt import parse_vtt
+from podgrep.transcripts.captions import parse_srt, parse_vtt
 from tests.conftest import invoke
 
 

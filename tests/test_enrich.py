@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from podgrep.enrich.chapters import Chapter, parse_chapters_json
+from podgrep.domain import Chapter
+from podgrep.enrich.chapters import parse_chapters_json
 from podgrep.enrich.links import links_from_notes, normalise, spoken_links
 from podgrep.enrich.topics import boundary_f1
 from podgrep.formats.chapters_json import write_chapters_json

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from podgrep.config import load_settings
 from podgrep.enrich.chapters import chapters_from_notes, parse_chapters_json
-from podgrep.formats import parse_srt, parse_vtt
+from podgrep.transcripts.captions import parse_srt, parse_vtt
 from podgrep.web import create_app
 from podgrep.web.overview import cadence_text, history_svg, monthly_counts
 from podgrep.web.safety import is_loopback

@@ -130,6 +130,19 @@ class Transcript:
 
 
 @dataclass
+class Chapter:
+    """A titled stretch of an episode, from `start` seconds."""
+
+    start: float
+    title: str
+    end: float | None = None
+    url: str | None = None
+    img: str | None = None
+    toc: bool = True  # false: a chapter kept out of the table of contents (still in exports)
+    source: str = "feed"  # feed | notes | transcript | generated
+
+
+@dataclass
 class Hit:
     """A search result: where in which episode the query was said."""
 

@@ -5,9 +5,17 @@ from __future__ import annotations
 import pytest
 
 from podgrep.domain import Segment, Word
-from podgrep.formats.cues import MAX_LINE, clock, parse_clock, to_cues
-from podgrep.formats.srt import parse_srt, write_srt
-from podgrep.formats.vtt import parse_vtt, write_vtt
+from podgrep.formats.cues import MAX_LINE, clock, to_cues
+from podgrep.formats.srt import write_srt
+from podgrep.formats.vtt import write_vtt
+from podgrep.transcripts import captions
+from podgrep.transcripts.importer import read_transcript
+
+
+def _read(text: str, name: str) -> list[Segment]:
+    """What the importer reads back from one of our caption exports."""
+    [episode] = read_transcript(text, name)
+    return episode.segments
 
 
 def test_glued_word_tokens_are_not_spaced_apart():
@@ -59,8 +67,8 @@ def test_overlapping_and_zero_length_word_times_still_give_valid_cues():
     cues = to_cues([a, b])
     assert cues[0].end > cues[0].start == 5.0
     assert cues[1].start >= cues[0].end and cues[1].end > cues[1].start
-    for text, parse in ((write_srt([a, b]), parse_srt), (write_vtt([a, b]), parse_vtt)):
-        back = parse(text)
+    for text, name in ((write_srt([a, b]), "x.srt"), (write_vtt([a, b]), "x.vtt")):
+        back = _read(text, name)
         assert [s.text for s in back] == ["first", "second"]
         assert back[0].end - back[0].start == pytest.approx(0.01)
 
@@ -68,7 +76,7 @@ def test_overlapping_and_zero_length_word_times_still_give_valid_cues():
 def test_speaker_on_every_cue_of_a_long_segment():
     text = " ".join(f"word{i}" for i in range(40))
     srt = write_srt([Segment(0, 20, text, speaker="Ann")])
-    cues = parse_srt(srt, speaker_prefix=True)
+    cues = _read(srt, "x.srt")
     assert len(cues) > 1 and {c.speaker for c in cues} == {"Ann"}
     assert " ".join(c.text for c in cues) == text
     # cues share the text evenly rather than ending on a stub of a word or two
@@ -76,7 +84,8 @@ def test_speaker_on_every_cue_of_a_long_segment():
     assert min(sizes) >= max(sizes) / 2
     vtt = write_vtt([Segment(0, 20, text, speaker="A<B")])
     assert vtt.count("<v A&lt;B>") == len(cues)
-    assert {c.speaker for c in parse_vtt(vtt)} == {"A<B"}
+    back = _read(vtt, "x.vtt")
+    assert {c.speaker for c in back} == {"A<B"} and " ".join(c.text for c in back) == text
 
 
 @pytest.mark.parametrize(
@@ -90,11 +99,19 @@ def test_speaker_on_every_cue_of_a_long_segment():
         ("100:00:00.000", 360000.0),
     ],
 )
-def test_parse_clock(text: str, seconds: float):
-    assert parse_clock(text) == pytest.approx(seconds)
+def test_read_clock(text: str, seconds: float):
+    assert captions.clock(text) == pytest.approx(seconds)
 
 
 def test_clock():
     assert clock(3723.0045, ",") == "01:02:03,004" or clock(3723.0045, ",") == "01:02:03,005"
     assert clock(0.9999, ".") == "00:00:01.000"
     assert clock(-1, ".") == "00:00:00.000"
+    assert captions.clock(clock(3723.004, ",")) == pytest.approx(3723.004)  # read back
+
+
+def test_label_like_text_stays_text_where_voices_name_the_speakers():
+    vtt = write_vtt([Segment(0, 2, "Hi.", speaker="Ann"), Segment(2, 4, "Answer: it works.")])
+    back = _read(vtt, "x.vtt")
+    # no `<v>` on the second cue: Ann goes on, and "Answer:" is no speaker but her text
+    assert [(s.text, s.speaker) for s in back] == [("Hi.", "Ann"), ("Answer: it works.", "Ann")]

@@ -1,4 +1,5 @@
-"""Writers produce well-formed files that the readers parse back to the same text and times."""
+"""Writers produce well-formed files that the importer reads back to the same text, times and
+speakers."""
 
 from __future__ import annotations
 
@@ -11,11 +12,10 @@ import pytest
 from podgrep.domain import Segment, Transcript, Word
 from podgrep.errors import PodgrepError
 from podgrep.formats import EXTENSIONS, FORMATS, render, timestamp
-from podgrep.formats.cues import parse_clock
 from podgrep.formats.native_json import read_json
-from podgrep.formats.podcast_json import parse_podcast_json
-from podgrep.formats.srt import parse_srt
-from podgrep.formats.vtt import parse_vtt
+from podgrep.transcripts.captions import clock, parse_srt, parse_vtt
+from podgrep.transcripts.importer import read_transcript
+from podgrep.transcripts.jsonfmt import parse_json_transcript
 
 LONG = (
     "So the idea behind reinforcement learning from human feedback is that you collect "
@@ -72,6 +72,21 @@ VTT_CUE = rf"({_VTT_TIME}) --> ({_VTT_TIME})\n({_LINE}(?:\n{_LINE})?)"
 VTT_FILE = re.compile(rf"WEBVTT\n\n{VTT_CUE}(?:\n\n{VTT_CUE})*\n")
 
 
+def _read(text: str, name: str) -> list[Segment]:
+    """What the importer reads back from one of our exports."""
+    [episode] = read_transcript(text, name)
+    return episode.segments
+
+
+def _check_speakers(cues: list[Segment], transcript: Transcript) -> None:
+    """Every cue has its segment's speaker; SRT and WebVTT cannot say "nobody", so a cue of a
+    segment without one goes on with the speaker before it, as the importer reads captions."""
+    for i, cue in enumerate(cues):
+        seg = next(s for s in _spoken(transcript) if s.start - 1e-3 <= cue.start <= s.end)
+        expected = seg.speaker or (cues[i - 1].speaker if i else None)
+        assert cue.speaker == expected, cue
+
+
 def _check_lines(lines: list[str], strip_prefix) -> None:
     assert 1 <= len(lines) <= 2
     for i, line in enumerate(lines):
@@ -107,11 +122,12 @@ def test_srt_is_well_formed_and_round_trips(transcript: Transcript):
         number, timing, *lines = block.split("\n")
         assert int(number) == n
         a, b = timing.split(" --> ")
-        assert parse_clock(b) > parse_clock(a)
+        assert clock(b) > clock(a)
         _check_lines(lines, lambda line: prefix.sub("", line))
 
-    cues = parse_srt(text, speaker_prefix=True)
+    cues = _read(text, "ep.srt")
     _check_timing(cues, transcript)
+    _check_speakers(cues, transcript)
     assert _norm(" ".join(c.text for c in cues)) == _norm(
         " ".join(s.text for s in _spoken(transcript))
     )
@@ -119,16 +135,12 @@ def test_srt_is_well_formed_and_round_trips(transcript: Transcript):
     assert len(long_cues) >= 4  # 44 words over 15 s do not fit in one cue
     assert _norm(" ".join(c.text for c in long_cues)) == LONG
     assert all(2.5 - 1e-3 <= c.start < c.end <= 17.5 for c in long_cues)
-    assert [c.speaker for c in cues][0] == "Jon Krohn" and cues[-1].speaker is None
+    assert cues[0].speaker == "Jon Krohn" and cues[0].text == "Welcome back to the show."
     assert abs(cues[0].start - 0.5) < 1e-3 and abs(cues[-1].start - 3700.25) < 1e-3
     # the words-less segment is spread over its own span
     plain = [c for c in cues if 24.0 - 1e-3 <= c.start < 28.0]
     assert abs(plain[0].start - 24.0) < 1e-3 and abs(plain[-1].end - 28.0) < 1e-3
     assert _norm(" ".join(c.text for c in plain)) == _norm(transcript.segments[4].text)
-
-    # without asking, the speaker prefix stays part of the text
-    assert parse_srt(text)[0].text.startswith("Jon Krohn: Welcome")
-    assert parse_srt(text)[0].speaker is None
 
 
 def test_vtt_is_well_formed_and_round_trips(transcript: Transcript):
@@ -142,13 +154,15 @@ def test_vtt_is_well_formed_and_round_trips(transcript: Transcript):
         assert not re.search(r"[<>]", voice.sub("", lines[0]) + "".join(lines[1:]))
         # the limit is on what is shown, so count `&lt;` as one character
         _check_lines([html.unescape(x) for x in lines], lambda line: voice.sub("", line))
-    cues = parse_vtt(text)
+    cues = _read(text, "ep.vtt")
     _check_timing(cues, transcript)
+    _check_speakers(cues, transcript)
     assert _norm(" ".join(c.text for c in cues)) == _norm(
         " ".join(s.text for s in _spoken(transcript))
     )
-    assert {c.speaker for c in cues} == {*SPEAKERS, None}
-    srt_cues = parse_srt(render("srt", transcript), speaker_prefix=True)
+    assert {c.speaker for c in cues} == set(SPEAKERS)
+    assert any("3 < 4 & 5 > 2?" in c.text for c in cues)  # entities read back as text
+    srt_cues = _read(render("srt", transcript), "ep.srt")
     assert [(c.start, c.end, c.text, c.speaker) for c in cues] == [
         (c.start, c.end, c.text, c.speaker) for c in srt_cues
     ]
@@ -168,7 +182,7 @@ def test_third_party_vtt():
     cues = parse_vtt(vtt)
     assert [(c.start, c.end, c.text, c.speaker) for c in cues] == [
         (1.0, 4.5, "Hello there & welcome", "Alice"),
-        (5.0, 6.0, "Bye <3 for now", None),
+        (5.0, 6.0, "Bye <3 for now", "Alice"),  # a cue without a voice: Alice goes on
         (3600.25, 3601.0, "Late karaoke", "Bob Smith"),
     ]
     assert [c.idx for c in cues] == [0, 1, 2]
@@ -178,14 +192,13 @@ def test_third_party_srt():
     srt = (
         "\ufeff1\r\n00:00:01.5 --> 00:00:03,000\r\nTwo\r\nlines\r\n\r\n"
         '2\r\n00:00:04,000 --> 00:00:05,000\r\n<i>Bob:</i> hi <font color="red">there</font>\r\n'
-        "\r\n\r\n3\r\n00:00:06,000 --> 00:00:07,000\r\n{\\an8}Note 10:30 a<b and c>d\r\n\r\n"
-        "4\r\nnot a timing\r\ngarbage\r\n"
+        "\r\n\r\n3\r\n00:00:06,000 --> 00:00:07,000\r\n{\\an8}Note 10:30 a<b and c>d\r\n"
     )
-    cues = parse_srt(srt, speaker_prefix=True)
+    cues = parse_srt(srt)
     assert [(c.start, c.end, c.text, c.speaker) for c in cues] == [
         (1.5, 3.0, "Two lines", None),
         (4.0, 5.0, "hi there", "Bob"),
-        (6.0, 7.0, "Note 10:30 a<b and c>d", None),
+        (6.0, 7.0, "Note 10:30 a<b and c>d", "Bob"),  # no label: Bob goes on
     ]
     assert parse_srt("") == [] and parse_srt("just words\n") == []
 
@@ -252,9 +265,9 @@ def test_podcast_json(transcript: Transcript):
         assert item["endTime"] >= item["startTime"] == round(seg.start, 3)
         assert isinstance(item["body"], str) and item["body"] == _norm(seg.text)
         assert item.get("speaker") == seg.speaker
-    back = parse_podcast_json(json.dumps(doc))
-    assert [(s.text, s.speaker) for s in back] == [
-        (_norm(s.text), s.speaker) for s in _spoken(transcript)
+    back = _read(json.dumps(doc), "ep.json")
+    assert [(s.start, s.end, s.text, s.speaker) for s in back] == [
+        (round(s.start, 3), round(s.end, 3), _norm(s.text), s.speaker) for s in _spoken(transcript)
     ]
     # integer times (as the spec's own examples use) come out as floats too
     assert isinstance(
@@ -269,19 +282,22 @@ def test_podcast_json(transcript: Transcript):
 
 
 def test_podcast_json_reader_is_tolerant_but_rejects_garbage():
-    segs = parse_podcast_json(
+    segs = parse_json_transcript(
         '{"version": "1.0.0", "segments": ['
         '{"startTime": 0, "body": "no end"},'
         '{"speaker": "Ann", "startTime": "1.5", "endTime": 2.5, "body": " Hi  there "},'
         '{"startTime": 3, "endTime": 4, "body": ""}]}'
     )
     assert [(s.start, s.end, s.text, s.speaker, s.idx) for s in segs] == [
-        (0.0, 0.0, "no end", None, 0),
+        (0.0, 1.5, "no end", None, 0),  # endTime is optional: it ends where the next starts
         (1.5, 2.5, "Hi there", "Ann", 1),
     ]
-    for bad in ("not json", "[]", '{"segments": 3}', '{"segments": [{"body": "x"}]}', '{"x": 1}'):
-        with pytest.raises(PodgrepError, match="Podcasting 2.0"):
-            parse_podcast_json(bad)
+    for bad in ("not json", '{"segments": 3}', '{"segments": [{"body": "x"}]}', '{"x": 1}'):
+        with pytest.raises(PodgrepError, match="JSON"):
+            parse_json_transcript(bad)
+    assert parse_json_transcript("[]") == []
+    with pytest.raises(PodgrepError, match="No transcript text"):
+        read_transcript("[]", "ep.json")
 
 
 def test_hallucinations_left_out_of_exports(transcript: Transcript):

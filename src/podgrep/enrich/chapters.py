@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import httpx
+
+from podgrep.domain import Chapter
 
 MAX_CHAPTERS_BYTES = 1024 * 1024
 _STAMP = re.compile(
     r"^\W{0,3}[\[(]?((?:\d{1,2}:)?\d{1,2}:\d{2})[\])]?\s*(?:[-–—:|.]\s*)?(\S.{0,200})$"
 )
-
-
-@dataclass
-class Chapter:
-    """A titled stretch of an episode, from `start` seconds."""
-
-    start: float
-    title: str
-    end: float | None = None
-    url: str | None = None
-    img: str | None = None
-    toc: bool = True  # false: a chapter kept out of the table of contents (still in exports)
-    source: str = "feed"  # feed | notes | transcript | generated
 
 
 def parse_chapters_json(data: bytes | str, *, hidden: bool = False) -> list[Chapter]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from podgrep.domain import Episode
-from podgrep.enrich.chapters import Chapter, chapters_from_notes, fetch_chapters
+from podgrep.domain import Chapter, Episode
+from podgrep.enrich.chapters import chapters_from_notes, fetch_chapters
 from podgrep.enrich.links import links_from_notes, spoken_links
 from podgrep.enrich.topics import generate_chapters
 from podgrep.semantic.embed import Embedder

@@ -8,8 +8,7 @@ from collections import Counter
 
 import numpy as np
 
-from podgrep.domain import Segment
-from podgrep.enrich.chapters import Chapter
+from podgrep.domain import Chapter, Segment
 from podgrep.semantic.embed import Embedder
 from podgrep.semantic.hybrid import STOPWORDS
 

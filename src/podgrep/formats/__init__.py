@@ -1,21 +1,22 @@
-"""Transcript formats: writers for every export and readers for the ones we import."""
+"""Transcript exports: a writer for every format we export.
+
+Reading transcripts (SRT, WebVTT, SBV, TTML, JSON, text) is `podgrep.transcripts`' job; only
+our own JSON is read back here (`read_json`), as its writer wrote it.
+"""
 
 from __future__ import annotations
 
 from podgrep.domain import Transcript
 from podgrep.errors import PodgrepError
 from podgrep.formats.native_json import read_json, write_json
-from podgrep.formats.podcast_json import parse_podcast_json, write_podcast_json
-from podgrep.formats.srt import parse_srt, write_srt
+from podgrep.formats.podcast_json import write_podcast_json
+from podgrep.formats.srt import write_srt
 from podgrep.formats.text import timestamp, write_txt
-from podgrep.formats.vtt import parse_vtt, write_vtt
+from podgrep.formats.vtt import write_vtt
 
 __all__ = [
     "EXTENSIONS",
     "FORMATS",
-    "parse_podcast_json",
-    "parse_srt",
-    "parse_vtt",
     "read_json",
     "render",
     "timestamp",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from podgrep.enrich.chapters import Chapter
+from podgrep.domain import Chapter
 
 VERSION = "1.2.0"
 

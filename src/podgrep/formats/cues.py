@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from podgrep.domain import Segment
@@ -10,10 +9,6 @@ from podgrep.domain import Segment
 MAX_LINE = 32  # Podcasting 2.0 captions guidance: two lines of at most 32 characters
 MAX_LINES = 2
 MIN_DURATION = 0.01
-
-# `HH:MM:SS.mmm`, `MM:SS.mmm`, `,` for `.`, and sloppy digit counts seen in the wild
-CLOCK = r"(?:\d+:)?\d{1,2}:\d{1,2}(?:[.,]\d+)?"
-TIMING = re.compile(rf"^\s*({CLOCK})\s*-->\s*({CLOCK})(?:\s|$)")
 
 
 @dataclass
@@ -146,34 +141,3 @@ def clock(seconds: float, sep: str) -> str:
     m, rest = divmod(rest, 60_000)
     s, ms = divmod(rest, 1000)
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
-
-
-def parse_clock(text: str) -> float:
-    """Read `HH:MM:SS,mmm`, `HH:MM:SS.mmm` or `MM:SS.mmm` into seconds."""
-    parts = text.strip().replace(",", ".").split(":")
-    seconds = float(parts[-1])
-    minutes = int(parts[-2]) if len(parts) >= 2 else 0
-    hours = int(parts[-3]) if len(parts) >= 3 else 0
-    return hours * 3600 + minutes * 60 + seconds
-
-
-def blocks(text: str) -> list[list[str]]:
-    """Caption text (BOM, CRLF or CR tolerated) as blank-line separated blocks of lines."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return [b.split("\n") for b in re.split(r"\n(?:[ \t]*\n)+", text.strip()) if b.strip()]
-
-
-def find_timing(lines: list[str]) -> tuple[int, re.Match[str]] | None:
-    """The index and match of a block's `start --> end` line, if it has one."""
-    for i, line in enumerate(lines):
-        if m := TIMING.match(line):
-            return i, m
-    return None
-
-
-def to_segments(cues: list[tuple[float, float, str, str | None]]) -> list[Segment]:
-    """Parsed cues as Segments, numbered in order."""
-    return [
-        Segment(start=a, end=max(a, b), text=t, speaker=spk, idx=i)
-        for i, (a, b, t, spk) in enumerate(cues)
-    ]

@@ -24,7 +24,8 @@ _BLOCK_KEYWORD = re.compile(r"^(NOTE|STYLE|REGION)(?:\s|$)")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)*(?:\s+([^>]*))?>", re.IGNORECASE)
 _SOUND = re.compile(r"^[\[(♪][^\])]{0,40}[\])♪]$")
 _MARKUP = re.compile(
-    r"</?(?:i|b|u|s|c|v|lang|ruby|rt|font|span|em|strong)(?:[.\s][^>]*)?>"
+    # only tags with annotations take text after a space, so "a<b and c>d" stays text
+    r"</?(?:i|b|u|s|c|ruby|rt|em|strong)(?:\.[^\s>]*)?>|</?(?:v|lang|font|span)(?:[.\s][^>]*)?>"
     r"|<\d+:\d{2}(?::\d{2})?(?:[.,]\d+)?>|\{\\[^}]*\}|</?br\s*/?>",
     re.IGNORECASE,
 )
@@ -117,8 +118,9 @@ class _Part:
     changed: bool  # a label or voice says who speaks (or that the speaker changed)
 
 
-def _parts(cue: _Cue) -> list[_Part]:
-    """The cue's text by speaker: `<v>` voices, then labels at the start of its lines."""
+def _parts(cue: _Cue, voiced: bool = False) -> list[_Part]:
+    """The cue's text by speaker: `<v>` voices, then labels at the start of its lines (in a
+    file that names speakers by voices, `Name: ` at the start of a line is text)."""
     raw = "\n".join(cue.lines)
     if _VOICE.search(raw):
         parts = []
@@ -129,13 +131,18 @@ def _parts(cue: _Cue) -> list[_Part]:
             name = " ".join(html.unescape(pieces[i] or "").split()) or None
             parts.append(_Part(pieces[i + 1], tidy_name(name) if name else None, True))
         return [_Part(_clean(p.text), p.speaker, p.changed) for p in parts if _clean(p.text)]
-    return _label_parts(raw)
+    return _label_parts(raw, names=not voiced)
 
 
-def _label_parts(raw: str) -> list[_Part]:
+def _label_parts(raw: str, names: bool = True) -> list[_Part]:
     parts: list[_Part] = []
     for line in raw.split("\n"):
-        speaker, text, changed = split_label(_clean(line))
+        line = _clean(line)
+        speaker, text, changed = split_label(line)
+        if speaker and not names:  # the label stays text; a `- ` or `>>` before it still counts
+            head = line[: len(line) - len(text)]
+            lead = head[: len(head) - len(head.lstrip(">-–— "))]
+            speaker, text, changed = None, line[len(lead) :], bool(lead)
         if changed or not parts:
             parts.append(_Part(text, speaker, changed))
         else:
@@ -177,8 +184,9 @@ def to_segments(cues: list[_Cue]) -> list[Segment]:
     several speakers becomes several segments sharing its time by length."""
     segments: list[Segment] = []
     speaker: str | None = None
+    voiced = any(_VOICE.search(ln) for c in cues for ln in c.lines)
     for cue in _roll_up(cues):
-        parts = _parts(cue)
+        parts = _parts(cue, voiced)
         total = sum(len(p.text) + 1 for p in parts) or 1
         t = cue.start
         span = max(cue.end - cue.start, 0.0)
@@ -191,7 +199,7 @@ def to_segments(cues: list[_Cue]) -> list[Segment]:
             who = None if _SOUND.match(p.text) else speaker  # `[Music]` is nobody's line
             segments.append(Segment(round(t, 3), round(max(end, t), 3), p.text, speaker=who))
             t = end
-    if not any(_VOICE.search(ln) for c in cues for ln in c.lines):
+    if not voiced:
         fold_lone_labels(segments)  # `<v>` voices are speakers however rarely they speak
     for i, seg in enumerate(segments):
         seg.idx = i

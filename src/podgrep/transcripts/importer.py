@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from podgrep.domain import Segment
-from podgrep.enrich.chapters import Chapter, chapters_from_notes
+from podgrep.domain import Chapter, Segment
+from podgrep.enrich.chapters import chapters_from_notes
 from podgrep.errors import PodgrepError
 from podgrep.formats import read_json
 from podgrep.transcripts.captions import (

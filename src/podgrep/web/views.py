@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from podgrep.domain import Episode, Show
-from podgrep.enrich.chapters import Chapter, chapters_from_notes, fetch_chapters
+from podgrep.domain import Chapter, Episode, Show
+from podgrep.enrich.chapters import chapters_from_notes, fetch_chapters
 from podgrep.library import http_client
 from podgrep.store import SqliteStore
 from podgrep.store.browse import show_texts, show_version
