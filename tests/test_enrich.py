@@ -9,10 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from podgrep.domain import Chapter
+from podgrep.domain import Chapter, Segment
 from podgrep.enrich.chapters import parse_chapters_json
 from podgrep.enrich.links import links_from_notes, normalise, spoken_links
-from podgrep.enrich.topics import boundary_f1
+from podgrep.enrich.topics import (
+    MIN_CHAPTER,
+    STOP,
+    boundary_f1,
+    depth_scores,
+    generate_chapters,
+    key_phrases,
+    pick_boundaries,
+    similarity_curve,
+)
 from podgrep.formats.chapters_json import write_chapters_json
 from podgrep.semantic.embed import shared_embedder
 from podgrep.semantic.hybrid import keyword_leg
@@ -176,3 +185,81 @@ def test_import_picks_the_episode_of_a_directory_page(tmp_path: Path) -> None:
     code, out, _ = invoke(["export", "1", "--format", "chapters-json"], tmp_path)
     titles = [c["title"] for c in json.loads(out)["chapters"]]
     assert "Nyla's path from Astrophysics to LLMs" in titles
+
+
+def _slice(page: str, part: int, start: float, end: float, offset: float) -> list[Segment]:
+    """The segments of one episode of a directory page between `start` and `end`, moved to
+    begin at `offset`."""
+    eps = [e for e in read_transcript((DATA / "transcripts" / page).read_bytes(), page)]
+    eps = [e for e in eps if e.segments and len(e.notes_chapters) >= 2]
+    return [
+        Segment(s.start - start + offset, s.end - start + offset, s.text, speaker=s.speaker)
+        for s in eps[part].segments
+        if start <= s.start < end
+    ]
+
+
+def test_generated_chapters_find_the_joins_of_three_topics() -> None:
+    """Three publisher chapters of three different episodes, played one after the other: the
+    generated chapters start near both joins, and each topic's chapters are titled by its own
+    key words."""
+    quant = _slice("latent-space-directory-page-2023.txt", 0, 109, 683, 0)  # quant finance
+    bots = _slice("latent-space-directory-page-2024.txt", 5, 24, 563, 574)  # NSFW chatbots
+    robo = _slice("latent-space-directory-page-2023.txt", 2, 352, 972, 1113)  # Roboflow
+    segments = quant + bots + robo
+    chapters = generate_chapters(segments, shared_embedder())
+    starts = [c.start for c in chapters]
+    assert starts[0] == 0 and starts == sorted(starts)
+    assert all(c.end is not None and c.end > c.start for c in chapters)
+    for join in (574, 1113):
+        assert min(abs(s - join) for s in starts) <= 30, (join, starts)
+    assert min(b - a for a, b in zip(starts, starts[1:], strict=False)) >= MIN_CHAPTER
+
+    def titles(a: float, z: float) -> str:
+        return " / ".join(c.title for c in chapters if a <= c.start < z).lower()
+
+    assert any(w in titles(0, 574) for w in ("quant", "finance", "data")), titles(0, 574)
+    assert any(w in titles(574, 1113) for w in ("nsfw", "chatbot", "creator", "fan")), titles(
+        574, 1113
+    )
+    assert any(w in titles(1113, 2000) for w in ("roboflow", "vision", "hackathon")), titles(
+        1113, 2000
+    )
+    for c in chapters:
+        assert 0 < len(c.title) <= 60 and c.title[0].isupper(), c.title
+        assert not set(c.title.lower().split()) <= STOP, c.title
+
+
+def test_boundaries_fall_in_the_deepest_valleys() -> None:
+    """Two blocks of unrelated unit vectors: the similarity curve dips at the join, the depth
+    score peaks there, and no boundary is put closer than MIN_CHAPTER to it or the ends."""
+    rng = np.random.default_rng(3)
+    topics = rng.standard_normal((2, 384))
+    noise = 0.3 * rng.standard_normal((120, 384))
+    vectors = np.repeat(topics, 60, axis=0) + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    times = np.arange(120) * 10.0  # a sentence every 10 s, the topic changes at 600 s
+    first = np.arange(1, 120)
+    sims = similarity_curve(vectors, np.ones(120), times, first, times[first])
+    assert times[first][int(np.argmin(sims))] == 600
+    depth = depth_scores(sims)
+    assert times[first][int(np.argmax(depth))] == 600
+    picked = pick_boundaries(depth, times[first], duration=1200)
+    assert 600 in times[first][picked]
+    gaps = np.diff([0, *times[first][picked], 1200])
+    assert gaps.min() >= MIN_CHAPTER / 2
+
+
+def test_titles_are_key_phrases_not_filler() -> None:
+    texts = [
+        "Yeah so, um, the context window is what matters. We extended the context window of "
+        "Llama 3 to a million tokens. Yeah, like, the context window, right?",
+        "So yeah. We hire AI engineers by giving them a take-home project. The take-home project "
+        "shows how they code. I mean, a take-home project is kind of fair.",
+        "Yeah, yeah. Okay so. Right.",
+    ]
+    long_text, hiring, filler = key_phrases(texts)
+    assert "Context Window" in long_text and "Yeah" not in long_text
+    assert "Take-Home Project" in hiring
+    assert filler == ""  # nothing but filler: no title (the caller numbers the part)
+    assert all(len(t) <= 60 for t in (long_text, hiring))
