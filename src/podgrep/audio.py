@@ -132,13 +132,17 @@ def decode(path: Path, label: str | None = None) -> np.ndarray:
 VAD_PIECE = 120 * SAMPLE_RATE  # audio given to the VAD at once (about 40 MB of working memory)
 
 
-def speech_regions(audio: np.ndarray, *, max_seconds: float = 30.0) -> list[tuple[int, int]]:
-    """Sample ranges of speech (Silero VAD), none longer than `max_seconds`."""
+def speech_regions(
+    audio: np.ndarray, *, max_seconds: float = 30.0, threshold: float = 0.5
+) -> list[tuple[int, int]]:
+    """Sample ranges of speech (Silero VAD, speech above `threshold`), none over `max_seconds`."""
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     if len(audio) == 0:
         return []
-    options = VadOptions(max_speech_duration_s=max_seconds, min_silence_duration_ms=160)
+    options = VadOptions(
+        threshold=threshold, max_speech_duration_s=max_seconds, min_silence_duration_ms=160
+    )
     regions: list[tuple[int, int]] = []
     start = 0
     while start < len(audio):  # in pieces cut in pauses: the VAD's memory grows with its input

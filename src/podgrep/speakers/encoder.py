@@ -1,9 +1,11 @@
-"""Resemblyzer's voice encoder (a 3-layer LSTM over 40 mel bands) run in NumPy, without PyTorch.
+"""Resemblyzer's voice encoder (a 3-layer LSTM over 40 mel bands) run by onnxruntime, no PyTorch.
 
 The weights are Resemblyzer 0.1.4's `pretrained.pt` (Apache-2.0), converted once by
-`scripts/convert_voice_encoder.py` into `voice_encoder.npz`. The mel front end reproduces
-`librosa.feature.melspectrogram(sr=16000, n_fft=400, hop_length=160, n_mels=40)`, which
-Resemblyzer feeds the network (a power spectrogram, not log-mel).
+`scripts/convert_voice_encoder.py` into the ONNX graph `voice_encoder.onnx` (and the plain
+weights in `tests/data/voice_encoder.npz`, which the tests run through a NumPy LSTM to check the
+graph). The mel front end reproduces
+`librosa.feature.melspectrogram(sr=16000, n_fft=400, hop_length=160, n_mels=40)`, which Resemblyzer
+feeds the network (a power spectrogram, not log-mel).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 SAMPLE_RATE = 16000
 N_FFT = 400  # 25 ms
@@ -82,62 +83,30 @@ def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
     return (power.astype(np.float32) @ mel_filters().T).astype(np.float32)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 class VoiceEncoder:
     """256-dimensional, L2-normed speaker embeddings of 1.6 s mel windows."""
 
     def __init__(self) -> None:
-        source = resources.files("podgrep.speakers") / "voice_encoder.npz"
-        with resources.as_file(source) as path, np.load(path) as data:
-            w = {k: data[k].astype(np.float32) for k in data.files}
-        self.layers = [
-            (
-                np.ascontiguousarray(w[f"lstm_weight_ih_l{n}"].T),
-                np.ascontiguousarray(w[f"lstm_weight_hh_l{n}"].T),
-                w[f"lstm_bias_ih_l{n}"] + w[f"lstm_bias_hh_l{n}"],
-            )
-            for n in range(3)
-        ]
-        self.proj = np.ascontiguousarray(w["linear_weight"].T)
-        self.proj_bias = w["linear_bias"]
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        # one thread: the LSTM's steps are small matrix products that a second thread barely
+        # speeds up, and transcription runs on the other cores meanwhile
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.log_severity_level = 3
+        model = (resources.files("podgrep.speakers") / "voice_encoder.onnx").read_bytes()
+        self.session = onnxruntime.InferenceSession(
+            model, options, providers=["CPUExecutionProvider"]
+        )
 
     def embed_mels(self, mels: np.ndarray) -> np.ndarray:
         """Embeddings of a batch of mel windows shaped (batch, frames, N_MELS)."""
-        # the LSTM's matrices are small: a second BLAS thread only spins, and under load
-        # (a transcription beside it) spinning threads made it twenty times slower
-        with threadpool_limits(1, user_api="blas"):
-            return self._embed(mels)
-
-    def _embed(self, mels: np.ndarray) -> np.ndarray:
-        batch, steps, _ = mels.shape
-        seq = mels.astype(np.float32)
-        hidden = np.zeros((batch, DIM), dtype=np.float32)
-        for n, (w_ih, w_hh, bias) in enumerate(self.layers):
-            x = seq.reshape(batch * steps, -1) @ w_ih
-            x += bias
-            x = x.reshape(batch, steps, 4 * DIM)
-            hidden = np.zeros((batch, DIM), dtype=np.float32)
-            cell = np.zeros((batch, DIM), dtype=np.float32)
-            last = n == len(self.layers) - 1
-            out = None if last else np.empty((batch, steps, DIM), dtype=np.float32)
-            for t in range(steps):
-                gates = x[:, t] + hidden @ w_hh
-                i = _sigmoid(gates[:, :DIM])
-                f = _sigmoid(gates[:, DIM : 2 * DIM])
-                g = np.tanh(gates[:, 2 * DIM : 3 * DIM])
-                o = _sigmoid(gates[:, 3 * DIM :])
-                cell = f * cell + i * g
-                hidden = o * np.tanh(cell)
-                if out is not None:
-                    out[:, t] = hidden
-            if out is not None:
-                seq = out
-        raw = np.maximum(hidden @ self.proj + self.proj_bias, 0.0)
-        norm = np.linalg.norm(raw, axis=1, keepdims=True)
-        return raw / np.maximum(norm, 1e-8)
+        if len(mels) == 0:
+            return np.zeros((0, DIM), dtype=np.float32)
+        feed = {"mels": np.ascontiguousarray(mels, dtype=np.float32)}
+        return self.session.run(["embeddings"], feed)[0]
 
     def embed_wav(self, wav: np.ndarray) -> np.ndarray:
         """One embedding for a clip: the normed mean over its 1.6 s windows (Resemblyzer's way)."""

@@ -27,7 +27,12 @@ CHUNK_SECONDS = 90.0
 HOP_SECONDS = 1.6
 MIN_REGION = 0.4  # shorter speech regions are too little voice to say whose it is
 TARGET_RMS = 10 ** (-30 / 20)  # Resemblyzer normalises speech to -30 dBFS
-BATCH = 48  # windows per encoder call: the LSTM's activations take 30 MB at this size
+BATCH = 48  # windows per encoder call: each LSTM layer's outputs take 8 MB at this size
+# Silero's speech probability above which a frame is speech. Its default, 0.5, loses much of
+# band-limited speech (half of a phone line's, by benchmarks/speakers.py --hard); the windows only
+# have to find the voices whose words the transcript holds, and noise is kept out by MIN_REGION
+# and by clustering's floor on a speaker's speech
+VAD_THRESHOLD = 0.3
 
 
 @dataclass
@@ -89,7 +94,7 @@ class WindowEmbedder:
     def _chunk(self, data: np.ndarray) -> None:
         base = self.offset / SAMPLE_RATE
         self.offset += len(data)
-        regions = audio.speech_regions(data, max_seconds=3600.0)
+        regions = audio.speech_regions(data, max_seconds=3600.0, threshold=VAD_THRESHOLD)
         if not regions:
             return
         mel = mel_spectrogram(data)
