@@ -1,16 +1,29 @@
 """Search quality and speed: keyword (BM25), semantic (passage vectors) and hybrid (RRF).
 
-    python benchmarks/search.py [--hours 1000] [--rebuild] [--queries 200]
+    python benchmarks/search.py [--hours 1000] [--rebuild] [--queries 200] [--skip-speed]
+                                [--verbose]
 
 1. Quality: a library of real transcripts (the two test conversations, read from their truth
-   files, among the other real transcripts in tests/data/transcripts as distractors) and a
-   labelled query set: each question names the conversation turn that answers it. Half are
-   paraphrases that share no content word with the answer. Prints recall@5 and MRR per mode,
-   overall and on paraphrases.
+   files, among the other real transcripts in tests/data/transcripts as distractors) and two
+   labelled query sets: each question names the conversation turn that answers it (a hit
+   counts when it overlaps that turn). QUERIES (24, half of them paraphrases sharing no
+   content word with the answer) is the set changes were tuned on; HELD_OUT (34, written from
+   the truth turns before any tuning, as a listener would ask, a third of them keyword-ish)
+   checks that a change helps beyond it. Prints recall@5 and MRR per mode for each set and
+   both, overall and on paraphrases; `--verbose` prints every query's rank per mode
+   (T/H: tuning or held-out, P: paraphrase).
 2. Speed: a library of about `--hours` hours of transcript text, made by repeating and shuffling
    the same real transcripts into many shows and episodes (bulk inserts; vectors of repeated
    passages computed once), cached under the system temp folder. Prints p50/p95 query latency
    per mode (warm, as the web app runs) and the time to load the vector index once.
+
+Measured levers (all-MiniLM-L6-v2 int8, tuning/held-out recall@5 of the vector ranking, at
+the time 0.75/0.85): passages of ~25 words 0.58/0.82; ~70 words 0.75/0.76; speaker turns
+0.62/0.79; 45 + 20 words (max-sim) 0.67/0.82; 45 + turns 0.71/0.85; 45 + 90 words 0.75/0.82;
+Rocchio feedback on the top 1-10 passages 0.71-0.79/0.76-0.85; the fp32 model gives vectors
+at cosine 0.9993+ to the int8 ones (no change). None was kept. Fusing cosine + a share of the
+question's words instead of ranks: 0.67-0.71/0.85-0.88 (RRF kept, 0.67/0.91). Giving the
+keyword sentence alone only when it holds the whole question: hybrid 0.67 -> 0.71 / 0.91 (kept).
 """
 
 from __future__ import annotations
@@ -81,6 +94,45 @@ QUERIES: list[tuple[str, str, int]] = [
     # turn 86 describes the sticker on the stop sign (90, labelled before, is the next answer)
     ("tiny sticker fools the classifier into misreading a traffic sign", "long", 86),
 ]
+# held out: written from the truth turns before any tuning of passages, model or fusion, and
+# reported apart from the set above, as a check that a change helps beyond the queries it was
+# measured on
+HELD_OUT: list[tuple[str, str, int]] = [
+    ("he thinks the Swiss climate is close to ideal", "a", 3),
+    ("what paper did they publish in April about OpenAssistant", "a", 8),
+    ("they gathered conversations written by people since OpenAI kept its recipe secret", "a", 10),
+    ("volunteers showed up at just the right moment", "a", 11),
+    ("where did the host first hear about the release", "a", 12),
+    ("an assistant that does what you ask without heavy prompt engineering", "a", 17),
+    ("regulation is written by lobbyists of the big closed companies", "a", 20),
+    ("changed his mind about Meta because of its open models", "long", 2),
+    ("Yann LeCun pushing for open sourcing", "long", 5),
+    ("which sizes of Llama 2 do they use at work", "long", 10),
+    ("taking notes as a kind of long-term memory for a model", "long", 15),
+    ("which film starring Colin Farrell did he recommend", "long", 16),
+    ("a movie where a robot malfunctions while dancing", "long", 17),
+    ("competing with rich governments that fund their universities", "long", 19),
+    ("lawyers cannot find anything in their old files", "long", 23),
+    ("the gap between tidy academic data and messy real-world engineering", "long", 24),
+    ("how did he end up building software for the legal industry", "long", 26),
+    ("combining keyword and vector retrieval in their product", "long", 31),
+    ("semantic models get fuzzy on exact names of clients", "long", 32),
+    ("customers already know how to write prompts from using ChatGPT", "long", 35),
+    ("how do researchers keep up with the flood of new papers", "long", 52),
+    ("follow your own mix of sources so we don't all share the same blind spots", "long", 54),
+    ("a YouTube channel about history with terrible animations", "long", 65),
+    ("Karpathy's tool for sorting through arXiv papers", "long", 69),
+    ("did he expect anyone to watch long videos about research papers", "long", 74),
+    ("he doesn't chase views with clickbait or trends", "long", 77),
+    ("tiny targeted changes to an input that flip a neural network's prediction", "long", 85),
+    ("why does he wear glasses in his videos", "long", 97),
+    ("robots and hardware must catch up before AI changes the physical world", "long", 100),
+    ("people used to assume manual labour would be automated first", "long", 101),
+    ("what advice on balancing off-the-shelf frameworks against your own code", "long", 112),
+    ("setting deadlines as a productivity tip", "long", 119),
+    ("what deep learning book does he recommend", "long", 122),
+    ("where can I find the show notes with links", "long", 127),
+]
 _STEM = snowballstemmer.stemmer("porter")
 _WORD = re.compile(r"[\w']+")
 
@@ -124,8 +176,9 @@ def _add_episode(store: SqliteStore, show_id: int, title: str, segments: list[Se
 # -- quality -----------------------------------------------------------------------------------
 
 
-def quality(work: Path) -> None:
-    """recall@5 and MRR per mode on the labelled queries."""
+def quality(work: Path, verbose: bool = False) -> None:
+    """recall@5 and MRR per mode on the labelled queries: the tuning set, the held-out set
+    and both, overall and on paraphrases; with `verbose`, every query's rank per mode."""
     db = work / "quality.db"
     fresh = not db.exists()
     store = open_store(db)
@@ -147,34 +200,41 @@ def quality(work: Path) -> None:
         f"quality library: {store.segment_count()} segments, {n} passages embedded "
         f"in {time.perf_counter() - t:.0f} s (cached in {db})"
     )
-    rows = []
-    for mode in MODES:
-        ranks: list[tuple[bool, int | None]] = []
-        for question, conv, turn_no in QUERIES:
-            eid, turns = truth[conv]
-            turn = turns[turn_no]
-            paraphrase = not (_stems(question) & _stems(turn["text"]))
+    labelled = [(q, c, i, False) for q, c, i in QUERIES] + [(q, c, i, True) for q, c, i in HELD_OUT]
+    # per query: (held out, paraphrase, rank per mode)
+    results: list[tuple[bool, bool, dict[str, int | None]]] = []
+    for question, conv, turn_no, held in labelled:
+        eid, turns = truth[conv]
+        turn = turns[turn_no]
+        paraphrase = not (_stems(question) & _stems(turn["text"]))
+        ranks: dict[str, int | None] = {}
+        for mode in MODES:
             try:
                 hits = find(store, question, mode=mode, limit=10)
             except Exception:  # noqa: BLE001 - a query keyword search cannot parse is a miss
                 hits = []
-            rank = next((i + 1 for i, h in enumerate(hits) if _answers(h, eid, turn)), None)
-            ranks.append((paraphrase, rank))
-        rows.append((mode, ranks))
-    paraphrases = sum(p for p, _ in rows[0][1])
-    print(
-        f"\n{len(QUERIES)} labelled queries, {paraphrases} paraphrases sharing no content "
-        "word with the answer\n"
-    )
-    print("| mode | recall@5 | MRR | recall@5 paraphrases | MRR paraphrases |")
-    print("|---|---|---|---|---|")
-    for mode, ranks in rows:
-        para = [r for p, r in ranks if p]
-        allr = [r for _, r in ranks]
-        print(
-            f"| {mode} | {_recall(allr):.2f} | {_mrr(allr):.2f} | {_recall(para):.2f} | "
-            f"{_mrr(para):.2f} |"
-        )
+            ranks[mode] = next((i + 1 for i, h in enumerate(hits) if _answers(h, eid, turn)), None)
+        results.append((held, paraphrase, ranks))
+        if verbose:
+            shown = " ".join(f"{m[:3]}={ranks[m] or '-':>2}" for m in MODES)
+            tag = ("H" if held else "T") + ("P" if paraphrase else " ")
+            print(f"{tag} {shown}  {conv}#{turn_no:<3} {question}")
+    for title, pick in (
+        (f"tuning set ({len(QUERIES)} queries)", lambda h: not h),
+        (f"held-out set ({len(HELD_OUT)} queries)", lambda h: h),
+        (f"all ({len(labelled)} queries)", lambda h: True),
+    ):
+        rows = [(p, r) for h, p, r in results if pick(h)]
+        print(f"\n{title}, {sum(p for p, _ in rows)} paraphrases sharing no content word\n")
+        print("| mode | recall@5 | MRR | recall@5 paraphrases | MRR paraphrases |")
+        print("|---|---|---|---|---|")
+        for mode in MODES:
+            allr = [r[mode] for _, r in rows]
+            para = [r[mode] for p, r in rows if p]
+            print(
+                f"| {mode} | {_recall(allr):.2f} | {_mrr(allr):.2f} | {_recall(para):.2f} | "
+                f"{_mrr(para):.2f} |"
+            )
     store.close()
 
 
@@ -341,10 +401,11 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="print every query's ranks")
     args = parser.parse_args()
     work = Path(tempfile.gettempdir()) / "podgrep-bench-search"
     work.mkdir(exist_ok=True)
-    quality(work)
+    quality(work, args.verbose)
     if not args.skip_speed:
         speed(work, args.hours, args.rebuild, args.queries)
 
