@@ -68,3 +68,24 @@ def test_a_question_a_sentence_only_partly_holds_gets_the_passage(store: SqliteS
         assert whole or (round(hit.start, 3), round(hit.end, 3)) in spans, hit.text
     # the turn about the seasons (48-55 s) is among them, as a passage
     assert any(h.start <= 55 and h.end >= 48 for h in hits)
+
+
+def test_passages_of_another_model_are_replaced_not_kept(tmp_path: Path) -> None:
+    from podgrep.semantic.vectors import has_vectors
+
+    class Renamed:
+        """The same model under another name, as after a model upgrade."""
+
+        name, dim = "next-model", shared_embedder().dim
+
+        def embed(self, texts: list[str]):
+            return shared_embedder().embed(texts)
+
+    lib = open_store(tmp_path / "library.db")
+    show_id, _ = lib.add_show(Show(None, "test://models", "Models", kind="local"))
+    [eid] = lib.add_episodes(show_id, [Episode(None, show_id, "m", "models")])
+    replace_transcript(lib, eid, "publisher", None, "en", _segments()[:30])
+    first = embed_missing(lib, shared_embedder())
+    assert embed_missing(lib, Renamed()) == first  # the new model embeds every transcript again
+    models = {m for (m,) in lib.db.execute("SELECT DISTINCT model FROM passages")}
+    assert models == {"next-model"} and not has_vectors(lib)

@@ -178,9 +178,11 @@ def write_passages(
     rows: np.ndarray,
     scales: np.ndarray,
 ) -> None:
-    """Store a transcript's passages (first idx, last idx, start, end) with int8 vectors."""
+    """Store a transcript's passages (first idx, last idx, start, end) with int8 vectors. They
+    replace the transcript's passages of any model: passages embedded by a model no longer used
+    would still be found by the keyword side of hybrid search."""
     with store.transaction() as db:
-        db.execute("DELETE FROM passages WHERE transcript_id=? AND model=?", (transcript_id, model))
+        db.execute("DELETE FROM passages WHERE transcript_id=?", (transcript_id,))
         db.executemany(
             'INSERT INTO passages (transcript_id, first_idx, last_idx, start, "end", model,'
             " vector, scale) VALUES (?,?,?,?,?,?,?,?)",
