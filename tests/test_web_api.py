@@ -331,6 +331,7 @@ def test_episode_page_has_player_transcript_exports_chapters(client: TestClient,
     assert 'data-start="42"' in html
     assert len(re.findall(r'class="seg"', html)) > 30
     assert len(re.findall(r'class="para"', html)) >= 5  # grouped, not one block
+    assert 'id="untimed"' not in html  # Whisper's times are measured
     for fmt in ("json", "srt", "vtt", "txt", "podcast-json"):
         assert f"transcript?format={fmt}&amp;download=1" in html
     hostile = client.get(f"/episodes/{web.hostile}").text
@@ -532,3 +533,22 @@ def test_chapters_from_notes_and_json():
     )
     assert [c.title for c in parse_chapters_json(doc)] == ["A", "B"]
     assert parse_chapters_json("not json") == []
+
+
+def test_untimed_and_inaudible_text_is_marked_on_the_episode_page(tmp_path: Path):
+    from podgrep.domain import Episode, Show
+    from podgrep.store import open_store
+    from podgrep.store.enrichment import replace_transcript
+    from podgrep.transcripts.importer import untimed
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with open_store(home / "podgrep.db") as store:
+        show_id, _ = store.add_show(Show(None, "test://untimed", "Untimed", kind="local"))
+        [eid] = store.add_episodes(show_id, [Episode(None, show_id, "u1", "No clock")])
+        text = "Jane: Welcome to the show.\n\nTom: Thanks, it is [inaudible] great to be here."
+        replace_transcript(store, eid, "publisher", None, "en", untimed(text))
+    with TestClient(create_app(load_settings(home))) as c:
+        html = c.get(f"/episodes/{eid}").text
+    assert 'id="untimed"' in html and "without timestamps" in html
+    assert html.count('class="seg inaudible"') == 1

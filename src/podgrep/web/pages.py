@@ -112,6 +112,7 @@ def episode_page(
         audio=views.has_audio(ep),
         transcript=transcript,
         paragraphs=paragraphs(transcript.segments) if transcript else [],
+        untimed=bool(transcript) and any("untimed" in s.flags for s in transcript.segments),
         chapters=chapters,
         formats=FORMATS if transcript and transcript.segments else (),
         start=t or "",
