@@ -380,3 +380,18 @@ def test_empty_transcripts_are_a_clear_error(data: bytes) -> None:
 def test_audio_bytes_are_a_clear_error() -> None:
     with pytest.raises(PodgrepError, match="audio"):
         read_transcript(b"ID3\x04\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 4, "ep.txt")
+
+
+def test_wall_clock_times_count_from_the_start() -> None:
+    # meeting tools time a transcript by the clock: 10:02:33 is the recording's first second
+    [ep] = read_transcript((DATA / "zoom-wall-clock.txt").read_bytes(), "zoom-wall-clock.txt")
+    assert [round(s.start) for s in ep.segments] == [0, 8, 32]
+    assert [s.speaker for s in ep.segments] == ["Jane Doe", "Bob Lee", "Jane Doe"]
+    # a transcript timed from the recording keeps its times, late first words and all
+    late = (
+        "[00:12:05] Jane: Sorry, we lost the first minutes.\n"
+        "[00:12:09] Bob: No problem.\n"
+        "[00:12:15] Jane: So, where were we?\n"
+    )
+    starts = [s.start for s in read_transcript(late, "late.txt")[0].segments]
+    assert starts == [725.0, 729.0, 735.0]

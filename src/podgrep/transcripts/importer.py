@@ -146,11 +146,30 @@ def read_text(text: str) -> list[ImportedEpisode]:
         return found
     if looks_timed(text):
         parsed = parse_text(text)
+        shift = _wall_clock_start(parsed.segments)
+        if shift:
+            for seg in parsed.segments:
+                seg.start, seg.end = seg.start - shift, seg.end - shift
+                for word in seg.words:
+                    word.start, word.end = word.start - shift, word.end - shift
+            for heading in parsed.headings:
+                heading.start -= shift
         return [ImportedEpisode(parsed.segments, chapters=_headings(parsed.headings))]
     segments = untimed(text)
     if not segments:
         raise PodgrepError("No transcript text found in the file")
     return [ImportedEpisode(segments)]
+
+
+WALL_CLOCK = 3600.0  # a plain-text transcript whose first time is this late is on a clock
+
+
+def _wall_clock_start(segments: list[Segment]) -> float:
+    """Where a transcript timed by the clock on the wall began (meeting tools write
+    `[Jane] 10:02:33`), so its times can count from 0 as the recording's do; 0 for one timed
+    from the start of the recording, whose first words come in its first hour."""
+    first = min((s.start for s in segments), default=0.0)
+    return first if first >= WALL_CLOCK else 0.0
 
 
 def _headings(headings: list) -> list[Chapter]:
