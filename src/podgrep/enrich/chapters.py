@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import httpx
 
 from podgrep.domain import Chapter
+from podgrep.transcripts.layouts import clock
 
 MAX_CHAPTERS_BYTES = 1024 * 1024
 _STAMP = re.compile(
@@ -68,13 +69,6 @@ class _Lines(HTMLParser):
         self.parts.append(data)
 
 
-def _seconds(stamp: str) -> float:
-    total = 0
-    for part in stamp.split(":"):
-        total = total * 60 + int(part)
-    return float(total)
-
-
 def chapters_from_notes(notes_html: str | None) -> list[Chapter]:
     """Chapters from lines such as `00:12:34 Topic` or `(12:34) Topic` in show notes.
 
@@ -91,7 +85,7 @@ def chapters_from_notes(notes_html: str | None) -> list[Chapter]:
         m = _STAMP.match(line.strip())
         if not m:
             continue
-        start = _seconds(m.group(1))
+        start = clock(m.group(1))
         if found and start <= found[-1].start:
             continue
         found.append(Chapter(start, m.group(2).strip(), source="notes"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from podgrep.domain import Segment
 from podgrep.transcripts.labels import INAUDIBLE, fold_lone_labels, split_label, tidy_name
+from podgrep.transcripts.layouts import clock
 
 _CLOCK = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d+)?"
 _TIMING = re.compile(rf"^\s*({_CLOCK})\s*[-–—]{{1,2}}>\s*({_CLOCK})(?:\s+(.*))?$")
@@ -29,14 +30,6 @@ _MARKUP = re.compile(
     r"|<\d+:\d{2}(?::\d{2})?(?:[.,]\d+)?>|\{\\[^}]*\}|</?br\s*/?>",
     re.IGNORECASE,
 )
-
-
-def clock(text: str) -> float:
-    """`H:MM:SS.mmm`, `MM:SS,mmm`, hours past 99 too, as seconds."""
-    total = 0.0
-    for part in text.strip().replace(",", ".").split(":"):
-        total = total * 60 + float(part)
-    return total
 
 
 @dataclass

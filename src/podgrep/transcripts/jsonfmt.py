@@ -17,6 +17,7 @@ from typing import Any
 from podgrep.domain import Segment, Word
 from podgrep.errors import PodgrepError
 from podgrep.transcripts.labels import INAUDIBLE
+from podgrep.transcripts.layouts import clock
 
 _START = ("startTime", "start", "start_time", "begin", "startTimeSeconds", "from")
 _END = ("endTime", "end", "end_time", "stop", "endTimeSeconds", "to")
@@ -107,12 +108,7 @@ def _seconds(value: Any) -> float | None:
         return number if 0 <= number < math.inf else None
     except ValueError:
         pass
-    if _CLOCK.match(text):
-        total = 0.0
-        for part in text.replace(",", ".").split(":"):
-            total = total * 60 + float(part)
-        return total
-    return None
+    return clock(text) if _CLOCK.match(text) else None
 
 
 def _words(value: Any) -> list[Word]:

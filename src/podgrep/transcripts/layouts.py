@@ -75,9 +75,10 @@ class ParsedText:
 
 
 def clock(text: str) -> float:
-    """`HH:MM:SS`, `MM:SS` or `HH:MM:SS.mmm` as seconds."""
+    """`HH:MM:SS`, `MM:SS`, `HH:MM:SS.mmm` or `,mmm`, hours past 99 too, as seconds: the one
+    reader of clock times for every transcript layout and show-notes chapter list."""
     total = 0.0
-    for part in text.replace(",", ".").split(":"):
+    for part in text.strip().replace(",", ".").split(":"):
         total = total * 60 + float(part)
     return total
 
