@@ -282,21 +282,34 @@ def canonical(heard: str, known: list[Candidate]) -> tuple[str, Candidate | None
     return heard, None
 
 
-def _full_names_heard(segments: list[tuple[Segment, int]], known: list[Candidate]) -> list[str]:
+def _heard(text: str) -> tuple[list[str], list[list[str]]]:
+    """The names a segment introduces (`I'm Jon`) and, per address, those it speaks to
+    (`welcome, Sarah and Tom`); a name two address patterns find ("please welcome Ada") once."""
+    intros = [n for m in INTRO.finditer(text) if (n := _clean(m.group("name") or m.group("here")))]
+    addresses: list[list[str]] = []
+    seen: set[str] = set()
+    for pattern in ADDRESS:
+        for m in pattern.finditer(text):
+            pair = m.groupdict().get("name2")
+            names = [h for h in (_clean(m.group("name")), pair and _clean(pair)) if h]
+            addresses.append([h for h in names if h not in seen])
+            seen.update(names)
+    return intros, addresses
+
+
+def _full_names(
+    heard: list[tuple[list[str], list[list[str]]]], known: list[Candidate]
+) -> list[str]:
+    """Names of two words or more heard in the talk that the feed and notes do not know."""
     found: list[str] = []
-    for seg, _ in segments:
-        for pattern in [INTRO, *ADDRESS]:
-            for m in pattern.finditer(seg.text):
-                for group in ("name", "name2", "here"):
-                    raw = m.groupdict().get(group)
-                    name = _clean(raw) if raw else None
-                    if (
-                        name
-                        and len(name.split()) > 1
-                        and name not in found
-                        and not any(_same(name, c.name) for c in known)
-                    ):
-                        found.append(name)
+    for intros, addresses in heard:
+        for name in [*intros, *(n for names in addresses for n in names)]:
+            if (
+                len(name.split()) > 1
+                and name not in found
+                and not any(_same(name, c.name) for c in known)
+            ):
+                found.append(name)
     return found
 
 
@@ -336,33 +349,26 @@ def name_speakers(
                     add(k, name, 6.0 + 20 * (sim - VOICE_MATCH), "voiceprint")
                     roles.setdefault(name, None)
     labels = [k for _, k in segments]
+    heard = [_heard(seg.text) for seg, _ in segments]
     # full names heard anywhere ("joining me is Tom Baker") spell a first name heard elsewhere
     # ("I'm Tom"), after the feed's and the notes' spellings
-    known = known + [Candidate(n, None, "talk") for n in _full_names_heard(segments, known)]
+    known = known + [Candidate(n, None, "talk") for n in _full_names(heard, known)]
     guestish, hostish = [0.0] * count, [0.0] * count
-    for i, (seg, k) in enumerate(segments):
+    for i, ((seg, k), (intros, addresses)) in enumerate(zip(segments, heard, strict=True)):
         text = seg.text
-        for m in INTRO.finditer(text):
-            heard = _clean(m.group("name") or m.group("here"))
-            if heard:
-                name, _ = canonical(heard, known)
-                add(k, name, 8.0, "intro")
+        for spoken in intros:
+            name, _ = canonical(spoken, known)
+            add(k, name, 8.0, "intro")
+            roles.setdefault(name, None)
+        for names in addresses:
+            # one name goes to whoever answers; two ("Sarah and Tom") to the next two voices
+            others = _turns_after(labels, i, len(names))
+            for spoken in names:
+                name, _ = canonical(spoken, known)
                 roles.setdefault(name, None)
-        addressed: set[str] = set()  # "please welcome Ada" matches two patterns: count once
-        for pattern in ADDRESS:
-            for m in pattern.finditer(text):
-                pair = m.groupdict().get("name2")
-                heard = [h for h in (_clean(m.group("name")), pair and _clean(pair)) if h]
-                heard = [h for h in heard if h not in addressed]
-                addressed.update(heard)
-                # one name goes to whoever answers; two ("Sarah and Tom") to the next two voices
-                others = _turns_after(labels, i, len(heard))
-                for spoken in heard:
-                    name, _ = canonical(spoken, known)
-                    roles.setdefault(name, None)
-                    add(k, name, -6.0, "address")
-                    for other in others:
-                        add(other, name, 5.0 if len(heard) == 1 else 3.0, "address")
+                add(k, name, -6.0, "address")
+                for other in others:
+                    add(other, name, 5.0 if len(names) == 1 else 3.0, "address")
         if GUEST_SAYS.search(text):
             guestish[k] += 1
         if HOST_SAYS.search(text):
