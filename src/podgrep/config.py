@@ -55,7 +55,13 @@ class Settings:
     max_download_mb: int = 2048
     fetch_retries: int = 4
     max_attempts: int = 3  # a step that failed this many times is parked until `sync --retry`
-    http_timeout: float = 30.0
+    http_timeout: float = 30.0  # seconds one read (or connect) may wait
+    http_deadline: float = 120.0  # seconds a whole feed, transcript, chapters or page request may take
+    min_download_kbps: float = 8.0  # media slower than this (KB/s, after a 30 s grace) is dropped
+    allow_networks: str = ""  # networks feed content may reach though private: "192.168.1.0/24,nas"
+    resolve: str = ""  # "host=address,…" answered before DNS (like curl --resolve)
+    disk_reserve_mb: int = 256  # downloads stop short of leaving less than this free
+    allowed_hosts: str = ""  # extra Host names `podgrep serve` answers to: "podgrep.lan,10.0.0.5"
 
     @property
     def db_path(self) -> Path:
@@ -103,6 +109,12 @@ _KINDS = {
     "fetch_retries": int,
     "max_attempts": int,
     "http_timeout": float,
+    "http_deadline": float,
+    "min_download_kbps": float,
+    "allow_networks": str,
+    "resolve": str,
+    "disk_reserve_mb": int,
+    "allowed_hosts": str,
 }
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import httpx
 
+from podgrep import net
 from podgrep.domain import Episode, Show
 from podgrep.errors import FeedError, PodgrepError, SourceError
 from podgrep.sources import feed, local, url
 from podgrep.store import SqliteStore
 
-FEED_MAX_BYTES = 32 * 1024 * 1024
+FEED_MAX_BYTES = net.FEED_MAX_BYTES
 
 
 @dataclass
@@ -26,11 +27,12 @@ class AddResult:
     new_episodes: list[int] = field(default_factory=list)
 
 
-def http_client(timeout: float = 30.0) -> httpx.Client:
-    """The HTTP client podgrep uses for feeds and pages."""
-    return httpx.Client(
-        follow_redirects=True, timeout=timeout, headers={"User-Agent": "podgrep/0.1"}
-    )
+def http_client(
+    timeout: float = 30.0, settings: object | None = None, *, guard: net.Guard | None = None
+) -> httpx.Client:
+    """The HTTP client podgrep uses for feeds and pages: per-read `timeout`, a total deadline
+    and (with `guard`) limits on the addresses it may reach; see `podgrep.net`."""
+    return net.client(settings, guard=guard, timeout=timeout)
 
 
 def _local_path(target: str) -> Path | None:
@@ -51,9 +53,21 @@ def _store_show(
     return show_id, created, store.add_episodes(show_id, playable)
 
 
-def add_source(store: SqliteStore, target: str, *, client: httpx.Client | None = None) -> AddResult:
-    """Add a feed URL, media URL, page URL, media file or folder to the library."""
+def add_source(
+    store: SqliteStore,
+    target: str,
+    *,
+    client: httpx.Client | None = None,
+    guard: net.Guard | None = None,
+    local_paths: bool = True,
+) -> AddResult:
+    """Add a feed URL, media URL, page URL, media file or folder to the library.
+
+    `local_paths=False` refuses paths on this machine; `guard` (with the client built for it) is
+    how remote requests are kept off loopback and private addresses."""
     path = _local_path(target)
+    if path is not None and not local_paths:
+        raise SourceError(f"{target!r} is not an http(s) URL")
     if path is not None:
         if path.is_dir():
             show, episodes = local.scan_folder(path)
@@ -78,15 +92,17 @@ def add_source(store: SqliteStore, target: str, *, client: httpx.Client | None =
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise SourceError(f"{target!r} is not an http(s) URL, file or folder")
     own = client is None
-    client = client or http_client()
+    client = client or http_client(guard=guard)
     try:
-        return _add_url(store, target, client)
+        return _add_url(store, target, client, guard)
     finally:
         if own:
             client.close()
 
 
-def _add_url(store: SqliteStore, target: str, client: httpx.Client) -> AddResult:
+def _add_url(
+    store: SqliteStore, target: str, client: httpx.Client, guard: net.Guard | None
+) -> AddResult:
     try:
         with client.stream("GET", target) as resp:
             moved = feed.permanent_redirect(resp, target)
@@ -101,16 +117,15 @@ def _add_url(store: SqliteStore, target: str, client: httpx.Client) -> AddResult
                 ep = url.direct_episode(target, ctype or None, int(length) if length else None)
                 sid, created, new = _store_show(store, url.urls_show(), [ep])
                 return AddResult(store.get_show(sid), "url", created, new)
-            data = bytearray()
-            for chunk in resp.iter_bytes():
-                data += chunk
-                if len(data) > FEED_MAX_BYTES:
-                    raise SourceError(f"{target} is larger than a feed can be and is not media")
+            try:
+                data = net.read_capped(resp, FEED_MAX_BYTES, target)
+            except net.TooLarge as exc:
+                raise SourceError(f"{exc}: too large for a feed, and it is not media") from exc
             etag, modified = resp.headers.get("etag"), resp.headers.get("last-modified")
     except httpx.HTTPError as exc:
         raise SourceError(f"Could not reach {target}: {feed.network_reason(exc)}") from exc
     if feed.looks_like_feed(bytes(data), ctype):
-        show, episodes = feed.parse_feed(bytes(data), target)
+        show, episodes = feed.parse_feed(data, target)
         show.etag, show.last_modified = etag, modified
         # a feed already followed under its old or new address is the same show, not a new one
         for address in (moved, show.new_feed_url):
@@ -128,13 +143,16 @@ def _add_url(store: SqliteStore, target: str, client: httpx.Client) -> AddResult
                 store.move_show(known.id, target)
         sid, created, new = _store_show(store, show, episodes)
         return AddResult(store.get_show(sid), "feed", created, new)
+    if guard is not None and guard.restricted:
+        # yt-dlp makes its own connections, which the guard cannot watch
+        raise SourceError(f"{target} is not a feed or a media file podgrep can add from here")
     page = url.page_episode(target)
     if page is not None:
         sid, created, new = _store_show(store, url.urls_show(), [page])
         return AddResult(store.get_show(sid), "url", created, new)
     # not a feed and nothing yt-dlp knows: let the feed reader explain (e.g. "a web page,
     # not a feed; it links to a feed at …")
-    feed.parse_feed(bytes(data), target)
+    feed.parse_feed(data, target)
     raise FeedError(f"{target} is neither a podcast feed nor media podgrep can use")
 
 
@@ -159,6 +177,7 @@ def refresh(store: SqliteStore, show: Show, client: httpx.Client) -> RefreshResu
             if got.not_modified:
                 store.mark_show_checked(show.id)
                 return RefreshResult(show, not_modified=True)
+            assert got.show is not None
             got.show.etag, got.show.last_modified = got.etag, got.last_modified
             store.update_show(show.id, got.show)
             new = store.add_episodes(show.id, [e for e in got.episodes if e.media_url])

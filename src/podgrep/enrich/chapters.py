@@ -8,7 +8,9 @@ from html.parser import HTMLParser
 
 import httpx
 
+from podgrep import net
 from podgrep.domain import Chapter
+from podgrep.errors import PodgrepError
 from podgrep.transcripts.layouts import clock
 
 MAX_CHAPTERS_BYTES = 1024 * 1024
@@ -100,11 +102,7 @@ def fetch_chapters(client: httpx.Client, url: str, *, hidden: bool = False) -> l
         with client.stream("GET", url) as resp:
             if resp.status_code != 200:
                 return []
-            data = bytearray()
-            for chunk in resp.iter_bytes():
-                data += chunk
-                if len(data) > MAX_CHAPTERS_BYTES:
-                    return []
-    except httpx.HTTPError:
+            data = net.read_capped(resp, MAX_CHAPTERS_BYTES, f"Chapters {url}")
+    except (httpx.HTTPError, PodgrepError):  # unreachable, too big, or not ours to fetch
         return []
-    return parse_chapters_json(bytes(data), hidden=hidden)
+    return parse_chapters_json(data, hidden=hidden)

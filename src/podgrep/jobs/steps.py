@@ -10,7 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from podgrep import audio
+import httpx
+
+from podgrep import audio, net
 from podgrep.asr.language import choose_model
 from podgrep.asr.plan import Window
 from podgrep.asr.whisper import Engines
@@ -145,9 +147,19 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     ctx.store.set_status(ep.id, "transcribed")
 
 
+def content_guard(ctx: StepContext, ep: Episode) -> net.Guard:
+    """Where what the episode's feed links to may be fetched from (see net.content_guard)."""
+    assert ep.show_id is not None
+    return net.content_guard(ctx.settings, ctx.store.get_show(ep.show_id).feed_url)
+
+
+def content_client(ctx: StepContext, ep: Episode) -> httpx.Client:
+    """A client for what the episode's feed links to (transcripts, chapters)."""
+    return net.client(ctx.settings, guard=content_guard(ctx, ep))
+
+
 def publisher_transcript(ctx: StepContext, ep: Episode) -> bool:
     """Whether the episode has the publisher's transcript, fetching it now if it links one."""
-    from podgrep.library import http_client
     from podgrep.transcripts.publisher import import_from_feed
 
     assert ep.id is not None
@@ -155,7 +167,7 @@ def publisher_transcript(ctx: StepContext, ep: Episode) -> bool:
         return True
     if not ep.transcripts:
         return False
-    with http_client(ctx.settings.http_timeout) as client:
+    with content_client(ctx, ep) as client:
         return import_from_feed(ctx.store, ep, client) is not None
 
 
@@ -170,11 +182,10 @@ def speakers(ctx: StepContext, ep: Episode, progress: Progress) -> None:
 def index(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     """Finish indexing: chapters, links and passage vectors; merge the FTS index and mark it."""
     from podgrep.enrich.episode import enrich_episode
-    from podgrep.library import http_client
     from podgrep.semantic.embed import shared_embedder
 
     assert ep.id is not None
-    with http_client(ctx.settings.http_timeout) as client:
+    with content_client(ctx, ep) as client:
         enrich_episode(ctx.store, ctx.store.get_episode(ep.id), shared_embedder(), client)
     ctx.store.optimize_index()
     ctx.store.set_status(ep.id, "indexed")

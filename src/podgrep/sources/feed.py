@@ -20,6 +20,7 @@ from xml.sax import SAXParseException
 import feedparser
 import httpx
 
+from podgrep import net
 from podgrep.domain import Episode, Person, Show, TranscriptRef
 from podgrep.errors import FeedError
 
@@ -115,7 +116,9 @@ def fetch_feed(
                 raise FeedError(
                     f"{url} is not a valid RSS or Atom feed (the server sent {mime}, a media file)"
                 )
-            data = resp.read()
+            data = net.read_capped(resp, net.FEED_MAX_BYTES, f"The feed at {url}")
+    except net.TooLarge as exc:
+        raise FeedError(f"{exc}: a feed is never that big") from exc
     except httpx.TooManyRedirects as exc:
         raise FeedError(f"Could not reach {url}: too many redirects") from exc
     except httpx.HTTPError as exc:
@@ -670,12 +673,7 @@ def _alternate_feed(data: bytes, base: str) -> str | None:
 
 def network_reason(exc: httpx.HTTPError) -> str:
     """A short reason for a failed connection."""
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
-    text = str(exc).strip()
-    if not text:
-        return type(exc).__name__
-    return re.sub(r"^\[Errno -?\d+\]\s*", "", text.splitlines()[0])
+    return net.reason(exc)
 
 
 def status_message(url: str, resp: httpx.Response, *, what: str = "Feed") -> str:

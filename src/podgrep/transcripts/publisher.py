@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import httpx
 
+from podgrep import net
 from podgrep.domain import Episode, TranscriptRef
 from podgrep.errors import FetchError, PodgrepError
 from podgrep.store import SqliteStore
 from podgrep.store import enrichment as db
 from podgrep.transcripts.importer import ImportedEpisode, read_transcript
 
-MAX_BYTES = 20 * 1024 * 1024
+MAX_BYTES = net.TEXT_MAX_BYTES
 # richest first: JSON and WebVTT carry speakers and exact times; plain text may carry neither
 PREFERENCE = (
     "application/json",
@@ -46,14 +47,10 @@ def download(client: httpx.Client, ref: TranscriptRef) -> tuple[bytes, str | Non
                     f"Transcript {ref.url} answered HTTP {resp.status_code}",
                     transient=resp.status_code >= 500,
                 )
-            data = bytearray()
-            for chunk in resp.iter_bytes():
-                data += chunk
-                if len(data) > MAX_BYTES:
-                    raise FetchError(f"Transcript {ref.url} is larger than 20 MB")
-            return bytes(data), resp.headers.get("content-type")
+            data = net.read_capped(resp, MAX_BYTES, f"Transcript {ref.url}")
+            return data, resp.headers.get("content-type")
     except httpx.HTTPError as exc:
-        msg = f"Transcript {ref.url} could not be fetched ({exc})"
+        msg = f"Transcript {ref.url} could not be fetched ({net.reason(exc)})"
         raise FetchError(msg, transient=True) from exc
 
 

@@ -1,0 +1,157 @@
+"""Hostile servers against `add` and `sync`: every case ends in one line, in bounded time, and
+loses nothing; a show that stalls is recorded as failing while the others sync."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, feed_xml, invoke
+from tests.faults.hostile import Hostile
+
+# Small limits so a stalled server costs seconds, not the defaults' minutes.
+FAST = {"PODGREP_HTTP_DEADLINE": "3", "PODGREP_HTTP_TIMEOUT": "2", "PODGREP_FETCH_RETRIES": "0"}
+pytestmark = pytest.mark.fault("network")
+
+
+def _feed(base: str, title: str, files: list[str]) -> bytes:
+    items = [(f"Episode {n}", f"{title}-{n}", f, "audio/flac") for n, f in enumerate(files)]
+    return feed_xml(base, title, items).encode()
+
+
+@pytest.fixture
+def hostile() -> Iterator[Hostile]:
+    with Hostile(bomb_mb=600) as h:
+        h.files["/jfk.flac"] = ((DATA / "jfk.flac").read_bytes(), "audio/flac")
+        base = h.url("").rstrip("/")
+        h.files["/feed.xml"] = (_feed(base, "Steady", ["jfk.flac"]), "application/rss+xml")
+        yield h
+
+
+def _one_line(err: str) -> None:
+    assert "Traceback" not in err
+    assert err.strip(), "no message at all"
+
+
+@pytest.mark.parametrize(
+    "mode",
+    ["drip", "dripheaders", "stall", "reset", "lie", "gzipbomb", "deflatebomb", "bigfeed"],
+)
+def test_add_survives_a_hostile_feed_server(hostile: Hostile, tmp_path: Path, mode: str):
+    began = time.monotonic()
+    code, out, err = invoke(["add", hostile.url(f"{mode}/feed.xml")], tmp_path / "h", **FAST)
+    took = time.monotonic() - began
+    assert code != 0 and "Added" not in out
+    _one_line(err)
+    assert took < 30, f"{mode}: add took {took:.0f} s"
+
+
+def test_add_refuses_a_redirect_loop(hostile: Hostile, tmp_path: Path):
+    code, _, err = invoke(["add", hostile.url("redirect/30/feed.xml")], tmp_path / "h", **FAST)
+    assert code != 0 and "redirect" in err
+    _one_line(err)
+
+
+@pytest.mark.parametrize("mode", ["drip", "stall", "gzipbomb", "bigfeed"])
+def test_sync_records_a_stalled_show_and_goes_on(hostile: Hostile, tmp_path: Path, mode, lost):
+    """One show's feed turns hostile; the sync records it as failing and syncs the other."""
+    home = tmp_path / "h"
+    base = hostile.url("").rstrip("/")
+    hostile.files["/other.xml"] = (_feed(base, "Other", ["jfk.flac"]), "application/rss+xml")
+    for name in ("feed.xml", "other.xml"):
+        code, _, err = invoke(["add", hostile.url(name)], home, **FAST)
+        assert code == 0, err
+    hostile.behave["/feed.xml"] = mode
+    began = time.monotonic()
+    code, _, err = invoke(["sync"], home, **FAST)
+    assert time.monotonic() - began < 120
+    assert code == 0, err  # the feed error is reported, the episodes still synced
+    _one_line(err)
+    assert "feed error" in err and "Steady" in err
+    code, out, _ = invoke(["status", "--json"], home)
+    shows = {s["title"]: s for s in json.loads(out)["shows"]}
+    assert shows["Steady"]["last_error"]
+    done = sum(s["transcribed"] for s in shows.values())
+    lost(2 - done)
+    assert done == 2
+    hostile.behave.clear()
+    code, _, err = invoke(["sync"], home, **FAST)
+    assert code == 0 and "feed error" not in err
+
+
+def _ssrf_feed(base: str, transcript: str, chapters: str | None = None) -> bytes:
+    extra = f'<podcast:transcript url="{transcript}" type="text/plain"/>'
+    if chapters:
+        extra += f'<podcast:chapters url="{chapters}" type="application/json+chapters"/>'
+    xml = feed_xml(base, "Public", [("Talk", "t-1", "jfk.flac", "audio/flac")])
+    return xml.replace("</item>", extra + "</item>").encode()
+
+
+SECRET = b"1\n00:00:00,000 --> 00:00:05,000\nthe launch codes are swordfish\n"
+
+
+@pytest.mark.fault("ssrf")
+@pytest.mark.parametrize(
+    "where",
+    [
+        "http://127.0.0.1:{port}/secret.srt",
+        "http://localhost:{port}/secret.srt",
+        "http://[::ffff:127.0.0.1]:{port}/secret.srt",
+        "http://2130706433:{port}/secret.srt",
+        "http://inside.test:{port}/secret.srt",
+        "http://podcast.test:{port}/to/http://127.0.0.1:{port}/secret.srt",
+        "http://podcast.test:{port}/secret.srt",
+    ],
+)
+def test_feed_content_cannot_read_local_addresses(hostile: Hostile, tmp_path: Path, where: str):
+    """A feed on a public name (resolved, for the test, to this machine) links a transcript
+    and chapters on loopback: neither is fetched, the episode is transcribed by Whisper."""
+    home = tmp_path / "h"
+    port = hostile.port
+    base = f"http://podcast.test:{port}"
+    hostile.files["/secret.srt"] = (SECRET, "application/x-subrip")
+    url = where.format(port=port)
+    hostile.files["/public.xml"] = (
+        _ssrf_feed(base, url, f"http://127.0.0.1:{port}/secret.json"),
+        "application/rss+xml",
+    )
+    env = {**FAST, "PODGREP_RESOLVE": "podcast.test=127.0.0.1,inside.test=127.0.0.1"}
+    code, _, err = invoke(["add", f"{base}/public.xml"], home, **env)
+    assert code == 0, err
+    hostile.hits.clear()
+    code, _, err = invoke(["sync"], home, **env)
+    assert "/secret.srt" not in hostile.hits and "/secret.json" not in hostile.hits
+    assert code == 0, err  # Whisper transcribed it instead
+    _one_line(err)
+    code, out, _ = invoke(["search", "swordfish", "--mode", "keyword"], home)
+    assert code == 1 and "swordfish" not in out
+    db = sqlite3.connect(home / "podgrep.db")
+    sources = {r[0] for r in db.execute("SELECT source FROM transcripts")}
+    assert "publisher" not in sources
+
+
+@pytest.mark.fault("ssrf")
+def test_allow_networks_lets_a_feed_reach_its_own_network(hostile: Hostile, tmp_path: Path):
+    home = tmp_path / "h"
+    port = hostile.port
+    base = f"http://podcast.test:{port}"
+    hostile.files["/secret.srt"] = (SECRET, "application/x-subrip")
+    hostile.files["/public.xml"] = (
+        _ssrf_feed(base, f"http://127.0.0.1:{port}/secret.srt"),
+        "application/rss+xml",
+    )
+    env = {
+        **FAST,
+        "PODGREP_RESOLVE": "podcast.test=127.0.0.1",
+        "PODGREP_ALLOW_NETWORKS": "127.0.0.0/8",
+    }
+    assert invoke(["add", f"{base}/public.xml"], home, **env)[0] == 0
+    code, _, err = invoke(["sync"], home, **env)
+    assert code == 0, err
+    code, out, _ = invoke(["search", "swordfish", "--mode", "keyword"], home)
+    assert code == 0 and "swordfish" in out
