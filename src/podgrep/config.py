@@ -56,7 +56,7 @@ class Settings:
     fetch_retries: int = 4
     max_attempts: int = 3  # a step that failed this many times is parked until `sync --retry`
     http_timeout: float = 30.0  # seconds one read (or connect) may wait
-    http_deadline: float = 120.0  # seconds a whole feed, transcript, chapters or page request may take
+    http_deadline: float = 120.0  # seconds a whole feed/transcript/chapters/page request may take
     min_download_kbps: float = 8.0  # media slower than this (KB/s, after a 30 s grace) is dropped
     allow_networks: str = ""  # networks feed content may reach though private: "192.168.1.0/24,nas"
     resolve: str = ""  # "host=address,…" answered before DNS (like curl --resolve)
@@ -83,9 +83,9 @@ def _coerce(name: str, value: object, kind: type) -> object:
                 return value
             return str(value).strip().lower() in {"1", "true", "yes", "on"}
         if kind is int:
-            return int(value)  # type: ignore[arg-type]
+            return int(value) if isinstance(value, int | float) else int(str(value))
         if kind is float:
-            return float(value)  # type: ignore[arg-type]
+            return float(value) if isinstance(value, int | float) else float(str(value))
     except (TypeError, ValueError) as exc:
         raise PodgrepError(f"Setting {name}={value!r} is not a valid {kind.__name__}") from exc
     return str(value)
@@ -141,4 +141,5 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
             values[key] = _coerce(key, val, _KINDS[key])
     settings = Settings(home=root)
     known = {f.name for f in fields(Settings)}
-    return replace(settings, **{k: v for k, v in values.items() if k in known})
+    chosen = {k: v for k, v in values.items() if k in known}
+    return replace(settings, **chosen)  # type: ignore[arg-type]  # each coerced to its kind

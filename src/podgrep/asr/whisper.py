@@ -449,7 +449,9 @@ class WhisperEngine:
             )
             for c in context
         ]
-        encoded = ctranslate2.StorageView.from_array(np.stack([p.encoded for p in pieces]))
+        features = [p.encoded for p in pieces if p.encoded is not None]
+        assert len(features) == len(pieces), "every piece is encoded before it is decoded"
+        encoded = ctranslate2.StorageView.from_array(np.stack(features))
         results = self.model.model.generate(
             encoded,
             prompts,
@@ -559,7 +561,7 @@ class WhisperEngine:
         import ctranslate2
         from faster_whisper.transcribe import merge_punctuations
 
-        if not piece.tokens:
+        if not piece.tokens or piece.encoded is None:
             return []
         encoded = ctranslate2.StorageView.from_array(piece.encoded[None])
         alignment = self.model.find_alignment(tokenizer, [piece.tokens], encoded, [piece.frames])[0]

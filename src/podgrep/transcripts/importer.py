@@ -186,7 +186,7 @@ def untimed(text: str) -> list[Segment]:
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
     alone = _names_alone(paragraphs)
     for para in paragraphs:
-        current = None
+        current: list | None = None
         for line in (ln.strip() for ln in para.split("\n")):
             if not line or FURNITURE.match(line):
                 continue

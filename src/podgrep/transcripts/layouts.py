@@ -87,7 +87,7 @@ def split_run_together(text: str) -> str:
     """Put each `[HH:MM:SS]` on its own line, and `* [HH:MM:SS]` list items too."""
     text = _TRANSCRIPT_HEAD.sub("\nTranscript\n", text)
     text = re.sub(rf"\*\s*(?=\[{_CLOCK}\])", "\n* ", text)
-    lines = []
+    lines: list[str] = []
     for line in text.splitlines():
         if len(re.findall(rf"\[{_CLOCK}\]", line)) > 1:
             lines.extend(p for p in _RUN_TOGETHER.split(line) if p.strip())
