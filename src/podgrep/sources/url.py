@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
 import urllib.parse
 from pathlib import Path, PurePosixPath
@@ -43,8 +44,13 @@ class _Quiet:
     info = warning = error = debug
 
 
+PAGE_DEADLINE = 60.0  # seconds yt-dlp may spend reading a page before `add` gives up on it
+SOCKET_TIMEOUT = 30.0  # yt-dlp's own per-read timeout (it makes its own connections)
+
+
 def _ydl_options(**extra: Any) -> dict[str, Any]:
     return {
+        "socket_timeout": SOCKET_TIMEOUT,
         "quiet": True,
         "no_warnings": True,
         "noprogress": True,
@@ -54,15 +60,27 @@ def _ydl_options(**extra: Any) -> dict[str, Any]:
     }
 
 
-def page_episode(url: str) -> Episode | None:
-    """An episode for a page yt-dlp can extract media from, or None when it cannot."""
+def _extract(url: str) -> dict[str, Any] | None:
     import yt_dlp
 
     try:
         with yt_dlp.YoutubeDL(_ydl_options()) as ydl:
-            info = ydl.extract_info(url, download=False)
+            found = ydl.extract_info(url, download=False)
     except yt_dlp.utils.DownloadError:
         return None
+    return found if isinstance(found, dict) else None
+
+
+def page_episode(url: str, deadline: float = PAGE_DEADLINE) -> Episode | None:
+    """An episode for a page yt-dlp can extract media from, or None when it cannot (or does
+    not finish within `deadline` seconds: a page that drips must not hang `add`)."""
+    pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="podgrep-yt-dlp")
+    try:
+        info = pool.submit(_extract, url).result(timeout=deadline)
+    except concurrent.futures.TimeoutError:
+        return None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     if not info:
         return None
     if info.get("_type") == "playlist":
