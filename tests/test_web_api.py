@@ -44,7 +44,7 @@ def web(served: Served, library: Path, tmp_path_factory: pytest.TempPathFactory)
 def client(web: WebLibrary) -> Iterator[TestClient]:
     """A test client for the app over that library, bound as on 127.0.0.1 (no token)."""
     app = create_app(load_settings(web.home), max_upload_bytes=UPLOAD_LIMIT)
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -300,7 +300,15 @@ def test_hostile_segment_is_searchable_as_text(client: TestClient, web: WebLibra
 # -- pages ---------------------------------------------------------------------------------------
 
 
+def feeds_checked(client: TestClient, *show_ids: int) -> None:
+    """Ask for the shows' pages, then wait for the background feed checks they started."""
+    for show_id in show_ids:
+        client.get(f"/shows/{show_id}")
+    assert client.app.state.web.feeds.wait(30)  # type: ignore[attr-defined]
+
+
 def test_show_page_at_a_glance(client: TestClient, web: WebLibrary):
+    feeds_checked(client, web.evil, web.data_talk)
     html = client.get(f"/shows/{web.evil}").text
     assert '<svg class="chart"' in html and "Aug 2023: 1 episode" in html
     assert "Feed health" in html
@@ -316,6 +324,7 @@ def test_show_page_at_a_glance(client: TestClient, web: WebLibrary):
 
 
 def test_health_api_scores_the_hostile_feed_lower(client: TestClient, web: WebLibrary):
+    feeds_checked(client, web.evil, web.data_talk)
     evil = client.get(f"/api/shows/{web.evil}/overview").json()
     talk = client.get(f"/api/shows/{web.data_talk}/overview").json()
     assert evil["health"]["score"] < talk["health"]["score"]
@@ -456,7 +465,7 @@ def test_cross_site_writes_are_refused(client: TestClient):
 
 def test_token_rule_by_address():
     assert write_token("127.0.0.1", None) == (None, False)
-    assert write_token("localhost", "x") == (None, False)
+    assert write_token("localhost", "x") == ("x", False)  # a token given is always required
     assert write_token("::1", None) == (None, False)
     token, generated = write_token("0.0.0.0", None)
     assert generated and token and len(token) >= 24
@@ -466,7 +475,7 @@ def test_token_rule_by_address():
 
 def test_writes_need_the_token_reads_do_not(web: WebLibrary):
     app = create_app(load_settings(web.home), token="s3cret-token")
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         assert c.get("/api/shows").status_code == 200
         assert c.get("/").status_code == 200
         for path in ("/api/sync", "/api/retry", "/api/sources", "/api/uploads"):
@@ -548,7 +557,7 @@ def test_untimed_and_inaudible_text_is_marked_on_the_episode_page(tmp_path: Path
         [eid] = store.add_episodes(show_id, [Episode(None, show_id, "u1", "No clock")])
         text = "Jane: Welcome to the show.\n\nTom: Thanks, it is [inaudible] great to be here."
         replace_transcript(store, eid, "publisher", None, "en", untimed(text))
-    with TestClient(create_app(load_settings(home))) as c:
+    with TestClient(create_app(load_settings(home)), base_url="http://127.0.0.1") as c:
         html = c.get(f"/episodes/{eid}").text
     assert 'id="untimed"' in html and "without timestamps" in html
     assert html.count('class="seg inaudible"') == 1

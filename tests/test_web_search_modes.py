@@ -24,7 +24,7 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     home = tmp_path_factory.mktemp("modes")
     assert invoke(["add", str(DATA / "jfk.flac")], home)[0] == 0
     assert invoke(["import", "1", str(SDS)], home)[0] == 0
-    with TestClient(create_app(load_settings(home))) as c:
+    with TestClient(create_app(load_settings(home)), base_url="http://127.0.0.1") as c:
         yield c
 
 

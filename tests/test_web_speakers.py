@@ -30,7 +30,7 @@ def web(served: Served, library: Path, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="module")
 def client(web: WebLibrary) -> Iterator[TestClient]:
     """A client bound as on 127.0.0.1: no token needed."""
-    with TestClient(create_app(load_settings(web.home))) as c:
+    with TestClient(create_app(load_settings(web.home)), base_url="http://127.0.0.1") as c:
         yield c
 
 
@@ -129,7 +129,8 @@ def test_writes_need_the_token_and_the_same_site(web: WebLibrary, client: TestCl
     assert r.status_code == 403
     r = client.post(url(web.conversation), json=body, headers={"Sec-Fetch-Site": "cross-site"})
     assert r.status_code == 403
-    with TestClient(create_app(load_settings(web.home), token="s3cret-token")) as c:
+    app = create_app(load_settings(web.home), token="s3cret-token")
+    with TestClient(app, base_url="http://127.0.0.1") as c:
         assert c.get(url(web.conversation)).status_code == 200  # reading stays open
         r = c.post(url(web.conversation), json=body)
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,11 @@ def _open(path: Path, label: str) -> av.container.InputContainer:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).split(":")[-1].strip() or type(exc).__name__
-    return text[:120]
+    """What went wrong, without the file name PyAV appends (a server path, in the web app)."""
+    text = getattr(exc, "strerror", None)
+    if not isinstance(text, str) or not text.strip():
+        text = re.sub(r":\s*'[^']*'\s*$", "", str(exc)).split(":")[-1]
+    return text.strip()[:120] or type(exc).__name__
 
 
 def probe(path: Path, label: str | None = None) -> AudioInfo:

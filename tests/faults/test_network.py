@@ -155,3 +155,28 @@ def test_allow_networks_lets_a_feed_reach_its_own_network(hostile: Hostile, tmp_
     assert code == 0, err
     code, out, _ = invoke(["search", "swordfish", "--mode", "keyword"], home)
     assert code == 0 and "swordfish" in out
+
+
+@pytest.mark.fault("ssrf")
+def test_api_off_loopback_cannot_probe_this_machine(hostile: Hostile, tmp_path: Path):
+    """Through the API of a server bound to every address, a loopback feed is refused before
+    any connection, with the same answer for an open port and a closed one."""
+    from fastapi.testclient import TestClient
+
+    from podgrep.config import load_settings
+    from podgrep.web.app import create_app
+
+    app = create_app(load_settings(tmp_path / "h"), token="tok", bind="0.0.0.0")
+    auth = {"Authorization": "Bearer tok"}
+    answers = []
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        for port in (hostile.port, 9):  # open, and (almost surely) closed
+            for host in ("127.0.0.1", "localhost", "[::1]", "169.254.169.254", "10.0.0.1"):
+                r = c.post(
+                    "/api/sources", json={"url": f"http://{host}:{port}/feed.xml"}, headers=auth
+                )
+                assert r.status_code == 422, r.text
+                answers.append(r.json()["detail"].replace(str(port), "PORT"))
+    assert hostile.hits == []
+    by_host = {a.split(" ")[0] for a in answers}
+    assert len(set(answers)) == len(by_host)  # open and closed ports answer alike

@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from podgrep import net
 from podgrep.errors import InvalidInput, NotFoundError, PodgrepError, QueryError, SourceError
 from podgrep.formats import EXTENSIONS, FORMATS, render
 from podgrep.library import add_source, http_client
 from podgrep.store.browse import job_counts, running_jobs
 from podgrep.web import views
-from podgrep.web.safety import check_write, safe_url, sanitize_notes
+from podgrep.web.safety import check_write, is_loopback, safe_url, sanitize_notes
 from podgrep.web.schemas import (
     ChapterOut,
     EpisodeDetail,
@@ -35,7 +37,7 @@ from podgrep.web.schemas import (
 )
 from podgrep.web.search_view import Filters, check_mode, default_mode, find, parse_day
 from podgrep.web.state import WebState
-from podgrep.web.uploads import save_upload
+from podgrep.web.uploads import save_upload, scrub_paths
 
 CONTENT_TYPES = {
     "json": "application/json",
@@ -47,6 +49,8 @@ CONTENT_TYPES = {
 ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "Unknown id"},
 }
+ID_MIN, ID_MAX = -(2**63), 2**63 - 1  # what SQLite can hold; any id beyond is unknown (404)
+Id = Annotated[int, PathParam(ge=ID_MIN, le=ID_MAX, description="An id (see the listings)")]
 
 
 def web_state(request: Request) -> WebState:
@@ -59,12 +63,17 @@ State = Annotated[WebState, Depends(web_state)]
 
 def writer(request: Request) -> None:
     """Guard of the write endpoints: same-site requests only, and the token when required."""
-    check_write(request, web_state(request).token)
+    state = web_state(request)
+    check_write(request, state.token, state.hosts)
 
 
 WRITE = [Depends(writer)]
+AUDIO_HEADERS = {
+    "Cache-Control": "private, max-age=3600",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Token required (server bound to a non-loopback address)"},
+    401: {"description": "Token required (given at start, or generated off loopback)"},
     403: {"description": "Request from another site's page"},
 }
 
@@ -79,7 +88,7 @@ def list_shows(state: State) -> list[ShowOut]:
 
 
 @router.get("/shows/{show_id}", response_model=ShowOut, responses=ERRORS, summary="One show")
-def get_show(show_id: int, state: State) -> ShowOut:
+def get_show(show_id: Id, state: State) -> ShowOut:
     """A show with its episode counts."""
     with state.store() as store:
         show = store.get_show(show_id)
@@ -88,13 +97,14 @@ def get_show(show_id: int, state: State) -> ShowOut:
 
 
 @router.get("/shows/{show_id}/overview", responses=ERRORS, summary="A show at a glance")
-def show_overview(show_id: int, state: State) -> dict[str, Any]:
+def show_overview(show_id: Id, state: State) -> dict[str, Any]:
     """Totals, cadence, episodes per month, most-said words and the feed health checks."""
     with state.store() as store:
         show = store.get_show(show_id)
         episodes = store.list_episodes(show_id)
         g = views.glance(state, store, show, episodes)
-    health = views.health(state, show, episodes)
+        counts = next((c for c in store.status_counts() if c["id"] == show_id), {})
+    health = views.health(state, show, episodes, counts.get("last_error"))
     o = g.overview
     return {
         "episodes": o.episodes,
@@ -125,7 +135,7 @@ def show_overview(show_id: int, state: State) -> dict[str, Any]:
     summary="A show's episodes, newest first",
 )
 def show_episodes(
-    show_id: int,
+    show_id: Id,
     state: State,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -147,7 +157,7 @@ def show_episodes(
 @router.get(
     "/episodes/{episode_id}", response_model=EpisodeDetail, responses=ERRORS, summary="One episode"
 )
-def get_episode(episode_id: int, state: State) -> EpisodeDetail:
+def get_episode(episode_id: Id, state: State) -> EpisodeDetail:
     """An episode with sanitised show notes, chapters, its transcript's summary and exports."""
     with state.store() as store:
         ep = store.get_episode(episode_id)
@@ -189,7 +199,7 @@ def get_episode(episode_id: int, state: State) -> EpisodeDetail:
     summary="An episode's transcript in one format",
 )
 def get_transcript(
-    episode_id: int,
+    episode_id: Id,
     state: State,
     format: Annotated[  # noqa: A002 - the parameter's public name
         str, Query(description=f"One of {', '.join(FORMATS)}")
@@ -221,7 +231,7 @@ def get_transcript(
     response_class=Response,
     summary="An episode's chapters as Podcasting 2.0 chapters JSON (version 1.2.0)",
 )
-def get_chapters(episode_id: int, state: State) -> Response:
+def get_chapters(episode_id: Id, state: State) -> Response:
     """The chapters stored for the episode (feed, show notes, transcript or generated)."""
     from podgrep.enrich.episode import stored_chapters
     from podgrep.formats.chapters_json import write_chapters_json
@@ -235,7 +245,7 @@ def get_chapters(episode_id: int, state: State) -> Response:
 
 
 @router.get("/episodes/{episode_id}/links", responses=ERRORS, summary="An episode's links")
-def get_links(episode_id: int, state: State) -> list[dict[str, Any]]:
+def get_links(episode_id: Id, state: State) -> list[dict[str, Any]]:
     """Links from the show notes (with titles) and web addresses said in the episode."""
     from podgrep.store import enrichment
 
@@ -246,7 +256,7 @@ def get_links(episode_id: int, state: State) -> list[dict[str, Any]]:
 
 @router.get("/shows/{show_id}/links", responses=ERRORS, summary="Links shared across a show")
 def get_shared_links(
-    show_id: int,
+    show_id: Id,
     state: State,
     minimum: Annotated[int, Query(alias="min", ge=1, le=1000)] = 2,
 ) -> list[dict[str, Any]]:
@@ -264,7 +274,7 @@ def get_shared_links(
     responses=ERRORS,
     summary="An episode's speakers",
 )
-def get_speakers(episode_id: int, state: State) -> list[SpeakerOut]:
+def get_speakers(episode_id: Id, state: State) -> list[SpeakerOut]:
     """The voices found in the episode, most speech first, with their names when known."""
     from podgrep.speakers.cli import speaker_rows
 
@@ -284,7 +294,7 @@ def get_speakers(episode_id: int, state: State) -> list[SpeakerOut]:
     },
     summary="Name (or rename) a speaker of an episode",
 )
-def rename_speaker_api(episode_id: int, body: SpeakerRenameIn, state: State) -> list[SpeakerOut]:
+def rename_speaker_api(episode_id: Id, body: SpeakerRenameIn, state: State) -> list[SpeakerOut]:
     """Give the speaker `label` the name `name` (empty or null clears it), as `podgrep speakers
     EPISODE --rename S1="Jane Doe"` does: transcripts and exports show the name at once, and
     the show's voiceprints learn the voice. Answers the episode's speakers."""
@@ -312,17 +322,17 @@ def rename_speaker_api(episode_id: int, body: SpeakerRenameIn, state: State) -> 
     response_class=FileResponse,
     summary="An episode's audio, with Range support",
 )
-def get_audio(episode_id: int, state: State) -> Response:
+def get_audio(episode_id: Id, state: State) -> Response:
     """The cached audio (206 for a Range request), or a redirect to the publisher's file."""
     with state.store() as store:
         ep = store.get_episode(episode_id)
     if ep.media_path and Path(ep.media_path).is_file():
         path = Path(ep.media_path)
         ctype = ep.media_type if (ep.media_type or "").startswith(("audio/", "video/")) else None
-        ctype = ctype or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return FileResponse(
-            path, media_type=ctype, headers={"Cache-Control": "private, max-age=3600"}
-        )
+        ctype = ctype or mimetypes.guess_type(path.name)[0] or ""
+        if not ctype.startswith(("audio/", "video/")):
+            ctype = "application/octet-stream"  # never text/html or SVG from a feed's file
+        return FileResponse(path, media_type=ctype, headers=AUDIO_HEADERS)
     remote = safe_url(ep.media_url)
     if remote:
         return RedirectResponse(remote, status_code=307)
@@ -390,12 +400,21 @@ def search_api(
     summary="Add a feed or media URL",
 )
 def add_source_api(body: SourceIn, state: State) -> SourceOut:
-    """Add a podcast feed, a direct media URL or a page yt-dlp can read; sync to transcribe."""
+    """Add a podcast feed, a direct media URL or a page yt-dlp can read; sync to transcribe.
+
+    On a server others can reach (bound to an address other than loopback) the address
+    must be public or in allow_networks: a remote caller cannot make podgrep probe this
+    machine or its network, and the answer is the same whether a port is open or closed."""
     target = body.url.strip()
     if not target.lower().startswith(("http://", "https://")):
         raise SourceError(f"{target!r} is not an http(s) URL: give a feed or media address")
-    with state.store() as store, http_client(state.settings.http_timeout) as client:
-        result = add_source(store, target, client=client)
+    remote = not is_loopback(state.hosts.bind or "127.0.0.1")
+    guard = net.Guard.from_settings(state.settings, restricted=True) if remote else None
+    with (
+        state.store() as store,
+        http_client(state.settings.http_timeout, state.settings, guard=guard) as client,
+    ):
+        result = add_source(store, target, client=client, guard=guard, local_paths=False)
         counts = next((c for c in store.status_counts() if c["id"] == result.show.id), {})
     return SourceOut(
         show=views.show_out(result.show, counts),
@@ -421,11 +440,15 @@ async def upload(
     file: Annotated[UploadFile, File(description="An audio or video file")], state: State
 ) -> UploadOut:
     """Store an uploaded file under <home>/uploads and add it to the library's local files."""
-    path = await save_upload(file, state.settings.home / "uploads", state.max_upload_bytes)
+    folder = state.settings.home / "uploads"
+    path = await save_upload(file, folder, state.max_upload_bytes)
 
     def add() -> UploadOut:
         with state.store() as store:
-            result = add_source(store, str(path))
+            try:
+                result = add_source(store, str(path))
+            except PodgrepError as exc:  # its message names the file where it was saved
+                raise _retold(exc, scrub_paths(str(exc), path, folder)) from exc
             counts = next((c for c in store.status_counts() if c["id"] == result.show.id), {})
         return UploadOut(
             show=views.show_out(result.show, counts),
@@ -446,7 +469,7 @@ async def upload(
 )
 def start_sync(state: State, body: SyncIn | None = None) -> SyncOut | JSONResponse:
     """Check feeds, then fetch, transcribe and index what is pending, in the background."""
-    body = body or SyncIn()
+    body = body or SyncIn(retry=False, refresh=True)
     if not state.sync.start(retry=body.retry, refresh=body.refresh):
         return _busy(state)
     return SyncOut(started=True, sync=state.sync.snapshot())
@@ -469,6 +492,14 @@ def retry(state: State) -> SyncOut | JSONResponse:
     if not state.sync.start(refresh=False):
         return _busy(state)
     return SyncOut(started=True, sync=state.sync.snapshot(), retried=n)
+
+
+def _retold(exc: PodgrepError, message: str) -> PodgrepError:
+    """The same kind of error with another message."""
+    try:
+        return type(exc)(message)
+    except TypeError:
+        return PodgrepError(message)
 
 
 def _busy(state: WebState) -> JSONResponse:
@@ -505,6 +536,6 @@ def error_status(exc: PodgrepError) -> int:
         return 401
     if isinstance(exc, ForbiddenOrigin):
         return 403
-    if isinstance(exc, SourceError | FeedError | InvalidInput):
+    if isinstance(exc, SourceError | FeedError | InvalidInput | net.BlockedAddress):
         return 422
     return 400

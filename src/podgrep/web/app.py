@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -16,6 +18,7 @@ from podgrep.config import Settings
 from podgrep.errors import PodgrepError
 from podgrep.web import api, pages
 from podgrep.web.render import page
+from podgrep.web.safety import HostGuard, ResponseHeaders, host_rule
 from podgrep.web.state import DEFAULT_UPLOAD_MB, WebState
 from podgrep.web.sync import SyncRunner
 from podgrep.web.uploads import UploadLimit
@@ -24,10 +27,18 @@ STATIC = Path(__file__).parent / "static"
 DESCRIPTION = """podgrep's library over HTTP: shows, episodes, transcripts in every export format,
 full-text search with the second each hit was said, adding sources, uploads and sync.
 
-Errors are JSON `{"detail": "…"}`: 400 bad query, 401 token missing, 403 cross-site write,
-404 unknown id, 409 sync already running, 413 upload too large, 415 not audio, 422 invalid body.
-When the server is bound to an address other than loopback, the write endpoints (POST) need
-`Authorization: Bearer TOKEN`."""
+Errors are JSON `{"detail": "…"}`: 400 bad query or a Host name the server does not answer
+to, 401 token missing, 403 cross-site write, 404 unknown id, 409 sync already running, 413 upload
+too large, 415 not audio, 422 invalid body. When the server is bound to an address other than
+loopback, or was given a token, the write endpoints (POST) need `Authorization: Bearer TOKEN`."""
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    feeds = app.state.web.feeds
+    if feeds is not None:
+        feeds.close()
 
 
 def create_app(
@@ -35,21 +46,34 @@ def create_app(
     *,
     token: str | None = None,
     max_upload_bytes: int | None = None,
-) -> FastAPIOffline:
-    """The web app for the library in `settings.home`; `token` guards the write endpoints."""
+    hosts: list[str] | None = None,
+    bind: str | None = None,
+) -> FastAPI:
+    """The web app for the library in `settings.home`; `token` guards the write endpoints.
+
+    Requests are answered only for loopback Host names, the address `bind` (the one the server
+    listens on; for 0.0.0.0 or :: the address each request reached), and the names in `hosts`
+    and `settings.allowed_hosts`."""
+    rule = host_rule(bind, hosts or [], settings.allowed_hosts)
     app = FastAPIOffline(
         title="podgrep",
         version=__version__,
         description=DESCRIPTION,
         static_url="/static/docs",
+        redoc_url=None,  # ReDoc's bundle loads its logo from a CDN; /docs covers the same
+        swagger_ui_parameters={"validatorUrl": None},  # never send the spec to swagger.io
+        lifespan=_lifespan,
     )
     app.state.web = WebState(
         settings=settings,
         token=token,
         max_upload_bytes=max_upload_bytes or DEFAULT_UPLOAD_MB * 1024 * 1024,
         sync=SyncRunner(settings),
+        hosts=rule,
     )
     app.add_middleware(UploadLimit, max_bytes=app.state.web.max_upload_bytes)
+    app.add_middleware(ResponseHeaders)
+    app.add_middleware(HostGuard, rule=rule)  # outermost: before anything else reads the request
     app.mount("/static/app", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
@@ -65,7 +89,7 @@ def _error_page(request: Request, status: int, message: str) -> Response:
     return page(request, "error.html", status=status, title=f"Error {status}", message=message)
 
 
-def _errors(app: FastAPIOffline) -> None:
+def _errors(app: FastAPI) -> None:
     @app.exception_handler(PodgrepError)
     async def user_error(request: Request, exc: PodgrepError) -> Response:
         status = api.error_status(exc)
@@ -74,9 +98,16 @@ def _errors(app: FastAPIOffline) -> None:
             return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
         return _error_page(request, status, str(exc))
 
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> Response:
+        message = "No such item: the id is out of range"  # beyond what SQLite holds
+        if _wants_json(request):
+            return JSONResponse({"detail": message}, status_code=404)
+        return _error_page(request, 404, message)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = exc.errors()
+        errors = list(exc.errors())
         where = {str(e.get("loc", ("",))[0]) for e in errors}
         status = 422 if "body" in where else 404 if where == {"path"} else 400
         message = "; ".join(_describe(e) for e in errors)
@@ -103,7 +134,10 @@ def _describe(error: dict) -> str:
     name = ".".join(loc)
     msg = str(error.get("msg", "invalid"))
     if error.get("loc", ("",))[0] == "path":
-        return f"No such {name.removesuffix('_id') or 'item'}: {error.get('input')!r} is not an id"
+        what = name.removesuffix("_id") or "item"
+        if error.get("type") in ("less_than_equal", "greater_than_equal"):
+            return f"No {what} with id {error.get('input')}"
+        return f"No such {what}: {error.get('input')!r} is not an id"
     return f"{name}: {msg}" if name else msg
 
 

@@ -1,13 +1,19 @@
-"""Feed health: the checks a publisher can act on, scored 0–100, from the feed as served now."""
+"""Feed health: the checks a publisher can act on, scored 0–100, from the feed as served now.
+
+Pages never wait on the network: `HealthChecker` reads feeds in one background thread, with a
+short total deadline, and a page shows its last result or, until there is one, the checks that
+the stored episodes allow."""
 
 from __future__ import annotations
 
 import io
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 import httpx
 
 from podgrep.domain import Episode, Show
@@ -173,8 +179,10 @@ def stored_checks(show: Show, episodes: list[Episode], why: str) -> FeedHealth:
     return FeedHealth(_score(checks), checks, note=why)
 
 
-def fetch_feed_bytes(client: httpx.Client, url: str) -> bytes:
-    """The feed as served now (size-limited), or FeedError saying why not."""
+def fetch_feed_bytes(client: httpx.Client, url: str, deadline: float | None = None) -> bytes:
+    """The feed as served now (size-limited, and within `deadline` seconds of reading), or
+    FeedError saying why not."""
+    ends = None if deadline is None else time.monotonic() + deadline
     try:
         with client.stream("GET", url) as resp:
             if resp.status_code >= 400:
@@ -184,17 +192,147 @@ def fetch_feed_bytes(client: httpx.Client, url: str) -> bytes:
                 data += chunk
                 if len(data) > FEED_MAX_BYTES:
                     raise FeedError(f"{url} is larger than a feed can be")
+                if ends is not None and time.monotonic() > ends:
+                    raise FeedError(f"{url} took longer than {deadline:.0f} s to send the feed")
     except httpx.HTTPError as exc:
         raise FeedError(f"Could not reach {url}: {feed_source.network_reason(exc)}") from exc
     return bytes(data)
 
 
-def feed_health(client: httpx.Client, show: Show, episodes: list[Episode]) -> FeedHealth | None:
+def is_checkable(show: Show) -> bool:
+    """Whether the show has a feed on the web whose health can be checked."""
+    return show.kind == "feed" and show.feed_url.startswith(("http://", "https://"))
+
+
+def feed_health(
+    client: httpx.Client, show: Show, episodes: list[Episode], deadline: float | None = None
+) -> FeedHealth | None:
     """Health of a feed show, from the live feed when it can be read (None for non-feeds)."""
-    if show.kind != "feed" or not show.feed_url.startswith(("http://", "https://")):
+    if not is_checkable(show):
         return None
     try:
-        data = fetch_feed_bytes(client, show.feed_url)
+        data = fetch_feed_bytes(client, show.feed_url, deadline)
     except FeedError as exc:
         return stored_checks(show, episodes, f"Checked from stored episodes only: {exc}")
     return feed_checks(data, show, episodes)
+
+
+PENDING_NOTE = (
+    "From the stored episodes for now: the live feed is being checked in the background "
+    "(reload in a moment for the full checks)"
+)
+
+
+@dataclass
+class _Result:
+    at: float
+    episodes: int
+    health: FeedHealth
+
+
+class HealthChecker:
+    """Feed health checked in one background thread; requests only read what it found.
+
+    However many pages ask, at most one feed is fetched at a time, each within `deadline`
+    seconds, and at most `max_pending` shows wait their turn (the newest request wins)."""
+
+    def __init__(
+        self,
+        settings: Any,
+        *,
+        ttl: float = 600.0,
+        timeout: float = 5.0,
+        deadline: float = 20.0,
+        max_pending: int = 64,
+    ) -> None:
+        self.settings = settings
+        self.ttl = ttl
+        self.timeout = timeout
+        self.deadline = deadline
+        self.max_pending = max_pending
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._pending: dict[int, tuple[Show, list[Episode]]] = {}
+        self._results: dict[int, _Result] = {}
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def health(
+        self, show: Show, episodes: list[Episode], last_error: str | None = None
+    ) -> FeedHealth | None:
+        """The last result for the show (queuing a fresh check when it is old), else the checks
+        the stored episodes allow; never waits on the network."""
+        if not is_checkable(show) or show.id is None:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            hit = self._results.get(show.id)
+            fresh = hit is not None and now - hit.at < self.ttl and hit.episodes == len(episodes)
+            if not fresh:
+                self._queue(show, episodes)
+        if hit is not None:
+            return hit.health
+        note = PENDING_NOTE
+        if last_error:
+            note = f"{PENDING_NOTE}; the last sync could not read the feed: {last_error}"
+        return stored_checks(show, episodes, note)
+
+    def _queue(self, show: Show, episodes: list[Episode]) -> None:
+        assert show.id is not None
+        if self._closed:
+            return
+        if show.id not in self._pending and len(self._pending) >= self.max_pending:
+            return  # a flood of shows: the ones already waiting go first
+        self._pending[show.id] = (show, episodes)
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(
+                target=self._run, name="podgrep-feed-health", daemon=True
+            )
+            self._thread.start()
+        self._wake.notify_all()
+
+    def _run(self) -> None:
+        from podgrep.library import http_client
+
+        while True:
+            with self._lock:
+                while not self._pending and not self._closed:
+                    if not self._wake.wait(timeout=60):
+                        self._thread = None
+                        return  # idle: a later request starts another
+                if self._closed:
+                    return
+                show_id, (show, episodes) = next(iter(self._pending.items()))
+                del self._pending[show_id]
+                self._busy = True
+            try:
+                with http_client(self.timeout, self.settings) as client:
+                    found = feed_health(client, show, episodes, self.deadline)
+            except Exception as exc:  # noqa: BLE001 - one bad feed must not stop the checker
+                found = stored_checks(show, episodes, f"Checked from stored episodes only: {exc}")
+            with self._lock:
+                self._busy = False
+                if found is not None:
+                    if len(self._results) > 4096:
+                        self._results.clear()
+                    self._results[show_id] = _Result(time.monotonic(), len(episodes), found)
+                self._wake.notify_all()
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Wait until no check is queued or running (for tests); False on timeout."""
+        ends = time.monotonic() + timeout
+        with self._lock:
+            while self._pending or self._busy:
+                left = ends - time.monotonic()
+                if left <= 0:
+                    return False
+                self._wake.wait(left)
+        return True
+
+    def close(self) -> None:
+        """Stop the thread after the check it is running (if any)."""
+        with self._lock:
+            self._closed = True
+            self._pending.clear()
+            self._wake.notify_all()

@@ -12,7 +12,7 @@ from podgrep.errors import PodgrepError
 from podgrep.formats import FORMATS
 from podgrep.store.speakers import list_speakers
 from podgrep.web import views
-from podgrep.web.api import State
+from podgrep.web.api import Id, State
 from podgrep.web.overview import history_svg
 from podgrep.web.render import page
 from podgrep.web.safety import safe_url, sanitize_notes
@@ -51,7 +51,7 @@ def library(request: Request, state: State) -> HTMLResponse:
 @router.get("/shows/{show_id}", response_class=HTMLResponse)
 def show_page(
     request: Request,
-    show_id: int,
+    show_id: Id,
     state: State,
     page_no: Annotated[int, Query(alias="page", ge=1, le=100000)] = 1,
 ) -> HTMLResponse:
@@ -62,7 +62,7 @@ def show_page(
         glance = views.glance(state, store, show, episodes)
         counts = next((c for c in store.status_counts() if c["id"] == show_id), {})
         shared = views.shared_links_for(store, show_id)
-    health = views.health(state, show, episodes)
+    health = views.health(state, show, episodes, counts.get("last_error"))
     pages = max(1, math.ceil(len(episodes) / EPISODES_PER_PAGE))
     page_no = min(page_no, pages)
     start = (page_no - 1) * EPISODES_PER_PAGE
@@ -87,7 +87,7 @@ def show_page(
 @router.get("/episodes/{episode_id}", response_class=HTMLResponse)
 def episode_page(
     request: Request,
-    episode_id: int,
+    episode_id: Id,
     state: State,
     t: Annotated[str | None, Query(description="Start at this second")] = None,
 ) -> HTMLResponse:
@@ -112,7 +112,7 @@ def episode_page(
         audio=views.has_audio(ep),
         transcript=transcript,
         paragraphs=paragraphs(transcript.segments) if transcript else [],
-        untimed=bool(transcript) and any("untimed" in s.flags for s in transcript.segments),
+        untimed=transcript is not None and any("untimed" in s.flags for s in transcript.segments),
         chapters=chapters,
         formats=FORMATS if transcript and transcript.segments else (),
         start=t or "",

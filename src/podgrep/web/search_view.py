@@ -135,7 +135,7 @@ def find(
 
     show_id: int | None = None
     narrow = filters.show
-    if filters.show and filters.show.isdigit():
+    if filters.show and filters.show.isascii() and filters.show.isdigit():
         known = {s.id: s for s in store.list_shows()}
         if int(filters.show) in known:
             show_id = int(filters.show)

@@ -1,4 +1,4 @@
-"""`podgrep serve`: pick the token rule for the address, say where to go, run uvicorn."""
+"""`podgrep serve`: pick the token and Host rules for the address, say where to go, run uvicorn."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import uvicorn
 from podgrep.config import Settings
 from podgrep.errors import PodgrepError
 from podgrep.web.app import create_app
-from podgrep.web.safety import is_loopback, new_token
+from podgrep.web.safety import host_rule, is_loopback, new_token
 
 
 def write_token(host: str, given: str | None) -> tuple[str | None, bool]:
-    """The token writes need on `host` (None on loopback) and whether it was generated."""
-    if is_loopback(host):
-        return None, False
+    """The token writes need on `host` and whether it was generated: a token given is always
+    required; otherwise none on loopback and a generated one elsewhere."""
     if given:
         return given, False
+    if is_loopback(host):
+        return None, False
     return new_token(), True
 
 
@@ -27,16 +28,19 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8765,
     token: str | None = None,
+    allow_hosts: list[str] | None = None,
     say: Callable[[str], None] = print,
 ) -> None:
     """Serve the web app and API on host:port until interrupted."""
     if not 0 < port < 65536:
         raise PodgrepError(f"--port {port} is not a TCP port (1–65535)")
     token, generated = write_token(host, token)
-    app = create_app(settings, token=token)
+    rule = host_rule(host, allow_hosts or [], settings.allowed_hosts)  # checks the names
+    app = create_app(settings, token=token, hosts=allow_hosts, bind=host)
     shown = f"[{host}]" if ":" in host else host
     say(f"podgrep: library in {settings.home}")
     say(f"Serving on http://{shown}:{port}/  (API docs at /docs; Ctrl-C stops)")
+    say(f"Answers to the Host names {rule.shown()} (more with --allow-host NAME)")
     if token:
         source = "generated for this run" if generated else "from PODGREP_TOKEN / --token"
         say(f"Changes (add, upload, sync, retry) need the token ({source}): {token}")

@@ -1,4 +1,5 @@
-"""What the web app shares across requests: settings, the write token, the sync, small caches."""
+"""What the web app shares across requests: settings, the write token, the Host rule, the sync,
+the background feed checks and small caches."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from typing import Any, TypeVar
 
 from podgrep.config import Settings
 from podgrep.store import SqliteStore, open_store
+from podgrep.web.health import HealthChecker
+from podgrep.web.safety import HostRule, host_rule
 from podgrep.web.sync import SyncRunner
 
 T = TypeVar("T")
@@ -26,8 +29,14 @@ class WebState:
     token: str | None  # None: writes need no token (bound to loopback)
     max_upload_bytes: int
     sync: SyncRunner
+    hosts: HostRule = field(default_factory=host_rule)
+    feeds: HealthChecker | None = None  # made from `settings` when not given
     _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.feeds is None:
+            self.feeds = HealthChecker(self.settings, ttl=FEED_CHECK_SECONDS)
 
     @contextmanager
     def store(self) -> Iterator[SqliteStore]:

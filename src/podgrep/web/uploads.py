@@ -16,6 +16,7 @@ UPLOAD_PATH = "/api/uploads"
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file
 CHUNK = 1024 * 1024
 _UNSAFE = re.compile(r"[^\w.\- ]+", re.UNICODE)
+_ABSOLUTE = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/:]+/)+[^\s'\":]*")  # /any/absolute/path
 
 
 def _too_large(max_bytes: int) -> HTTPException:
@@ -81,6 +82,18 @@ def safe_name(filename: str | None) -> str:
     return name[-120:] or "upload"
 
 
+def scrub_paths(message: str, path: Path, folder: Path, name: str | None = None) -> str:
+    """`message` naming the uploaded file by its name only: no server folder in it."""
+    name = name or path.name
+    for p in (path, path.with_name(path.name + ".part")):
+        for spelled in {str(p), str(p.resolve()), p.as_posix()}:
+            message = message.replace(spelled, name)
+    for f in {str(folder.resolve()), str(folder), folder.as_posix()}:
+        message = message.replace(f + "/", "").replace(f, "uploads")
+    message = message.replace(name + ".part", name)
+    return _ABSOLUTE.sub(name, message)  # any other server path the message may hold
+
+
 def _unique(folder: Path, name: str) -> Path:
     path = folder / name
     stem, suffix = path.stem, path.suffix
@@ -126,7 +139,7 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
         try:
             audio.check(part, name, seconds=2.0)
         except MediaError as exc:
-            raise HTTPException(415, str(exc)) from exc
+            raise HTTPException(415, scrub_paths(str(exc), part, folder, name)) from exc
         part.replace(path)
     finally:
         part.unlink(missing_ok=True)

@@ -8,18 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podgrep.domain import Chapter, Episode, Show
-from podgrep.enrich.chapters import chapters_from_notes, fetch_chapters
-from podgrep.library import http_client
+from podgrep.enrich.chapters import chapters_from_notes
 from podgrep.store import SqliteStore
 from podgrep.store.browse import show_texts, show_version
-from podgrep.web.health import FeedHealth, feed_health
+from podgrep.web.health import FeedHealth
 from podgrep.web.overview import Overview, overview, top_words
 from podgrep.web.safety import safe_url
 from podgrep.web.schemas import EpisodeOut, ShowOut
-from podgrep.web.state import FEED_CHECK_SECONDS, WebState
+from podgrep.web.state import WebState
 
-CHAPTERS_SECONDS = 3600.0
-REMOTE_TIMEOUT = 8.0
 TRANSCRIBED = ("transcribed", "indexed")
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
 
@@ -78,8 +75,8 @@ def episode_out(ep: Episode, show: str | None = None) -> EpisodeOut:
 
 
 def chapters_for(state: WebState, ep: Episode) -> list[Chapter]:
-    """The episode's chapters: those stored when it was indexed (feed, notes, transcript or
-    generated), else the publisher's chapters JSON, else timestamps in its notes."""
+    """The episode's chapters as stored when it was indexed (the publisher's chapters JSON,
+    notes, transcript or generated), else timestamps in its notes; never fetched live."""
     from podgrep.enrich.episode import stored_chapters
 
     if ep.id is not None:
@@ -87,16 +84,6 @@ def chapters_for(state: WebState, ep: Episode) -> list[Chapter]:
             kept = [c for c in stored_chapters(store, ep.id) if c.toc]
         if kept:
             return kept
-    url = safe_url(ep.chapters_url)
-    if url:
-
-        def load() -> list[Chapter]:
-            with http_client(REMOTE_TIMEOUT) as client:
-                return fetch_chapters(client, url)
-
-        found = state.cached(("chapters", url), load, CHAPTERS_SECONDS)
-        if found:
-            return found
     return chapters_from_notes(ep.show_notes_html)
 
 
@@ -135,15 +122,13 @@ def glance(state: WebState, store: SqliteStore, show: Show, episodes: list[Episo
     return Glance(overview(episodes), words)
 
 
-def health(state: WebState, show: Show, episodes: list[Episode]) -> FeedHealth | None:
-    """The feed's health, read from the live feed at most every few minutes."""
-
-    def check() -> FeedHealth | None:
-        with http_client(REMOTE_TIMEOUT) as client:
-            return feed_health(client, show, episodes)
-
-    key = ("health", str(state.settings.db_path), show.id, len(episodes))
-    return state.cached(key, check, FEED_CHECK_SECONDS)
+def health(
+    state: WebState, show: Show, episodes: list[Episode], last_error: str | None = None
+) -> FeedHealth | None:
+    """The feed's health as last checked in the background (never fetched while a page waits):
+    until a check has run, what the stored episodes and the last sync's feed error say."""
+    assert state.feeds is not None
+    return state.feeds.health(show, episodes, last_error)
 
 
 def download_name(title: str, ext: str) -> str:
