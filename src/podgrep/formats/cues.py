@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from podgrep.domain import Segment
@@ -116,6 +117,14 @@ def _chunks(pieces: list[_Piece]) -> list[list[list[_Piece]]]:
     return greedy
 
 
+def one_line(text: str) -> str:
+    """`text` fit for one caption line: whitespace runs (line breaks too) as one space, no
+    control characters, so a name or a word cannot end a cue or start another."""
+    return " ".join(
+        "".join(c for c in text if unicodedata.category(c) != "Cc" or c.isspace()).split()
+    )
+
+
 def to_cues(segments: list[Segment]) -> list[Cue]:
     """Split segments into cues of at most two 32-character lines, timed by their words."""
     cues: list[Cue] = []
@@ -123,13 +132,16 @@ def to_cues(segments: list[Segment]) -> list[Cue]:
     for seg in segments:
         if not seg.text.strip():
             continue
+        # a speaker name comes from feeds, show notes and users: one line, or none at all
+        speaker = one_line(seg.speaker or "") or None
         for chunk in _chunks(_fit(_pieces(seg))):
             # players need non-overlapping, non-empty cues even when word timings overlap
             start = max(chunk[0][0].start, last_end, 0.0)
             end = max(chunk[-1][-1].end, start + MIN_DURATION)
-            cues.append(
-                Cue(round(start, 3), round(end, 3), [_line_text(x) for x in chunk], seg.speaker)
-            )
+            lines = [line for line in (one_line(_line_text(x)) for x in chunk) if line]
+            if not lines:
+                continue
+            cues.append(Cue(round(start, 3), round(end, 3), lines, speaker))
             last_end = end
     return cues
 

@@ -6,16 +6,21 @@ from podgrep.domain import Segment
 from podgrep.formats.cues import clock, to_cues
 
 
-def _escape(text: str) -> str:
+def escape(text: str) -> str:
+    """`text` as WebVTT cue text or voice annotation: `&`, `<` and `>` as character references.
+
+    Unescaped, `<` opens a tag, `&` a reference and `>` closes the voice annotation, so a name
+    like `A>B` would end the `<v …>` early and spill into the cue text; `-->` cannot appear.
+    """
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def write_vtt(segments: list[Segment]) -> str:
     """`WEBVTT` then cues with `HH:MM:SS.mmm` times; speakers as `<v Name>`."""
     out = ["WEBVTT"]
-    for cue in to_cues(segments):
-        lines = [_escape(line) for line in cue.lines]
+    for cue in to_cues(segments):  # cues hold one-line names and lines: none ends a cue
+        lines = [escape(line) for line in cue.lines]
         if cue.speaker:
-            lines[0] = f"<v {_escape(cue.speaker)}>{lines[0]}"
+            lines[0] = f"<v {escape(cue.speaker)}>{lines[0]}"
         out.append(f"{clock(cue.start, '.')} --> {clock(cue.end, '.')}\n" + "\n".join(lines))
     return "\n\n".join(out) + "\n"
