@@ -6,9 +6,8 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -34,7 +33,7 @@ def _print_error(exc: PodgrepError) -> None:
 class _Group(TyperGroup):
     """Turns a PodgrepError anywhere in a command into one red line and its exit code."""
 
-    def invoke(self, ctx: click.Context) -> object:
+    def invoke(self, ctx: Any) -> object:  # click's Context, vendored or not by Typer
         try:
             return super().invoke(ctx)
         except PodgrepError as exc:
@@ -107,7 +106,7 @@ def add(
 
     settings = _settings(ctx, home)
     failed = 0
-    with _store(settings) as store, http_client(settings.http_timeout) as client:
+    with _store(settings) as store, http_client(settings.http_timeout, settings) as client:
         for target in targets:
             try:
                 result = add_source(store, target, client=client)
@@ -144,7 +143,7 @@ def sync(
     from podgrep.fetch import MediaCache
     from podgrep.jobs.local import SyncLock, run_pending
     from podgrep.jobs.steps import StepContext
-    from podgrep.library import http_client, refresh
+    from podgrep.library import http_client, refresh_all
     from podgrep.progress import ConsoleReporter
 
     settings = _settings(ctx, home, model=model, device=device)
@@ -155,22 +154,20 @@ def sync(
             if n:
                 err.print(f"Retrying {n} parked step(s).")
         if not no_refresh:
-            with http_client(settings.http_timeout) as client:
-                for show in store.list_shows():
-                    result = refresh(store, show, client)
+            with http_client(settings.http_timeout, settings) as client:
+                for result in refresh_all(store, client):  # feeds checked in parallel
+                    title = escape(result.show.title)
                     if result.error:
-                        err.print(
-                            f"[red]feed error[/] {escape(show.title)}: {escape(result.error)}"
-                        )
+                        err.print(f"[red]feed error[/] {title}: {escape(result.error)}")
                     elif result.new_episodes:
-                        err.print(
-                            f"{escape(show.title)}: {len(result.new_episodes)} new episode(s)"
-                        )
+                        err.print(f"{title}: {len(result.new_episodes)} new episode(s)")
         cache = MediaCache(
             settings.media_dir,
             max_bytes=settings.max_download_mb * 1024 * 1024,
             retries=settings.fetch_retries,
             timeout=settings.http_timeout,
+            settings=settings,
+            reserve_bytes=settings.disk_reserve_mb * 1024 * 1024,
         )
         reporter = ConsoleReporter(err)
         try:
@@ -604,14 +601,31 @@ def serve(
         typer.Option(
             "--token",
             envvar="PODGREP_TOKEN",
-            help="Token for changes when not on 127.0.0.1 (default: generated and printed).",
+            help="Token that changes need (always, once given; off 127.0.0.1 one is generated"
+            " and printed when none is given).",
+        ),
+    ] = None,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-host",
+            metavar="NAME",
+            help="Another Host name (or *.domain) the server answers to, e.g. a name this"
+            " machine has on your network; repeat for more. Also PODGREP_ALLOWED_HOSTS.",
         ),
     ] = None,
 ) -> None:
     """Serve the web app and JSON API over the library (http://127.0.0.1:8765)."""
     from podgrep.web.server import serve as run_server
 
-    run_server(_settings(ctx, home), host=host, port=port, token=token, say=err.print)
+    run_server(
+        _settings(ctx, home),
+        host=host,
+        port=port,
+        token=token,
+        allow_hosts=allow_host or [],
+        say=err.print,
+    )
 
 
 @app.command("import")
@@ -711,7 +725,7 @@ def index(
 
     settings = _settings(ctx, home)
     embedder = shared_embedder()
-    with _store(settings) as store, http_client(settings.http_timeout) as client:
+    with _store(settings) as store, http_client(settings.http_timeout, settings) as client:
         done = 0
         for ep in store.list_episodes():
             if ep.status not in ("transcribed", "indexed") or ep.id is None:
@@ -739,6 +753,39 @@ def _invoke(args: list[str]) -> None:
         raise typer.Exit(code)
 
 
+def _disk_full(exc: BaseException) -> PodgrepError:
+    """The one line for SQLite's (or the system's) "disk is full", naming the disk it hit."""
+    import os
+
+    from podgrep.errors import DiskFullError, full_disk_cause
+
+    exc = full_disk_cause(exc) or exc
+    where: Path | None = None
+    if isinstance(exc, OSError) and exc.filename:
+        where = Path(os.fsdecode(exc.filename)).parent
+    tb = exc.__traceback__
+    while where is None and tb is not None:  # the store that hit it knows its file
+        for value in (tb.tb_frame.f_locals.get("self"), tb.tb_frame.f_locals.get("store")):
+            if isinstance(value, SqliteStore):
+                where = value.path.parent
+        tb = tb.tb_next
+    if where is None:
+        where = load_settings().home
+    what = "the files this command writes" if isinstance(exc, OSError) else "its database"
+    return DiskFullError.about(where, what=what, then="run the command again")
+
+
 def main() -> None:
     """Entry point for the `podgrep` script."""
-    app()
+    import sqlite3
+
+    from podgrep.errors import full_disk_cause
+
+    try:
+        app()
+    except (sqlite3.Error, OSError) as exc:
+        # past every command's own handling: a full disk is still one line, not a traceback
+        if full_disk_cause(exc) is None:
+            raise
+        _print_error(_disk_full(exc))
+        sys.exit(1)

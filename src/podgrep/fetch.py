@@ -20,7 +20,8 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from podgrep.errors import FetchError, MediaError
+from podgrep import net
+from podgrep.errors import DiskFullError, FetchError, MediaError, free_bytes, is_disk_full
 
 try:  # POSIX only; elsewhere concurrent fetches of one URL are simply not serialised
     import fcntl
@@ -76,6 +77,7 @@ _TYPE_EXTENSIONS = {
 _MAX_DELAY = 10.0  # cap on one back-off sleep
 _MAX_RETRY_AFTER = 30.0  # a longer Retry-After is ignored: better to fail and retry next sync
 _SIDECAR_EVERY = 1 << 20  # refresh the sidecar's byte count this often while streaming
+_SPACE_EVERY = 1 << 20  # check free disk space this often while streaming (one statvfs call)
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 _UNSATISFIED_RANGE = re.compile(r"bytes\s+\*/(\d+)", re.IGNORECASE)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -116,7 +118,8 @@ class _Job:
     last_modified: str | None = None
     total: int | None = None
     content_type: str | None = None
-    received: int = 0  # bytes that arrived during the current attempt
+    reached: int = 0  # how far into the file the current attempt got (resumed offset included)
+    announced: int | None = None  # the full size the current attempt's answer announced
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -141,17 +144,23 @@ class MediaCache:
         timeout: float = 30.0,
         client: httpx.Client | None = None,
         user_agent: str = "podgrep/0.1 (+https://github.com/podgrep)",
+        settings: object | None = None,
+        reserve_bytes: int | None = None,
     ) -> None:
         self.root = Path(root)
+        # Space a download must leave free on the cache's disk; None: settings.disk_reserve_mb.
+        if reserve_bytes is None:
+            reserve_bytes = int(getattr(settings, "disk_reserve_mb", 0) or 0) * 1024 * 1024
+        self.reserve_bytes = max(0, reserve_bytes)
         self.max_bytes = max_bytes
         self.retries = max(0, retries)
         self.backoff = backoff
         self.timeout = timeout
         self.user_agent = user_agent
         self._owns_client = client is None
-        self._client = client or httpx.Client(
-            follow_redirects=True, timeout=timeout, headers={"User-Agent": user_agent}
-        )
+        # media gets a minimum-rate rule rather than a total deadline (see podgrep.net)
+        self._settings = settings
+        self._client = client or net.client(settings, media=True, timeout=timeout)
         # Indirection so tests can observe back-off without waiting for it.
         self._sleep: Callable[[float], None] = time.sleep
 
@@ -175,14 +184,37 @@ class MediaCache:
 
     # -- public API ------------------------------------------------------------------------
 
-    def fetch(self, url: str, *, progress: Progress | None = None) -> FetchResult:
-        """Download url into the cache (resuming a partial download), return where it lies."""
+    def fetch(
+        self, url: str, *, progress: Progress | None = None, guard: net.Guard | None = None
+    ) -> FetchResult:
+        """Download url into the cache (resuming a partial download), return where it lies.
+
+        `guard` limits where the download (and its redirects) may connect: an enclosure is
+        content of its feed, held to the feed's rules (see net.content_guard)."""
         key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
         part = self.root / "partial" / f"{key}.part"
         job = _Job(url=url, part=part, sidecar=part.with_name(part.name + ".json"))
-        part.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(part.with_name(part.name + ".lock")):
-            return self._fetch_with_retries(job, progress)
+        try:
+            part.parent.mkdir(parents=True, exist_ok=True)
+            with _locked(part.with_name(part.name + ".lock")):
+                if guard is None:
+                    return self._fetch_with_retries(job, progress, self._client)
+                with net.client(
+                    self._settings, guard=guard, media=True, timeout=self.timeout
+                ) as client:
+                    return self._fetch_with_retries(job, progress, client)
+        except OSError as exc:  # no room even for the lock file or the partial folder
+            if not is_disk_full(exc):
+                raise
+            raise DiskFullError.about(self.root, reserve=self.reserve_bytes) from exc
+
+    def ensure_space(self, needed: int | None = None) -> None:
+        """Raise DiskFullError unless the cache's disk has `needed` bytes (when known) to spare
+        above the reserve: for downloads made by other tools (yt-dlp)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        free = free_bytes(self.root)
+        if free is not None and free - (needed or 0) < self.reserve_bytes:
+            raise DiskFullError.about(self.root, needed=needed, reserve=self.reserve_bytes)
 
     def add_file(self, path: Path) -> FetchResult:
         """Hash a local file that stays where it is: nothing is copied into the cache."""
@@ -205,8 +237,16 @@ class MediaCache:
             Path(path).unlink(missing_ok=True)
             return FetchResult(found.sha256, existing, found.size, found.content_type, reused=True)
         dest = self.root / found.sha256[:2] / f"{found.sha256}{Path(path).suffix.lower()}"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), dest)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), dest)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            dest.unlink(missing_ok=True)  # a half-copied file across filesystems
+            raise DiskFullError.about(
+                self.root, needed=found.size, reserve=self.reserve_bytes
+            ) from exc
         return FetchResult(found.sha256, dest, found.size, found.content_type, reused=False)
 
     def path_for(self, sha256: str) -> Path | None:
@@ -225,20 +265,36 @@ class MediaCache:
 
     # -- the download loop -----------------------------------------------------------------
 
-    def _fetch_with_retries(self, job: _Job, progress: Progress | None) -> FetchResult:
+    def _fetch_with_retries(
+        self, job: _Job, progress: Progress | None, client: httpx.Client
+    ) -> FetchResult:
         """Run attempts until one succeeds, a permanent error occurs, or retries run out."""
-        failures = 0  # attempts that failed without delivering a single byte
+        failures = 0  # attempts that failed without getting the file further than before
+        shorts = 0  # of those, answers that ended before the size they announced
         attempts = 0
         restarted = False
-        # Attempts that made progress are free, but not endlessly: a server that drops every
-        # connection after a few bytes must still end in an error. retries=0 means one attempt.
+        # How far any attempt has got into the file: a resumable partial left by an earlier
+        # run counts, a fresh download starts at nothing to improve on.
+        best = job.part.stat().st_size if job.part.exists() else 0
+        # Attempts that got the file further than any before them (a resumed range that adds
+        # bytes) are free, but not endlessly: a server that drops every connection after a
+        # few bytes must still end in an error. retries=0 means one attempt.
         max_attempts = 1 + 10 * self.retries
         while True:
             attempts += 1
-            job.received = 0
+            job.reached = 0
+            job.announced = None
             retry_after: float | None = None
             try:
-                return self._attempt(job, progress)
+                try:
+                    return self._attempt(job, progress, client)
+                except (DiskFullError, OSError) as exc:
+                    if isinstance(exc, OSError) and not is_disk_full(exc):
+                        raise
+                    # no retry: another attempt would only fill the disk again
+                    total = job.total
+                    self._keep_if_resumable(job)
+                    raise self._disk_full(job, total) from exc  # told after the clean-up
             except _Restart:
                 # At most one free restart per call, so a server that keeps answering oddly
                 # cannot loop us forever.
@@ -252,6 +308,12 @@ class MediaCache:
             except _Retry as exc:
                 cause, retry_after = exc.cause, exc.retry_after
             except httpx.TimeoutException as exc:
+                if "podgrep deadline:" in str(exc):
+                    # below the minimum rate: another attempt now would crawl the same way;
+                    # a resumable partial is kept for the next sync
+                    raise FetchError(
+                        f"Download of {job.url} stopped: {net.reason(exc)}", transient=True
+                    ) from exc
                 cause = f"timed out ({_describe(exc)})"
             except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
                 cause = f"connection failed ({_describe(exc)})"
@@ -261,9 +323,22 @@ class MediaCache:
                 raise FetchError(f"{job.url} is not a valid http(s) URL: {exc}") from exc
             except httpx.HTTPError as exc:
                 raise FetchError(f"Download of {job.url} failed: {_describe(exc)}") from exc
-            if job.received == 0:
+            # A restart from byte zero that ends where an earlier attempt ended (a server
+            # whose Content-Length promises more than it ever sends) is no progress at all.
+            if best > 0 and job.reached > best:
+                best = job.reached
+            else:
+                best = max(best, job.reached)
                 failures += 1
+                short = job.announced is not None and job.reached < job.announced
+                shorts = shorts + 1 if short else 0
             if failures > self.retries or attempts >= max_attempts:
+                if shorts and shorts == failures and job.announced is not None:
+                    cause = (
+                        f"the server sent fewer bytes than it announced ({best} of "
+                        f"{job.announced}) and closed the connection"
+                        + (" each time" if attempts > 1 else "")
+                    )
                 raise FetchError(
                     f"Download of {job.url} failed after {attempts} attempts: {cause}",
                     transient=True,
@@ -273,7 +348,7 @@ class MediaCache:
                 delay = max(delay, retry_after)
             self._sleep(delay)
 
-    def _attempt(self, job: _Job, progress: Progress | None) -> FetchResult:
+    def _attempt(self, job: _Job, progress: Progress | None, client: httpx.Client) -> FetchResult:
         """One HTTP request: resume or start the download, stream it, and file it in the cache."""
         offset = self._resume_offset(job)
         validator = job.etag or job.last_modified
@@ -288,7 +363,7 @@ class MediaCache:
             headers["If-Range"] = validator
         else:
             offset = 0
-        with self._client.stream(
+        with client.stream(
             "GET", job.url, headers=headers, follow_redirects=True, timeout=self.timeout
         ) as resp:
             status = resp.status_code
@@ -314,6 +389,10 @@ class MediaCache:
                 offset = 0
                 total = _int_header(resp.headers.get("Content-Length"))
             self._check_size(job, total)
+            if not offset:
+                self._discard(job)  # a stale partial is overwritten: its space counts as free
+            job.total = total
+            self._check_space(job, None if total is None else total - offset)
             if offset:  # same file as before (checked above): keep what we knew if unsent
                 job.etag = resp.headers.get("ETag") or job.etag
                 job.last_modified = resp.headers.get("Last-Modified") or job.last_modified
@@ -322,15 +401,16 @@ class MediaCache:
                 job.last_modified = resp.headers.get("Last-Modified")
             job.total = total
             job.content_type = ctype
+            job.announced = total
             digest = self._prefix_digest(job.part, offset)
-            done = offset
+            done = job.reached = offset
             with open(job.part, "r+b" if offset else "wb") as fh:
                 fh.seek(offset)
                 fh.truncate()
                 self._write_sidecar(job, done)
                 if progress is not None:
                     progress(done, total)
-                since_sidecar = 0
+                since_sidecar = since_space = 0
                 try:
                     for chunk in resp.iter_bytes():
                         if not chunk:
@@ -342,8 +422,12 @@ class MediaCache:
                             raise FetchError(_too_big(job.url, done, self.max_bytes, streamed=True))
                         fh.write(chunk)
                         digest.update(chunk)
-                        job.received += len(chunk)
+                        job.reached = done
                         since_sidecar += len(chunk)
+                        since_space += len(chunk)
+                        if since_space >= _SPACE_EVERY:
+                            self._check_space(job, None if total is None else total - done)
+                            since_space = 0
                         if since_sidecar >= _SIDECAR_EVERY:
                             fh.flush()
                             self._write_sidecar(job, done)
@@ -418,6 +502,48 @@ class MediaCache:
         if progress is not None:
             progress(offset, offset)
         return self._store(job, self._prefix_digest(job.part, offset), offset, resp.url)
+
+    def _check_space(self, job: _Job, left: int | None) -> None:
+        """Stop before the cache's disk would hold less than the reserve (`left`: bytes still to
+        come, when known)."""
+        free = free_bytes(job.part.parent)
+        if free is None:
+            return
+        if free - max(left or 0, 0) < self.reserve_bytes:
+            raise self._disk_full(job, job.total)
+
+    def _disk_full(self, job: _Job, total: int | None) -> DiskFullError:
+        """The one-line error for a download (of `total` bytes, when known) that does not fit
+        on the cache's disk, as things stand (a partial that cannot be resumed is gone)."""
+        have = job.part.stat().st_size if job.part.exists() else 0
+        what = "the rest of this download" if have else "this download"
+        if total is not None:
+            needed = max(total - have, 0)
+            return DiskFullError.about(
+                self.root, needed=needed, reserve=self.reserve_bytes, what=what
+            )
+        # length unknown: all we know is that what arrived did not fit
+        at_least = job.reached if not have and job.reached else None
+        return DiskFullError.about(
+            self.root, at_least=at_least, reserve=self.reserve_bytes, what=what
+        )
+
+    def _keep_if_resumable(self, job: _Job) -> None:
+        """After a full disk: keep a partial a range request can resume, drop any other."""
+        job.sidecar.with_name(job.sidecar.name + ".tmp").unlink(missing_ok=True)
+        try:
+            meta = json.loads(job.sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = None
+        resumable = (
+            isinstance(meta, dict)
+            and meta.get("url") == job.url
+            and bool(meta.get("etag") or meta.get("last_modified"))
+            and job.part.exists()
+            and job.part.stat().st_size > 0
+        )
+        if not resumable:
+            self._discard(job)
 
     def _check_size(self, job: _Job, total: int | None) -> None:
         """Refuse before streaming when the announced size is over the limit."""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Protocol
 
 from podgrep.domain import Episode
-from podgrep.errors import FetchError, ModelError, PodgrepError
+from podgrep.errors import DiskFullError, FetchError, ModelError, PodgrepError, full_disk_cause
 from podgrep.jobs.steps import STEP_FUNCTIONS, StepContext
+from podgrep.store.sqlite import QueuePosition
 
 
 class Reporter(Protocol):
@@ -51,17 +53,50 @@ def _permanent(exc: BaseException) -> bool:
     return isinstance(exc, PodgrepError)
 
 
+def _disk_full(ctx: StepContext, exc: BaseException) -> DiskFullError | None:
+    """The one-line error for a full disk, whoever hit it (the media cache, SQLite, a step)."""
+    if isinstance(exc, DiskFullError):
+        return exc
+    full = full_disk_cause(exc)
+    if full is None:
+        return None
+    if isinstance(full, OSError) and full.filename:
+        where = Path(os.fsdecode(full.filename)).parent
+        return DiskFullError.about(where, what="the files this step writes")
+    return DiskFullError.about(ctx.store.path.parent, what="its database")
+
+
 def run_pending(ctx: StepContext, reporter: Reporter | None = None) -> RunSummary:
-    """Run every pending step once; a failing episode never stops the others."""
-    reporter = reporter or SilentReporter()
+    """Run every pending step once; a failing episode never stops the others.
+
+    A full disk fails the step with one line without charging an attempt, so the next sync
+    takes it up again; when the database cannot even record that, the run stops with the line.
+    """
+    try:
+        return _run(ctx, reporter or SilentReporter())
+    except (sqlite3.Error, OSError) as exc:
+        full = _disk_full(ctx, exc)
+        if full is None:
+            raise
+        raise full from exc
+
+
+def _run(ctx: StepContext, reporter: Reporter) -> RunSummary:
     store, max_attempts = ctx.store, ctx.settings.max_attempts
     summary = RunSummary()
     tried: set[tuple[int, str]] = set()
+    # The queue is walked in order: after a failure, the next job is looked up past that
+    # episode (an index lookup), so each (episode, step) is tried at most once per run; after
+    # a success the same episode comes back with its next step.
+    after: QueuePosition | None = None
     while True:
-        work = [(e, s) for e, s in store.pending_work(max_attempts) if (e, s) not in tried]
-        if not work:
+        job = store.next_job(max_attempts, after)
+        if job is None:
             return summary
-        episode_id, step = work[0]
+        episode_id, step = job.episode_id, job.step
+        if (episode_id, step) in tried:  # a step that neither finished nor failed: move on
+            after = job.position
+            continue
         tried.add((episode_id, step))
         ep = store.get_episode(episode_id)
         reporter.start(ep, step)
@@ -73,16 +108,25 @@ def run_pending(ctx: StepContext, reporter: Reporter | None = None) -> RunSummar
             store.release_job(episode_id, step)
             raise
         except Exception as exc:
-            if isinstance(exc, PodgrepError):
+            full = _disk_full(ctx, exc)
+            if full is not None:
+                message = str(full)
+            elif isinstance(exc, PodgrepError):
                 message = str(exc)
             else:
                 message = f"{type(exc).__name__}: {exc}"
                 traceback.print_exc()
             store.fail_job(
-                episode_id, step, message, park=_permanent(exc), max_attempts=max_attempts
+                episode_id,
+                step,
+                message,
+                park=full is None and _permanent(exc),
+                max_attempts=max_attempts,
+                charge=full is None,
             )
             summary.failures.append((episode_id, step, message))
             reporter.finish(ep, step, message)
+            after = job.position
             continue
         store.finish_job(episode_id, step)
         summary.steps_done += 1

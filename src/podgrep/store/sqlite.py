@@ -7,20 +7,45 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 from podgrep.domain import Episode, Person, Segment, Show, Transcript, TranscriptRef, Word
-from podgrep.errors import NotFoundError, PodgrepError
+from podgrep.errors import DiskFullError, NotFoundError, PodgrepError, is_disk_full
 
 T = TypeVar("T")
 STEPS = ("fetch", "transcribe", "speakers", "index")
-_STEP_ORDER = "CASE j.step " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enumerate(STEPS))
-_STEP_ORDER += " END"
 LEAD_WORDS = 8  # words of the next segment appended to a segment's searchable text
+# Where an episode stands in the job queue: (show id, -published (or added), episode id).
+QueuePosition = tuple[int, float, int]
 HIDDEN_FLAGS = {"hallucination"}  # segments kept for the record but never searchable
+
+
+@dataclass(frozen=True)
+class NextJob:
+    """The next runnable step of the queue and where its episode stands in it."""
+
+    episode_id: int
+    step: str
+    position: QueuePosition
+
+
+# Episodes with a step left whose step is not parked (failed max_attempts times), read from
+# the partial index episodes_queue in its own order, so LIMIT 1 stops at the first row.
+_READY = "next_step IS NOT NULL AND (next_failed IS NULL OR next_failed < ?)"
+_NEXT_COLUMNS = "SELECT id, next_step, show_id, queue_age FROM episodes INDEXED BY episodes_queue"
+_NEXT_FIRST = f"{_NEXT_COLUMNS} WHERE {_READY} ORDER BY show_id, queue_age, id LIMIT 1"
+# past a position: the rest of its tie (same show and date) by id, else the next date or show
+_NEXT_SAME = (
+    f"{_NEXT_COLUMNS} WHERE {_READY} AND show_id = ? AND queue_age = ? AND id > ?"
+    " ORDER BY id LIMIT 1"
+)
+_NEXT_LATER = (
+    f"{_NEXT_COLUMNS} WHERE {_READY} AND (show_id, queue_age) > (?, ?)"
+    " ORDER BY show_id, queue_age, id LIMIT 1"
+)
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -63,8 +88,8 @@ def _from_row(cls: type[T], row: sqlite3.Row, **converted: Any) -> T:
     columns = set(row.keys())
     plain = {
         f.name: row[f.name]
-        for f in fields(cls)
-        if f.name in columns and f.name not in converted  # type: ignore[arg-type]
+        for f in fields(cls)  # type: ignore[arg-type]  # T is always a dataclass
+        if f.name in columns and f.name not in converted
     }
     return cls(**plain, **converted)
 
@@ -88,6 +113,10 @@ class SqliteStore:
             self.db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                raise DiskFullError.about(
+                    self.path.parent, what="its database", then="run the command again"
+                ) from exc
             raise PodgrepError(
                 f"{self.path} is not a usable podgrep database ({exc}): "
                 "move it away or choose another --home"
@@ -112,7 +141,8 @@ class SqliteStore:
         try:
             yield self.db
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:  # SQLite has rolled back already on a full disk
+                self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
 
@@ -306,27 +336,50 @@ class SqliteStore:
     # -- jobs -----------------------------------------------------------------------------------
 
     def pending_work(self, max_attempts: int) -> list[tuple[int, str]]:
-        """(episode id, next step) for each episode with a step left to run, oldest first."""
+        """(episode id, next step) for each episode with a step left to run, in queue order:
+        by show, newest published first; a parked step holds back its episode's later steps."""
         rows = self.db.execute(
-            "SELECT j.episode_id, j.step, j.state, j.attempts FROM jobs j"
-            " JOIN episodes e ON e.id = j.episode_id"
-            # steps in pipeline order, not insertion order: a step added by a later migration
-            # (speakers) has higher job ids than the steps it must run before
-            " ORDER BY e.show_id, COALESCE(e.published, e.added) DESC, e.id,"
-            f" {_STEP_ORDER}, j.id"
-        ).fetchall()
-        work: dict[int, str | None] = {}
-        for r in rows:
-            eid = int(r["episode_id"])
-            if eid in work:
-                continue
-            if r["state"] == "done":
-                continue
-            if r["state"] == "failed" and r["attempts"] >= max_attempts:
-                work[eid] = None  # parked: later steps wait too
-                continue
-            work[eid] = r["step"]
-        return [(eid, step) for eid, step in work.items() if step]
+            f"SELECT id, next_step FROM episodes INDEXED BY episodes_queue WHERE {_READY}"
+            " ORDER BY show_id, queue_age, id",
+            (max_attempts,),
+        )
+        return [(int(r["id"]), str(r["next_step"])) for r in rows]
+
+    def next_job(self, max_attempts: int, after: QueuePosition | None = None) -> NextJob | None:
+        """The first runnable step in queue order (pending_work's first entry), or the first
+        one past `after`: an index lookup, never a scan of the job table.
+
+        Each episode's next step (its first job not done, in pipeline order) and that step's
+        failed attempts are kept on the episode by triggers; running jobs count as runnable,
+        so a killed run's work is taken up again. A runner that moves `after` past each
+        episode whose step failed tries every (episode, step) at most once per run.
+        """
+        if after is None:
+            row = self.db.execute(_NEXT_FIRST, (max_attempts,)).fetchone()
+        else:
+            show_id, age, episode_id = after
+            row = self.db.execute(_NEXT_SAME, (max_attempts, show_id, age, episode_id)).fetchone()
+            if row is None:
+                row = self.db.execute(_NEXT_LATER, (max_attempts, show_id, age)).fetchone()
+        if row is None:
+            return None
+        position = (int(row["show_id"]), float(row["queue_age"]), int(row["id"]))
+        return NextJob(int(row["id"]), str(row["next_step"]), position)
+
+    def next_job_plan(self, max_attempts: int, after: QueuePosition | None = None) -> list[str]:
+        """SQLite's query plan for next_job's queries (for tests and diagnostics)."""
+        if after is None:
+            queries: list[tuple[str, tuple[Any, ...]]] = [(_NEXT_FIRST, (max_attempts,))]
+        else:
+            queries = [
+                (_NEXT_SAME, (max_attempts, *after)),
+                (_NEXT_LATER, (max_attempts, after[0], after[1])),
+            ]
+        return [
+            str(r["detail"])
+            for sql, args in queries
+            for r in self.db.execute("EXPLAIN QUERY PLAN " + sql, args)
+        ]
 
     def start_job(self, episode_id: int, step: str, lease_seconds: float = 3600) -> int:
         """Mark a step running and count the attempt; return the attempt number."""
@@ -350,10 +403,25 @@ class SqliteStore:
         )
 
     def fail_job(
-        self, episode_id: int, step: str, error: str, *, park: bool, max_attempts: int
+        self,
+        episode_id: int,
+        step: str,
+        error: str,
+        *,
+        park: bool,
+        max_attempts: int,
+        charge: bool = True,
     ) -> None:
-        """Record a failed attempt; `park` stops retries at once (the input itself is bad)."""
+        """Record a failed attempt; `park` stops retries at once (the input itself is bad);
+        `charge=False` gives the attempt back (a full disk is not the episode's fault)."""
+        if self.db.in_transaction:  # the step's own COMMIT failed (a full disk): drop it
+            self.db.execute("ROLLBACK")
         with self.transaction() as db:
+            if not charge:
+                db.execute(
+                    "UPDATE jobs SET attempts=MAX(attempts-1, 0) WHERE episode_id=? AND step=?",
+                    (episode_id, step),
+                )
             if park:
                 db.execute(
                     "UPDATE jobs SET attempts=MAX(attempts, ?) WHERE episode_id=? AND step=?",
