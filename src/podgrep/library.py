@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -166,24 +168,48 @@ class RefreshResult:
     error: str | None = None
 
 
+FEED_CHECKS_AT_ONCE = 8  # feeds fetched in parallel during a sync: one slow server holds no other
+
+
+def _fetch(show: Show, client: httpx.Client) -> feed.FeedResult | PodgrepError:
+    """Fetch one feed (network only, safe in a worker thread); a failure is returned."""
+    try:
+        return feed.fetch_feed(
+            client, show.feed_url, etag=show.etag, last_modified=show.last_modified
+        )
+    except PodgrepError as exc:
+        return exc
+    except Exception as exc:  # a feed must never end a sync: record what went wrong
+        return FeedError(f"{show.feed_url} could not be read: {type(exc).__name__}: {exc}")
+
+
+def _apply(store: SqliteStore, show: Show, got: feed.FeedResult | PodgrepError) -> RefreshResult:
+    """Store what one feed check found, or record its failure on the show."""
+    assert show.id is not None
+    try:
+        if isinstance(got, PodgrepError):
+            raise got
+        if got.not_modified:
+            store.mark_show_checked(show.id)
+            return RefreshResult(show, not_modified=True)
+        assert got.show is not None
+        got.show.etag, got.show.last_modified = got.etag, got.last_modified
+        store.update_show(show.id, got.show)
+        new = store.add_episodes(show.id, [e for e in got.episodes if e.media_url])
+        if got.moved_to:  # the feed moved for good: follow it, episodes and all
+            store.move_show(show.id, got.moved_to)
+        return RefreshResult(store.get_show(show.id), new)
+    except PodgrepError as exc:
+        store.mark_show_checked(show.id, str(exc))
+        return RefreshResult(show, error=str(exc))
+
+
 def refresh(store: SqliteStore, show: Show, client: httpx.Client) -> RefreshResult:
     """Check one source for new episodes; a failure is recorded on the show, not raised."""
     assert show.id is not None
+    if show.kind == "feed":
+        return _apply(store, show, _fetch(show, client))
     try:
-        if show.kind == "feed":
-            got = feed.fetch_feed(
-                client, show.feed_url, etag=show.etag, last_modified=show.last_modified
-            )
-            if got.not_modified:
-                store.mark_show_checked(show.id)
-                return RefreshResult(show, not_modified=True)
-            assert got.show is not None
-            got.show.etag, got.show.last_modified = got.etag, got.last_modified
-            store.update_show(show.id, got.show)
-            new = store.add_episodes(show.id, [e for e in got.episodes if e.media_url])
-            if got.moved_to:  # the feed moved for good: follow it, episodes and all
-                store.move_show(show.id, got.moved_to)
-            return RefreshResult(store.get_show(show.id), new)
         if show.kind == "local" and show.feed_url != local.FILES_SHOW_URL:
             folder = _local_path(show.feed_url)
             assert folder is not None
@@ -195,3 +221,24 @@ def refresh(store: SqliteStore, show: Show, client: httpx.Client) -> RefreshResu
         store.mark_show_checked(show.id, str(exc))
         return RefreshResult(show, error=str(exc))
     return RefreshResult(show)
+
+
+def refresh_all(
+    store: SqliteStore, client: httpx.Client, *, at_once: int = FEED_CHECKS_AT_ONCE
+) -> Iterator[RefreshResult]:
+    """Check every source, feeds `at_once` in parallel, yielding each result as it is stored:
+    a feed that stalls until its deadline delays no other (the store is written from the
+    calling thread only)."""
+    shows = store.list_shows()
+    feeds = [s for s in shows if s.kind == "feed"]
+    for show in shows:
+        if show.kind != "feed":
+            yield refresh(store, show, client)
+    if not feeds:
+        return
+    with concurrent.futures.ThreadPoolExecutor(
+        max(1, min(at_once, len(feeds))), thread_name_prefix="podgrep-feed"
+    ) as pool:
+        pending = {pool.submit(_fetch, s, client): s for s in feeds}
+        for done in concurrent.futures.as_completed(pending):
+            yield _apply(store, pending[done], done.result())

@@ -117,10 +117,16 @@ def test_feed_content_cannot_read_local_addresses(hostile: Hostile, tmp_path: Pa
     hostile.files["/secret.srt"] = (SECRET, "application/x-subrip")
     url = where.format(port=port)
     hostile.files["/public.xml"] = (
-        _ssrf_feed(base, url, f"http://127.0.0.1:{port}/secret.json"),
+        _ssrf_feed(f"http://media.test:{port}", url, f"http://127.0.0.1:{port}/secret.json"),
         "application/rss+xml",
     )
-    env = {**FAST, "PODGREP_RESOLVE": "podcast.test=127.0.0.1,inside.test=127.0.0.1"}
+    env = {
+        **FAST,
+        # the media host is allowed by name, so the episode is fetched and the transcript
+        # link is what the guard must stop
+        "PODGREP_RESOLVE": "podcast.test=127.0.0.1,inside.test=127.0.0.1,media.test=127.0.0.1",
+        "PODGREP_ALLOW_NETWORKS": "media.test",
+    }
     code, _, err = invoke(["add", f"{base}/public.xml"], home, **env)
     assert code == 0, err
     hostile.hits.clear()
@@ -133,6 +139,25 @@ def test_feed_content_cannot_read_local_addresses(hostile: Hostile, tmp_path: Pa
     db = sqlite3.connect(home / "podgrep.db")
     sources = {r[0] for r in db.execute("SELECT source FROM transcripts")}
     assert "publisher" not in sources
+
+
+@pytest.mark.fault("ssrf")
+def test_an_enclosure_on_a_local_address_is_refused(hostile: Hostile, tmp_path: Path):
+    """A feed on a public name whose enclosure points into this machine: the download is
+    refused before connecting, with one line, and the step is parked, not retried."""
+    home = tmp_path / "h"
+    port = hostile.port
+    xml = feed_xml(f"http://127.0.0.1:{port}", "Public", [("T", "t-1", "jfk.flac", "audio/flac")])
+    hostile.files["/public.xml"] = (xml.encode(), "application/rss+xml")
+    env = {**FAST, "PODGREP_RESOLVE": "podcast.test=127.0.0.1"}
+    assert invoke(["add", f"http://podcast.test:{port}/public.xml"], home, **env)[0] == 0
+    hostile.hits.clear()
+    code, _, err = invoke(["sync"], home, **env)
+    assert code == 3 and "loopback, private or reserved" in err
+    _one_line(err)
+    assert "/jfk.flac" not in hostile.hits
+    code, out, _ = invoke(["status", "--json"], home)
+    assert code == 0
 
 
 @pytest.mark.fault("ssrf")

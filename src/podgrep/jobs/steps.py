@@ -18,7 +18,7 @@ from podgrep.asr.plan import Window
 from podgrep.asr.whisper import Engines
 from podgrep.config import Settings
 from podgrep.domain import Episode
-from podgrep.errors import MediaError
+from podgrep.errors import DiskFullError, FetchError, MediaError, full_disk_cause
 from podgrep.fetch import MediaCache
 from podgrep.sources import url as url_source
 from podgrep.store import SqliteStore
@@ -69,9 +69,19 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         result = ctx.cache.add_file(_file_path(ep.media_url))
     elif ep.media_type == url_source.YTDLP_TYPE:
         downloads = ctx.cache.root / "partial" / "yt-dlp"
-        result = ctx.cache.ingest(url_source.download_page_media(ep.media_url, downloads))
+        ctx.cache.ensure_space()
+        try:
+            result = ctx.cache.ingest(url_source.download_page_media(ep.media_url, downloads))
+        except FetchError as exc:  # yt-dlp reports a full disk as a download error
+            if full_disk_cause(exc) or "No space left on device" in str(exc):
+                raise DiskFullError.about(ctx.cache.root, reserve=ctx.cache.reserve_bytes) from exc
+            raise
     else:
-        result = ctx.cache.fetch(ep.media_url, progress=lambda done, total: progress(done, total))
+        show = ctx.store.get_show(ep.show_id) if ep.show_id is not None else None
+        guard = content_guard(ctx, ep) if show is not None and show.kind == "feed" else None
+        result = ctx.cache.fetch(
+            ep.media_url, progress=lambda done, total: progress(done, total), guard=guard
+        )
     info = audio.check(Path(result.path), ep.media_url)
     ctx.store.set_media(ep.id, result.sha256, str(result.path))
     if info.duration:

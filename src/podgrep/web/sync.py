@@ -96,11 +96,11 @@ class SyncRunner:
 
     def _run(self, retry: bool, refresh: bool) -> None:
         from podgrep.asr.engine import resolve as resolve_model
+        from podgrep.errors import DiskFullError, full_disk_cause
         from podgrep.fetch import MediaCache
         from podgrep.jobs.local import SyncLock, run_pending
         from podgrep.jobs.steps import StepContext
-        from podgrep.library import http_client
-        from podgrep.library import refresh as refresh_show
+        from podgrep.library import http_client, refresh_all
 
         settings = self.settings
         cache: MediaCache | None = None
@@ -111,13 +111,12 @@ class SyncRunner:
                     store.retry_failed()
                 if refresh:
                     self._update(phase="refreshing")
-                    with http_client(settings.http_timeout) as client:
-                        for show in store.list_shows():
-                            result = refresh_show(store, show, client)
+                    with http_client(settings.http_timeout, settings) as client:
+                        for result in refresh_all(store, client):
                             if result.error:
                                 with self._lock:
                                     self._progress.feed_errors.append(
-                                        f"{show.title}: {result.error}"
+                                        f"{result.show.title}: {result.error}"
                                     )
                 self._update(phase="working")
                 cache = MediaCache(
@@ -125,13 +124,18 @@ class SyncRunner:
                     max_bytes=settings.max_download_mb * 1024 * 1024,
                     retries=settings.fetch_retries,
                     timeout=settings.http_timeout,
+                    settings=settings,
                 )
                 run_pending(StepContext(store, settings, cache), _Reporter(self))
             self._update(phase="done")
         except PodgrepError as exc:
             self._update(phase="failed", error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a crashed sync must still say why on the page
-            self._update(phase="failed", error=f"{type(exc).__name__}: {exc}")
+            if full_disk_cause(exc) is not None:
+                full = DiskFullError.about(settings.home, what="its database")
+                self._update(phase="failed", error=str(full))
+            else:
+                self._update(phase="failed", error=f"{type(exc).__name__}: {exc}")
         finally:
             if cache is not None:
                 cache.close()
