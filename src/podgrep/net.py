@@ -360,6 +360,20 @@ def resolve(guard: Guard, host: str, port: int, timeout: float | None) -> list[_
     return found
 
 
+def may_reach(guard: Guard, url: str, timeout: float = 2.0) -> bool:
+    """Whether `guard` lets a request to `url` through, resolving its host now (for links
+    podgrep hands to a browser rather than fetching itself)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        for ip in resolve(guard, host, port, timeout):
+            guard.check(host, ip)
+    except (ValueError, PodgrepError, httpcore.ConnectError, httpcore.ConnectTimeout):
+        return False
+    return bool(host)
+
+
 class _DeadlineBody(httpx.SyncByteStream):
     """The response body, read under its request's deadline."""
 

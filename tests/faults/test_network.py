@@ -205,3 +205,36 @@ def test_api_off_loopback_cannot_probe_this_machine(hostile: Hostile, tmp_path: 
     assert hostile.hits == []
     by_host = {a.split(" ")[0] for a in answers}
     assert len(set(answers)) == len(by_host)  # open and closed ports answer alike
+
+
+def test_media_below_the_minimum_rate_is_dropped_and_resumed_later(
+    hostile: Hostile, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lost
+):
+    """An enclosure that drips a byte a second is stopped by the minimum-rate rule (not held
+    'running' forever), the other episode syncs, and the next sync fetches it once it flows."""
+    from podgrep import net
+
+    monkeypatch.setattr(net, "MEDIA_GRACE_SECONDS", 2.0)
+    home = tmp_path / "h"
+    hostile.files["/slow.flac"] = hostile.files["/jfk.flac"]
+    base = hostile.url("").rstrip("/")
+    hostile.files["/two.xml"] = (
+        _feed(base, "Two", ["jfk.flac", "slow.flac"]),
+        "application/rss+xml",
+    )
+    env = {**FAST, "PODGREP_MIN_DOWNLOAD_KBPS": "64"}
+    assert invoke(["add", hostile.url("two.xml")], home, **env)[0] == 0
+    hostile.behave["/slow.flac"] = "drip"
+    began = time.monotonic()
+    code, _, err = invoke(["sync"], home, **env)
+    assert time.monotonic() - began < 90
+    assert code == 3 and "slower than the 64 KB/s" in err, err
+    _one_line(err)
+    db = sqlite3.connect(home / "podgrep.db")
+    assert db.execute("SELECT COUNT(*) FROM jobs WHERE state='running'").fetchone()[0] == 0
+    hostile.behave.clear()
+    code, _, err = invoke(["sync"], home, **env)
+    assert code == 0, err
+    done = db.execute("SELECT COUNT(*) FROM episodes WHERE status='indexed'").fetchone()[0]
+    lost(2 - done)
+    assert done == 2

@@ -316,6 +316,16 @@ def rename_speaker_api(episode_id: Id, body: SpeakerRenameIn, state: State) -> l
         return [SpeakerOut(**row) for row in speaker_rows(store, episode_id)]
 
 
+def _playable_remotely(state: WebState, ep: Any, url: str) -> bool:
+    """Whether the browser may be sent to the feed's own media URL: only where podgrep would
+    fetch it itself, so a hostile enclosure cannot aim visitors' browsers at their network."""
+    with state.store() as store:
+        show = store.get_show(ep.show_id)
+    if show.kind != "feed":  # a URL the user added: theirs to play from wherever it is
+        return True
+    return net.may_reach(net.content_guard(state.settings, show.feed_url), url)
+
+
 @router.get(
     "/episodes/{episode_id}/audio",
     responses={**ERRORS, 206: {"description": "Partial content (Range)"}},
@@ -334,7 +344,7 @@ def get_audio(episode_id: Id, state: State) -> Response:
             ctype = "application/octet-stream"  # never text/html or SVG from a feed's file
         return FileResponse(path, media_type=ctype, headers=AUDIO_HEADERS)
     remote = safe_url(ep.media_url)
-    if remote:
+    if remote and _playable_remotely(state, ep, remote):
         return RedirectResponse(remote, status_code=307)
     raise NotFoundError(f"The audio of episode {episode_id} is not downloaded yet: sync it first")
 

@@ -16,6 +16,7 @@ from typing import Any
 import feedparser  # type: ignore[import-untyped]
 import httpx
 
+from podgrep import net
 from podgrep.domain import Episode, Show
 from podgrep.errors import FeedError
 from podgrep.library import FEED_MAX_BYTES
@@ -180,23 +181,18 @@ def stored_checks(show: Show, episodes: list[Episode], why: str) -> FeedHealth:
 
 
 def fetch_feed_bytes(client: httpx.Client, url: str, deadline: float | None = None) -> bytes:
-    """The feed as served now (size-limited, and within `deadline` seconds of reading), or
+    """The feed as served now (size-capped, whole within `deadline` seconds when given), or
     FeedError saying why not."""
-    ends = None if deadline is None else time.monotonic() + deadline
+    extensions = net.with_deadline(deadline) if deadline is not None else None
     try:
-        with client.stream("GET", url) as resp:
+        with client.stream("GET", url, extensions=extensions) as resp:
             if resp.status_code >= 400:
                 raise FeedError(feed_source.status_message(url, resp))
-            data = bytearray()
-            for chunk in resp.iter_bytes():
-                data += chunk
-                if len(data) > FEED_MAX_BYTES:
-                    raise FeedError(f"{url} is larger than a feed can be")
-                if ends is not None and time.monotonic() > ends:
-                    raise FeedError(f"{url} took longer than {deadline:.0f} s to send the feed")
+            return net.read_capped(resp, FEED_MAX_BYTES, url)
+    except net.TooLarge as exc:
+        raise FeedError(f"{exc}: a feed is never that big") from exc
     except httpx.HTTPError as exc:
         raise FeedError(f"Could not reach {url}: {feed_source.network_reason(exc)}") from exc
-    return bytes(data)
 
 
 def is_checkable(show: Show) -> bool:

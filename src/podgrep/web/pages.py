@@ -6,9 +6,10 @@ import math
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
-from podgrep.errors import PodgrepError
+from podgrep.domain import Show
+from podgrep.errors import NotFoundError, PodgrepError
 from podgrep.formats import FORMATS
 from podgrep.store.speakers import list_speakers
 from podgrep.web import views
@@ -33,6 +34,32 @@ HITS_PER_PAGE = 20
 router = APIRouter(include_in_schema=False)
 
 
+def art_url(show: Show) -> str | None:
+    """Where a page loads the show's artwork from: podgrep itself, never the feed's URL."""
+    return f"/art/shows/{show.id}" if safe_url(show.image) else None
+
+
+@router.get("/art/shows/{show_id}")
+def show_art(show_id: Id, state: State) -> Response:
+    """The show's artwork, fetched once under the feed's rules (see web/art.py)."""
+    from podgrep.web.art import Busy
+
+    with state.store() as store:
+        show = store.get_show(show_id)
+    try:
+        found = state.art.get(show)
+    except Busy as exc:
+        return Response(str(exc), status_code=503, headers={"Retry-After": "2"})
+    if found is None:
+        raise NotFoundError(f"Show {show_id} has no artwork podgrep could fetch")
+    path, kind = found
+    return FileResponse(
+        path,
+        media_type=kind,
+        headers={"Cache-Control": "private, max-age=86400", "Content-Security-Policy": "sandbox"},
+    )
+
+
 @router.get("/", response_class=HTMLResponse)
 def library(request: Request, state: State) -> HTMLResponse:
     """Shows with artwork and progress; add, upload, sync; failed jobs to retry."""
@@ -43,7 +70,7 @@ def library(request: Request, state: State) -> HTMLResponse:
         request,
         "library.html",
         title="Library",
-        shows=[(s, c, safe_url(s.image)) for s, c in shows],
+        shows=[(s, c, art_url(s)) for s, c in shows],
         failures=failures,
     )
 
@@ -72,7 +99,7 @@ def show_page(
         title=show.title,
         show=show,
         counts=counts,
-        image=safe_url(show.image),
+        image=art_url(show),
         link=safe_url(show.link),
         episodes=episodes[start : start + EPISODES_PER_PAGE],
         page_no=page_no,

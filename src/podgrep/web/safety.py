@@ -34,7 +34,7 @@ _TAG = re.compile(r"<[A-Za-z!/]")
 
 # Inline script and styles are never needed by our own pages, so none may run at all.
 PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' http: https: data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "media-src 'self' http: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )

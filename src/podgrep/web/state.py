@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from podgrep.config import Settings
 from podgrep.store import SqliteStore, open_store
+from podgrep.web.art import ArtCache
 from podgrep.web.health import HealthChecker
 from podgrep.web.safety import HostRule, host_rule
 from podgrep.web.sync import SyncRunner
@@ -31,10 +32,12 @@ class WebState:
     sync: SyncRunner
     hosts: HostRule = field(default_factory=host_rule)
     feeds: HealthChecker | None = None  # made from `settings` when not given
+    art: ArtCache = field(init=False)
     _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
+        self.art = ArtCache(self.settings)
         if self.feeds is None:
             self.feeds = HealthChecker(self.settings, ttl=FEED_CHECK_SECONDS)
 
