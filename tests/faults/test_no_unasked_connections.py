@@ -37,6 +37,8 @@ from podgrep.offline import TELEMETRY_OFF, quiet_dependencies
 from tests.conftest import DATA, feed_xml
 from tests.support.server import LocalServer
 
+pytestmark = pytest.mark.fault("telemetry")
+
 LINGER_SECONDS = 16.0  # onnxruntime's first attempt came 9-10 s after its import (measured)
 # CI markers onnxruntime reads to keep quiet on its own: removed, or the test would prove nothing
 CI_MARKERS = (

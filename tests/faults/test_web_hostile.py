@@ -29,6 +29,8 @@ from podgrep.web.safety import BadHostName, ForbiddenOrigin, check_write, host_r
 from podgrep.web.server import write_token
 from tests.support.web import ServeProcess
 
+pytestmark = pytest.mark.fault("web")
+
 EVIL = "rebind.attacker.example"
 NOTES = "<p>00:00 Intro<br>01:30 The ask</p>"
 CDN = re.compile(
