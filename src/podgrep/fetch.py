@@ -161,15 +161,31 @@ class MediaCache:
         # media gets a minimum-rate rule rather than a total deadline (see podgrep.net)
         self._settings = settings
         self._client = client or net.client(settings, media=True, timeout=timeout)
+        self._guarded_clients: dict[net.Guard, httpx.Client] = {}  # one per feed's rules
         # Indirection so tests can observe back-off without waiting for it.
         self._sleep: Callable[[float], None] = time.sleep
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the HTTP client if this cache created it."""
+        """Close the HTTP clients this cache created."""
         if self._owns_client:
             self._client.close()
+        for client in self._guarded_clients.values():
+            client.close()
+        self._guarded_clients.clear()
+
+    def _guarded(self, guard: net.Guard) -> httpx.Client:
+        """The client for downloads under `guard`, made once (a client costs an SSL context)."""
+        client = self._guarded_clients.get(guard)
+        if client is None:
+            if len(self._guarded_clients) >= 64:  # many feeds: keep the number of pools small
+                for old in self._guarded_clients.values():
+                    old.close()
+                self._guarded_clients.clear()
+            client = net.client(self._settings, guard=guard, media=True, timeout=self.timeout)
+            self._guarded_clients[guard] = client
+        return client
 
     def __enter__(self) -> MediaCache:
         return self
@@ -197,12 +213,8 @@ class MediaCache:
         try:
             part.parent.mkdir(parents=True, exist_ok=True)
             with _locked(part.with_name(part.name + ".lock")):
-                if guard is None:
-                    return self._fetch_with_retries(job, progress, self._client)
-                with net.client(
-                    self._settings, guard=guard, media=True, timeout=self.timeout
-                ) as client:
-                    return self._fetch_with_retries(job, progress, client)
+                client = self._client if guard is None else self._guarded(guard)
+                return self._fetch_with_retries(job, progress, client)
         except OSError as exc:  # no room even for the lock file or the partial folder
             if not is_disk_full(exc):
                 raise
