@@ -718,21 +718,26 @@ def index(
     ] = False,
 ) -> None:
     """Find chapters and links and embed passages for transcribed episodes not yet done."""
+    from podgrep import net
     from podgrep.enrich.episode import enrich_episode
-    from podgrep.library import http_client
     from podgrep.semantic.embed import shared_embedder
     from podgrep.semantic.vectors import embed_missing
 
     settings = _settings(ctx, home)
     embedder = shared_embedder()
-    with _store(settings) as store, http_client(settings.http_timeout, settings) as client:
+    with _store(settings) as store:
         done = 0
         for ep in store.list_episodes():
             if ep.status not in ("transcribed", "indexed") or ep.id is None:
                 continue
             if not force and ep.status == "indexed" and _has_enrichment(store, ep.id):
                 continue
-            enrich_episode(store, ep, embedder, client)
+            assert ep.show_id is not None
+            show = store.get_show(ep.show_id)
+            # chapters JSON is the feed's content: fetched under the feed's rules
+            guard = net.content_guard(settings, show.feed_url, remote=bool(show.remote))
+            with net.client(settings, guard=guard) as client:
+                enrich_episode(store, ep, embedder, client)
             done += 1
         passages = embed_missing(store, embedder)
     err.print(f"Indexed {done} episode(s); {passages} new passage vector(s).")
@@ -769,8 +774,11 @@ def _disk_full(exc: BaseException) -> PodgrepError:
             if isinstance(value, SqliteStore):
                 where = value.path.parent
         tb = tb.tb_next
-    if where is None:
-        where = load_settings().home
+    if where is None:  # the library the command was given, else the default one
+        args = sys.argv[1:]
+        given = next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "--home"), None)
+        given = given or next((a.split("=", 1)[1] for a in args if a.startswith("--home=")), None)
+        where = Path(given).expanduser() if given else load_settings().home
     what = "the files this command writes" if isinstance(exc, OSError) else "its database"
     return DiskFullError.about(where, what=what, then="run the command again")
 

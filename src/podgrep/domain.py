@@ -44,6 +44,7 @@ class Show:
     last_modified: str | None = None
     last_checked: float | None = None
     new_feed_url: str | None = None  # the feed's <itunes:new-feed-url>: it has moved there
+    remote: bool = False  # added by a remote API caller: every fetch held to the content rules
 
 
 @dataclass
@@ -69,6 +70,7 @@ class Episode:
     media_path: str | None = None
     status: str = "new"
     error: str | None = None
+    remote: bool = False  # added by a remote API caller: its media held to the content rules
 
 
 @dataclass

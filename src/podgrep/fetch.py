@@ -331,7 +331,7 @@ class MediaCache:
                 cause = f"connection failed ({_describe(exc)})"
             except httpx.TooManyRedirects as exc:
                 raise FetchError(f"{job.url} redirects too many times: check the link") from exc
-            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol, UnicodeError) as exc:
                 raise FetchError(f"{job.url} is not a valid http(s) URL: {exc}") from exc
             except httpx.HTTPError as exc:
                 raise FetchError(f"Download of {job.url} failed: {_describe(exc)}") from exc
@@ -424,7 +424,7 @@ class MediaCache:
                     progress(done, total)
                 since_sidecar = since_space = 0
                 try:
-                    for chunk in resp.iter_bytes():
+                    for chunk in net.iter_body(resp, 1 << 62, job.url):  # bounded inflation
                         if not chunk:
                             continue
                         done += len(chunk)

@@ -105,8 +105,9 @@ def add_source(
 def _add_url(
     store: SqliteStore, target: str, client: httpx.Client, guard: net.Guard | None
 ) -> AddResult:
+    rules = net.source_rules(net.guard_of(client), target)
     try:
-        with client.stream("GET", target) as resp:
+        with client.stream("GET", target, extensions=net.with_guard(rules)) as resp:
             moved = feed.permanent_redirect(resp, target)
             if resp.status_code >= 400:
                 raise SourceError(feed.status_message(target, resp, what=""))
@@ -124,8 +125,8 @@ def _add_url(
             except net.TooLarge as exc:
                 raise SourceError(f"{exc}: too large for a feed, and it is not media") from exc
             etag, modified = resp.headers.get("etag"), resp.headers.get("last-modified")
-    except httpx.HTTPError as exc:
-        raise SourceError(f"Could not reach {target}: {feed.network_reason(exc)}") from exc
+    except net.REQUEST_ERRORS as exc:
+        raise SourceError(f"Could not reach {target}: {net.reason(exc)}") from exc
     if feed.looks_like_feed(bytes(data), ctype):
         show, episodes = feed.parse_feed(data, target)
         show.etag, show.last_modified = etag, modified
@@ -175,7 +176,11 @@ def _fetch(show: Show, client: httpx.Client) -> feed.FeedResult | PodgrepError:
     """Fetch one feed (network only, safe in a worker thread); a failure is returned."""
     try:
         return feed.fetch_feed(
-            client, show.feed_url, etag=show.etag, last_modified=show.last_modified
+            client,
+            show.feed_url,
+            etag=show.etag,
+            last_modified=show.last_modified,
+            remote=bool(show.remote),
         )
     except PodgrepError as exc:
         return exc
@@ -183,8 +188,12 @@ def _fetch(show: Show, client: httpx.Client) -> feed.FeedResult | PodgrepError:
         return FeedError(f"{show.feed_url} could not be read: {type(exc).__name__}: {exc}")
 
 
-def _apply(store: SqliteStore, show: Show, got: feed.FeedResult | PodgrepError) -> RefreshResult:
-    """Store what one feed check found, or record its failure on the show."""
+def _apply(
+    store: SqliteStore, show: Show, got: feed.FeedResult | PodgrepError, guard: net.Guard
+) -> RefreshResult:
+    """Store what one feed check found, or record its failure on the show. A move the feed
+    announces is followed only to where its content may go (`guard`'s content rules): a feed
+    must not move itself onto this machine and inherit the trust of a feed added by address."""
     assert show.id is not None
     try:
         if isinstance(got, PodgrepError):
@@ -197,6 +206,12 @@ def _apply(store: SqliteStore, show: Show, got: feed.FeedResult | PodgrepError) 
         store.update_show(show.id, got.show)
         new = store.add_episodes(show.id, [e for e in got.episodes if e.media_url])
         if got.moved_to:  # the feed moved for good: follow it, episodes and all
+            rules = net.content_rules(guard, show.feed_url, remote=bool(show.remote))
+            if not net.may_reach(rules, got.moved_to):
+                raise FeedError(
+                    f"The feed says it moved to {got.moved_to}, which is not a public address: "
+                    "not followed (add the new address yourself if it is right)"
+                )
             store.move_show(show.id, got.moved_to)
         return RefreshResult(store.get_show(show.id), new)
     except PodgrepError as exc:
@@ -208,7 +223,7 @@ def refresh(store: SqliteStore, show: Show, client: httpx.Client) -> RefreshResu
     """Check one source for new episodes; a failure is recorded on the show, not raised."""
     assert show.id is not None
     if show.kind == "feed":
-        return _apply(store, show, _fetch(show, client))
+        return _apply(store, show, _fetch(show, client), net.guard_of(client))
     try:
         if show.kind == "local" and show.feed_url != local.FILES_SHOW_URL:
             folder = _local_path(show.feed_url)
@@ -241,4 +256,4 @@ def refresh_all(
     ) as pool:
         pending = {pool.submit(_fetch, s, client): s for s in feeds}
         for done in concurrent.futures.as_completed(pending):
-            yield _apply(store, pending[done], done.result())
+            yield _apply(store, pending[done], done.result(), net.guard_of(client))

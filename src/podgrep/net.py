@@ -24,10 +24,12 @@ import ipaddress
 import re
 import socket
 import ssl
+import threading
 import time
 import urllib.parse
+import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpcore
@@ -40,11 +42,21 @@ USER_AGENT = f"podgrep/{__version__} (+https://github.com/podgrep)"
 FEED_MAX_BYTES = 32 * 1024 * 1024  # a feed (RSS/Atom/OPML) or a page
 TEXT_MAX_BYTES = 16 * 1024 * 1024  # a transcript file
 MEDIA_GRACE_SECONDS = 30.0  # a download may start slowly before its minimum rate applies
-_DEADLINE_KEY = "podgrep_deadline"
+_DEADLINE_KEY = "podgrep_deadline"  # a request's own deadline rule (a template)
+_LIVE_KEY = "podgrep_deadline_live"  # the deadline running for a request and its redirects
+_GUARD_KEY = "podgrep_guard"  # a request's own guard, in place of its client's
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 # Names that are loopback wherever they are looked up (RFC 6761), refused without asking DNS.
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+
+
+# What a request can raise besides PodgrepError: the network, and URLs no request can be made
+# to (httpx.InvalidURL for `http://[::1/`, UnicodeError from IDNA for `http://xn--/` or a label
+# over 63 characters) — a feed's links are hostile spelling included.
+REQUEST_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx.InvalidURL, UnicodeError)
+# ... and with podgrep's own refusals (blocked address, too large, bad encoding, deadline)
+FETCH_ERRORS: tuple[type[Exception], ...] = (*REQUEST_ERRORS, PodgrepError)
 
 
 class BlockedAddress(PodgrepError):
@@ -83,6 +95,8 @@ def is_public(ip: _Address) -> bool:
     shared, multicast, reserved or unspecified), looking through IPv6 forms of IPv4."""
     inner = _embedded_v4(ip)
     if inner is not None and not is_public(inner):
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:  # fec0::/10, deprecated
         return False
     return bool(
         ip.is_global
@@ -183,21 +197,53 @@ def literal_host(url: str) -> _Address | None:
         return None
 
 
-def content_guard(settings: Any | None, source_url: str | None) -> Guard:
+def _own_machine(url: str | None) -> list[_Address]:
+    """The non-public machine a URL names by address (loopback: both families), else none."""
+    ip = literal_host(url) if url else None
+    if ip is None or is_public(ip):
+        return []
+    if ip.is_loopback:  # "localhost" may answer on either family
+        return [ip, ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")]
+    return [ip]
+
+
+def content_rules(base: Guard, source_url: str | None, *, remote: bool = False) -> Guard:
+    """`base`'s allow-list and resolver, restricted for what a source links to (see
+    content_guard); a `remote` caller's source gets no trust from its own address."""
+    trusted = base.trusted if remote else base.trusted | frozenset(_own_machine(source_url))
+    return replace(base, restricted=True, trusted=trusted)
+
+
+def source_rules(base: Guard, url: str, *, remote: bool = False) -> Guard:
+    """The rules for fetching a source itself (a feed on add, refresh or health check): the
+    host the user typed is reached wherever it is, by name or address; where it redirects to
+    is held to the content rules. A source a remote API caller added gets no exemption."""
+    if remote or base.restricted:
+        return content_rules(base, None, remote=True) if remote else base
+    rules = content_rules(base, url)
+    host = (urllib.parse.urlsplit(url).hostname or "").lower().rstrip(".")
+    return replace(rules, names=rules.names | ({host} if host else set()))
+
+
+def content_guard(settings: Any | None, source_url: str | None, *, remote: bool = False) -> Guard:
     """The guard for what a source links to (transcripts, chapters, media, redirects).
 
     Content may reach public addresses; a source the user named by a non-public address
     (`http://127.0.0.1:8080/feed.xml`, a NAS by its IP) may also reach that same machine, as
     its own files. A name is never trusted this way: DNS can point a public name anywhere.
     """
-    trusted: list[_Address] = []
-    if source_url:
-        ip = literal_host(source_url)
-        if ip is not None and not is_public(ip):
-            trusted.append(ip)
-            if ip.is_loopback:  # "localhost" may answer on either family
-                trusted += [ipaddress.IPv4Address("127.0.0.1"), ipaddress.IPv6Address("::1")]
-    return Guard.from_settings(settings, restricted=True, trusted=trusted)
+    return content_rules(Guard.from_settings(settings, restricted=True), source_url, remote=remote)
+
+
+def guard_of(client: httpx.Client) -> Guard:
+    """The guard a client made by `client()` applies (an unrestricted one for other clients)."""
+    transport = getattr(client, "_transport", None)
+    return transport.guard if isinstance(transport, _Transport) else Guard()
+
+
+def with_guard(guard: Guard, extensions: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Request extensions giving one request (and its redirects) its own guard."""
+    return {**(extensions or {}), _GUARD_KEY: guard}
 
 
 # -- how long a request may take --------------------------------------------------------------
@@ -241,7 +287,6 @@ class _Call:
 
 
 _CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("podgrep_call", default=None)
-_RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="podgrep-dns")
 
 
 def _bounded(timeout: float | None) -> float | None:
@@ -312,9 +357,11 @@ class _Backend(httpcore.SyncBackend):
             return _Stream(
                 super().connect_tcp(host, port, _bounded(timeout), local_address, socket_options)
             )
-        addresses = resolve(self.guard, host, port, _bounded(timeout))
+        call = _CALL.get()
+        guard = call.guard if call is not None else self.guard
+        addresses = resolve(guard, host, port, _bounded(timeout))
         for ip in addresses:
-            self.guard.check(host, ip)
+            guard.check(host, ip)
         last: Exception | None = None
         for ip in addresses:
             try:
@@ -345,13 +392,24 @@ def resolve(guard: Guard, host: str, port: int, timeout: float | None) -> list[_
         loop = ipaddress.IPv4Address("127.0.0.1")
         guard.check(name, loop)
         return [loop]
-    future = _RESOLVER.submit(socket.getaddrinfo, name, port, 0, socket.SOCK_STREAM)
+    # getaddrinfo cannot be cancelled: each lookup gets a thread of its own, so one name whose
+    # DNS never answers holds no other lookup up (a shared pool would be starved by a few)
+    future: concurrent.futures.Future[list[Any]] = concurrent.futures.Future()
+
+    def lookup() -> None:
+        try:
+            future.set_result(socket.getaddrinfo(name, port, 0, socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the waiting caller
+            future.set_exception(exc)
+
+    threading.Thread(target=lookup, name="podgrep-dns", daemon=True).start()
     try:
         infos = future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
         raise httpcore.ConnectTimeout(f"looking up {host} timed out") from None
-    except OSError as exc:
-        raise httpcore.ConnectError(f"{host} could not be found ({exc.strerror or exc})") from exc
+    except (OSError, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise httpcore.ConnectError(f"{host} could not be found ({reason})") from exc
     found: list[_Address] = []
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
@@ -419,20 +477,32 @@ class _Transport(httpx.BaseTransport):
         pool._network_backend = _Backend(guard, proxied=self.proxied)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        template = request.extensions.get(_DEADLINE_KEY) or self.deadline or Deadline()
-        deadline = Deadline(template.total, template.min_rate, template.grace)
-        call = _Call(deadline, self.guard)
+        # httpx copies a request's extensions onto each redirect it follows, so the deadline
+        # started by the first hop is the one every later hop runs under
+        live = request.extensions.get(_LIVE_KEY)
+        if isinstance(live, Deadline):
+            deadline = live
+        else:
+            template = request.extensions.get(_DEADLINE_KEY) or self.deadline or Deadline()
+            deadline = Deadline(template.total, template.min_rate, template.grace)
+            request.extensions[_LIVE_KEY] = deadline
+        if deadline.remaining() <= 0:
+            raise httpx.ReadTimeout(f"podgrep deadline: {deadline.describe()}", request=request)
+        given = request.extensions.get(_GUARD_KEY)
+        guard = given if isinstance(given, Guard) else self.guard
+        call = _Call(deadline, guard)
         host = request.url.host
-        if self.proxied and self.guard.restricted:
-            # through a proxy the connection goes to the proxy: check where it is asked to go
+        if guard.restricted and (self.proxied or guard is not self.guard):
+            # through a proxy the connection goes to the proxy, and a pooled connection made
+            # under the client's own guard is not checked again: check where it is asked to go
             try:
-                found = resolve(self.guard, host, request.url.port or 443, _bounded_by(deadline))
+                found = resolve(guard, host, request.url.port or 443, _bounded_by(deadline))
             except httpcore.ConnectTimeout as exc:
                 raise httpx.ConnectTimeout(str(exc), request=request) from exc
             except httpcore.ConnectError as exc:
                 raise httpx.ConnectError(str(exc), request=request) from exc
             for ip in found:
-                self.guard.check(host, ip)
+                guard.check(host, ip)
         token = _CALL.set(call)
         try:
             response = self._inner.handle_request(request)
@@ -500,7 +570,8 @@ def client(
         follow_redirects=True,
         max_redirects=10,
         timeout=httpx.Timeout(read, connect=min(read, 15.0)),
-        headers={"User-Agent": USER_AGENT},
+        # only codings iter_body decodes a bounded piece at a time
+        headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
     )
 
 
@@ -512,18 +583,83 @@ def with_deadline(seconds: float) -> dict[str, Any]:
 # -- how much a request may read -----------------------------------------------------------------
 
 
+class BadEncoding(PodgrepError):
+    """A body came in a content-coding podgrep does not decode (or in several layered)."""
+
+
+_PIECE = 1 << 20  # most bytes one decompression call may produce: memory stays bounded
+
+
+class _Inflater:
+    """gzip or deflate decoding that never produces more than `_PIECE` bytes per step, so a
+    body that inflates a thousandfold is stopped at the cap, not after filling memory."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self._z: Any = None
+
+    def _start(self, first: bytes) -> None:
+        if self.coding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers do
+            head = first[:2]
+            wrapped = len(head) == 2 and head[0] & 0x0F == 8 and (head[0] << 8 | head[1]) % 31 == 0
+            self._z = zlib.decompressobj(15 if wrapped else -15)
+        else:
+            self._z = zlib.decompressobj(31)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """Decoded pieces of `data`, each at most `_PIECE` bytes."""
+        while data:
+            if self._z is None:
+                self._start(data)
+            if self._z.eof:  # a gzip body may hold several members one after another
+                data = self._z.unused_data + data
+                self._z = None
+                continue
+            try:
+                out = self._z.decompress(data, _PIECE)
+            except zlib.error as exc:
+                raise httpx.DecodingError(f"the {self.coding} body is corrupt: {exc}") from exc
+            data = self._z.unconsumed_tail
+            if self._z.eof and self._z.unused_data:
+                data = self._z.unused_data + data
+                self._z = None
+            if out:
+                yield out
+            elif not data:
+                return
+
+
+def iter_body(response: httpx.Response, limit: int, what: str) -> Iterator[bytes]:
+    """The body of a streamed response, decoded (identity, gzip or deflate) a bounded piece at
+    a time; TooLarge once the decoded bytes pass `limit`, BadEncoding for other codings."""
+    codings = [
+        c.strip().lower()
+        for c in response.headers.get("content-encoding", "").split(",")
+        if c.strip() and c.strip().lower() != "identity"
+    ]
+    if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+        raise BadEncoding(
+            f"{what} came encoded as {', '.join(codings)}, which podgrep does not read "
+            "(it asks for gzip or deflate)"
+        )
+    inflater = _Inflater("deflate" if codings == ["deflate"] else "gzip") if codings else None
+    total = 0
+    for raw in response.iter_raw():
+        pieces = inflater.feed(raw) if inflater is not None else (raw,)
+        for piece in pieces:
+            total += len(piece)
+            if total > limit:
+                raise TooLarge(f"{what} is larger than the {_mb(limit)} podgrep reads for it")
+            yield piece
+
+
 def read_capped(response: httpx.Response, limit: int, what: str) -> bytes:
     """The decoded body of a streamed response, refusing it once it passes `limit` bytes."""
     declared = response.headers.get("content-length", "")
     encoded = response.headers.get("content-encoding", "identity").lower() not in ("", "identity")
     if declared.isdigit() and not encoded and int(declared) > limit:
         raise TooLarge(f"{what} is {_mb(int(declared))}, more than the {_mb(limit)} podgrep reads")
-    data = bytearray()
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) > limit:
-            raise TooLarge(f"{what} is larger than the {_mb(limit)} podgrep reads for it")
-    return bytes(data)
+    return b"".join(iter_body(response, limit, what))
 
 
 def reason(exc: BaseException) -> str:

@@ -43,7 +43,9 @@ class Hostile:
     /gzipbomb/...    a gzip bomb (Content-Encoding: gzip) for the file's type
     /deflatebomb/... the same with deflate
     /bigfeed/...     an endless uncompressed body (200 MB announced)
-    /redirect/N/...  N redirects, then the file; /to/URL redirects to URL
+    /redirect/N/...  N redirects, then the file; /to/URL redirects to URL (/to301/URL: permanently)
+    /slowredirect/N/... the same, each hop after a second
+    /gzipgzip/...    the file gzipped twice, sent as Content-Encoding: gzip, gzip
     """
 
     files: dict[str, tuple[bytes, str]] = field(default_factory=dict)
@@ -112,9 +114,19 @@ class Hostile:
         mode, rest = parts[0], "/" + (parts[1] if len(parts) > 1 else "")
         if path in self.behave:
             mode, rest = self.behave[path], path
-        if mode == "to":
-            target = path[len("/to/") :]
-            head = f"HTTP/1.1 302 Found\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n"
+        if mode in ("to", "to301"):
+            target = path[len(f"/{mode}/") :]
+            status = "301 Moved Permanently" if mode == "to301" else "302 Found"
+            head = f"HTTP/1.1 {status}\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n"
+            conn.sendall(head.encode())
+            return
+        if mode == "slowredirect":  # each hop answered after a second
+            if self._stop.wait(1.0):
+                return
+            n, _, tail = rest.lstrip("/").partition("/")
+            left = int(n)
+            where = f"/slowredirect/{left - 1}/{tail}" if left > 1 else f"/{tail}"
+            head = f"HTTP/1.1 302 Found\r\nLocation: {where}\r\nContent-Length: 0\r\n\r\n"
             conn.sendall(head.encode())
             return
         if mode == "redirect":
@@ -134,6 +146,16 @@ class Hostile:
                 conn.sendall(bytes([ch]))
                 if self._stop.wait(1.0):
                     return
+            return
+        if mode == "gzipgzip":
+            bomb = self._bomb("gzip")
+            twice = zlib.compressobj(9, zlib.DEFLATED, 31)
+            body2 = twice.compress(bomb) + twice.flush()
+            head = (
+                f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Encoding: gzip, gzip\r\n"
+                f"Content-Length: {len(body2)}\r\n\r\n"
+            )
+            conn.sendall(head.encode() + body2)
             return
         if mode in ("gzipbomb", "deflatebomb"):
             bomb = self._bomb("gzip" if mode == "gzipbomb" else "deflate")
@@ -181,6 +203,7 @@ class Hostile:
 
 
 _MODES = {
+    "gzipgzip",
     "slow",
     "drip",
     "dripheaders",

@@ -10,7 +10,6 @@ import httpx
 
 from podgrep import net
 from podgrep.domain import Chapter
-from podgrep.errors import PodgrepError
 from podgrep.transcripts.layouts import clock
 
 MAX_CHAPTERS_BYTES = 1024 * 1024
@@ -103,6 +102,6 @@ def fetch_chapters(client: httpx.Client, url: str, *, hidden: bool = False) -> l
             if resp.status_code != 200:
                 return []
             data = net.read_capped(resp, MAX_CHAPTERS_BYTES, f"Chapters {url}")
-    except (httpx.HTTPError, PodgrepError):  # unreachable, too big, or not ours to fetch
+    except net.FETCH_ERRORS:  # unreachable, too big, badly spelt, not ours to fetch
         return []
     return parse_chapters_json(data, hidden=hidden)

@@ -154,10 +154,13 @@ class SyncLock:
             raise PodgrepError(
                 f"Another sync is running on this library (pid {owner}): wait for it or stop it"
             ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
+        try:  # who holds the lock, for the message above; a full disk must not stop the sync here
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+        except OSError:
+            pass
         self._fh = fh
         return self
 

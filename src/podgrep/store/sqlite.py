@@ -176,6 +176,16 @@ class SqliteStore:
         )
         return int(cur.lastrowid or 0), True
 
+    def mark_remote(self, show_id: int | None, episode_ids: list[int]) -> None:
+        """Record that a show and/or episodes were added by a remote API caller."""
+        with self.transaction() as db:
+            if show_id is not None:
+                db.execute("UPDATE shows SET remote = 1 WHERE id = ?", (show_id,))
+                db.execute("UPDATE episodes SET remote = 1 WHERE show_id = ?", (show_id,))
+            db.executemany(
+                "UPDATE episodes SET remote = 1 WHERE id = ?", [(e,) for e in episode_ids]
+            )
+
     def update_show(self, show_id: int, show: Show) -> None:
         """Refresh a show's metadata and conditional-GET state after a feed fetch."""
         self.db.execute(
@@ -244,12 +254,14 @@ class SqliteStore:
         new_ids: list[int] = []
         now = time.time()
         with self.transaction() as db:
+            owner = db.execute("SELECT remote FROM shows WHERE id = ?", (show_id,)).fetchone()
+            remote = bool(owner and owner["remote"])  # a remote caller's feed: so are its episodes
             for ep in episodes:
                 cur = db.execute(
                     "INSERT OR IGNORE INTO episodes (show_id, guid, title, published, duration,"
                     " media_url, media_type, media_length, link, show_notes_html, image,"
                     " transcripts_json, chapters_url, persons_json, media_sha256, media_path,"
-                    " status, added) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " status, added, remote) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         show_id,
                         ep.guid,
@@ -269,6 +281,7 @@ class SqliteStore:
                         ep.media_path,
                         "new",
                         now,
+                        int(remote or ep.remote),
                     ),
                 )
                 if cur.rowcount:

@@ -24,6 +24,7 @@ PREFERENCE = (
     "text/plain",
 )
 SOURCE = "publisher"
+MAX_LINKS = 3  # transcript links tried per episode: a feed listing hundreds must not hold a sync
 
 
 def ranked(refs: list[TranscriptRef]) -> list[TranscriptRef]:
@@ -49,8 +50,8 @@ def download(client: httpx.Client, ref: TranscriptRef) -> tuple[bytes, str | Non
                 )
             data = net.read_capped(resp, MAX_BYTES, f"Transcript {ref.url}")
             return data, resp.headers.get("content-type")
-    except httpx.HTTPError as exc:
-        msg = f"Transcript {ref.url} could not be fetched ({net.reason(exc)})"
+    except net.REQUEST_ERRORS as exc:
+        msg = f"Transcript {ref.url!r} could not be fetched ({net.reason(exc)})"
         raise FetchError(msg, transient=True) from exc
 
 
@@ -71,7 +72,7 @@ def import_from_feed(store: SqliteStore, ep: Episode, client: httpx.Client) -> i
     """Fetch and store the episode's best publisher transcript; None when no link worked."""
     assert ep.id is not None
     errors = []
-    for ref in ranked(ep.transcripts):
+    for ref in ranked(ep.transcripts)[:MAX_LINKS]:
         try:
             data, kind = download(client, ref)
             found = read_transcript(data, ref.url.rsplit("?", 1)[0], kind or ref.type)

@@ -425,6 +425,11 @@ def add_source_api(body: SourceIn, state: State) -> SourceOut:
         http_client(state.settings.http_timeout, state.settings, guard=guard) as client,
     ):
         result = add_source(store, target, client=client, guard=guard, local_paths=False)
+        if remote:  # every later fetch of what this caller added keeps to the same rules
+            store.mark_remote(
+                result.show.id if result.created and result.kind == "feed" else None,
+                result.new_episodes,
+            )
         counts = next((c for c in store.status_counts() if c["id"] == result.show.id), {})
     return SourceOut(
         show=views.show_out(result.show, counts),
@@ -537,7 +542,7 @@ def jobs(state: State) -> JobsOut:
 
 def error_status(exc: PodgrepError) -> int:
     """The HTTP status of a user error."""
-    from podgrep.errors import FeedError
+    from podgrep.errors import DiskFullError, FeedError
     from podgrep.web.safety import AuthError, ForbiddenOrigin
 
     if isinstance(exc, NotFoundError):
@@ -548,4 +553,6 @@ def error_status(exc: PodgrepError) -> int:
         return 403
     if isinstance(exc, SourceError | FeedError | InvalidInput | net.BlockedAddress):
         return 422
+    if isinstance(exc, DiskFullError):
+        return 507  # Insufficient Storage: not the request's fault
     return 400

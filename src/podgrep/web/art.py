@@ -15,8 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from podgrep import net
 from podgrep.domain import Show
 from podgrep.errors import PodgrepError
@@ -112,6 +110,6 @@ class ArtCache:
                 if resp.status_code != 200:
                     return None
                 data = net.read_capped(resp, MAX_BYTES, url)
-        except (httpx.HTTPError, PodgrepError):
+        except net.FETCH_ERRORS:
             return None
         return data if sniff(data) else None

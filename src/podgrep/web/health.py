@@ -180,10 +180,15 @@ def stored_checks(show: Show, episodes: list[Episode], why: str) -> FeedHealth:
     return FeedHealth(_score(checks), checks, note=why)
 
 
-def fetch_feed_bytes(client: httpx.Client, url: str, deadline: float | None = None) -> bytes:
+def fetch_feed_bytes(
+    client: httpx.Client, url: str, deadline: float | None = None, *, remote: bool = False
+) -> bytes:
     """The feed as served now (size-capped, whole within `deadline` seconds when given), or
     FeedError saying why not."""
-    extensions = net.with_deadline(deadline) if deadline is not None else None
+    extensions = net.with_guard(
+        net.source_rules(net.guard_of(client), url, remote=remote),
+        net.with_deadline(deadline) if deadline is not None else None,
+    )
     try:
         with client.stream("GET", url, extensions=extensions) as resp:
             if resp.status_code >= 400:
@@ -191,8 +196,10 @@ def fetch_feed_bytes(client: httpx.Client, url: str, deadline: float | None = No
             return net.read_capped(resp, FEED_MAX_BYTES, url)
     except net.TooLarge as exc:
         raise FeedError(f"{exc}: a feed is never that big") from exc
-    except httpx.HTTPError as exc:
-        raise FeedError(f"Could not reach {url}: {feed_source.network_reason(exc)}") from exc
+    except net.BadEncoding as exc:
+        raise FeedError(str(exc)) from exc
+    except net.REQUEST_ERRORS as exc:
+        raise FeedError(f"Could not reach {url}: {net.reason(exc)}") from exc
 
 
 def is_checkable(show: Show) -> bool:
@@ -207,7 +214,7 @@ def feed_health(
     if not is_checkable(show):
         return None
     try:
-        data = fetch_feed_bytes(client, show.feed_url, deadline)
+        data = fetch_feed_bytes(client, show.feed_url, deadline, remote=bool(show.remote))
     except FeedError as exc:
         return stored_checks(show, episodes, f"Checked from stored episodes only: {exc}")
     return feed_checks(data, show, episodes)

@@ -9,7 +9,7 @@ from fastapi import HTTPException, UploadFile
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podgrep import audio
-from podgrep.errors import MediaError
+from podgrep.errors import DiskFullError, MediaError, is_disk_full
 from podgrep.sources.local import MEDIA_SUFFIXES
 
 UPLOAD_PATH = "/api/uploads"
@@ -128,12 +128,21 @@ async def save_upload(upload: UploadFile, folder: Path, max_bytes: int) -> Path:
     part = path.with_name(path.name + ".part")
     size = 0
     try:
-        with part.open("wb") as fh:
-            while chunk := await upload.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise _too_large(max_bytes)
-                fh.write(chunk)
+        try:
+            with part.open("wb") as fh:
+                while chunk := await upload.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise _too_large(max_bytes)
+                    fh.write(chunk)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            full = DiskFullError.about(
+                folder, at_least=size, what="this upload", then="upload it again"
+            )
+            message = scrub_paths(str(full), part, folder, name)  # no server folder in it
+            raise DiskFullError(message, directory=folder) from exc
         if size == 0:
             raise HTTPException(415, f"{name} is empty")
         try:
