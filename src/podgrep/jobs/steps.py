@@ -64,21 +64,41 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     if ep.media_path and Path(ep.media_path).is_file():
         ctx.store.set_status(ep.id, "fetched")  # a run killed after the download finished
         return
+    show = ctx.store.get_show(ep.show_id) if ep.show_id is not None else None
     if ep.media_url.startswith("file://"):
         _check_local_media_allowed(ctx, ep)
         result = ctx.cache.add_file(_file_path(ep.media_url))
-    elif ep.media_type == url_source.YTDLP_TYPE:
+    elif (
+        ep.media_type == url_source.YTDLP_TYPE
+        and show is not None
+        and show.kind == "url"
+        and not ep.remote
+    ):
+        # only pages the user added (url.page_episode): yt-dlp makes its own connections,
+        # which no guard watches, so a feed's enclosure (or a remote caller's URL) never
+        # reaches it whatever its type
         downloads = ctx.cache.root / "partial" / "yt-dlp"
         ctx.cache.ensure_space()
+        kbps = ctx.settings.min_download_kbps
         try:
-            result = ctx.cache.ingest(url_source.download_page_media(ep.media_url, downloads))
+            path = url_source.download_page_media(
+                ep.media_url,
+                downloads,
+                min_rate=kbps * 1024 if kbps and kbps > 0 else None,
+                max_bytes=ctx.settings.max_download_mb * 1024 * 1024,
+                progress=progress,
+            )
+            result = ctx.cache.ingest(path)
         except FetchError as exc:  # yt-dlp reports a full disk as a download error
             if full_disk_cause(exc) or "No space left on device" in str(exc):
                 raise DiskFullError.about(ctx.cache.root, reserve=ctx.cache.reserve_bytes) from exc
             raise
     else:
-        show = ctx.store.get_show(ep.show_id) if ep.show_id is not None else None
-        guard = content_guard(ctx, ep) if show is not None and show.kind == "feed" else None
+        guard: net.Guard | None = None  # a URL the user added: fetched wherever it is
+        if show is not None and show.kind == "feed":
+            guard = content_guard(ctx, ep)  # an enclosure is the feed's content
+        elif ep.remote:  # added by a remote API caller: public addresses only
+            guard = net.content_guard(ctx.settings, None, remote=True)
         result = ctx.cache.fetch(
             ep.media_url, progress=lambda done, total: progress(done, total), guard=guard
         )
@@ -160,7 +180,10 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
 def content_guard(ctx: StepContext, ep: Episode) -> net.Guard:
     """Where what the episode's feed links to may be fetched from (see net.content_guard)."""
     assert ep.show_id is not None
-    return net.content_guard(ctx.settings, ctx.store.get_show(ep.show_id).feed_url)
+    show = ctx.store.get_show(ep.show_id)
+    return net.content_guard(
+        ctx.settings, show.feed_url, remote=bool(show.remote or ep.remote)
+    )
 
 
 def content_client(ctx: StepContext, ep: Episode) -> httpx.Client:

@@ -23,6 +23,7 @@ import httpx
 from podgrep import net
 from podgrep.domain import Episode, Person, Show, TranscriptRef
 from podgrep.errors import FeedError
+from podgrep.sources.url import YTDLP_TYPE
 
 USER_AGENT = "podgrep/0.1"
 _ACCEPT = (
@@ -83,8 +84,13 @@ def fetch_feed(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    remote: bool = False,
 ) -> FeedResult:
-    """GET a feed with a conditional request; parse it unless the server answers 304."""
+    """GET a feed with a conditional request; parse it unless the server answers 304.
+
+    The feed's own host is reached wherever it is (the user chose it; not when `remote`: a
+    remote API caller did), its redirects only under the content rules (see net.source_rules).
+    """
     headers = {"User-Agent": USER_AGENT, "Accept": _ACCEPT}
     if etag:
         headers["If-None-Match"] = etag
@@ -92,7 +98,10 @@ def fetch_feed(
         headers["If-Modified-Since"] = last_modified
     try:
         # Streamed so a media file given by mistake is refused without downloading it.
-        with client.stream("GET", url, headers=headers, follow_redirects=True) as resp:
+        rules = net.source_rules(net.guard_of(client), url, remote=remote)
+        with client.stream(
+            "GET", url, headers=headers, follow_redirects=True, extensions=net.with_guard(rules)
+        ) as resp:
             final_url = str(resp.url)
             moved = permanent_redirect(resp, url)
             new_etag = resp.headers.get("ETag")
@@ -119,11 +128,13 @@ def fetch_feed(
             data = net.read_capped(resp, net.FEED_MAX_BYTES, f"The feed at {url}")
     except net.TooLarge as exc:
         raise FeedError(f"{exc}: a feed is never that big") from exc
+    except net.BadEncoding as exc:
+        raise FeedError(str(exc)) from exc
     except httpx.TooManyRedirects as exc:
         raise FeedError(f"Could not reach {url}: too many redirects") from exc
     except httpx.HTTPError as exc:
         raise FeedError(f"Could not reach {url}: {network_reason(exc)}") from exc
-    except httpx.InvalidURL as exc:
+    except (httpx.InvalidURL, UnicodeError) as exc:
         raise FeedError(f"{url} is not a valid web address: {exc}") from exc
 
     show, episodes = _parse(data, url, final_url, content_type)
@@ -296,6 +307,8 @@ def _episode(entry: Any, item: _ItemExtras | None, base: str, language: str | No
     raw_media = _clean(media.get("href")) if media else None
     media_url = _abs(base, raw_media)
     media_type = _clean(media.get("type")) if media else None
+    if media_type and media_type.lower() == YTDLP_TYPE:
+        media_type = None  # podgrep's own mark for pages it hands to yt-dlp: never a feed's
     if media_url and not media_type:
         media_type = mimetypes.guess_type(urlsplit(media_url).path)[0]
 
@@ -414,7 +427,12 @@ def _abs(base: str, url: Any) -> str | None:
     url = _clean(url)
     if url is None:
         return None
-    return urljoin(base, url) if base else url
+    try:
+        joined = urljoin(base, url) if base else url
+        urlsplit(joined).hostname  # noqa: B018 - parses the authority: `http://[::1/` raises
+    except ValueError:  # a URL no request could be made to: as if the feed had none
+        return None
+    return joined
 
 
 def _mime(content_type: str | None) -> str:
