@@ -120,19 +120,12 @@ class Hostile:
             head = f"HTTP/1.1 {status}\r\nLocation: {target}\r\nContent-Length: 0\r\n\r\n"
             conn.sendall(head.encode())
             return
-        if mode == "slowredirect":  # each hop answered after a second
-            if self._stop.wait(1.0):
+        if mode in ("redirect", "slowredirect"):
+            if mode == "slowredirect" and self._stop.wait(1.0):  # each hop after a second
                 return
             n, _, tail = rest.lstrip("/").partition("/")
             left = int(n)
-            where = f"/slowredirect/{left - 1}/{tail}" if left > 1 else f"/{tail}"
-            head = f"HTTP/1.1 302 Found\r\nLocation: {where}\r\nContent-Length: 0\r\n\r\n"
-            conn.sendall(head.encode())
-            return
-        if mode == "redirect":
-            n, _, tail = rest.lstrip("/").partition("/")
-            left = int(n)
-            where = f"/redirect/{left - 1}/{tail}" if left > 1 else f"/{tail}"
+            where = f"/{mode}/{left - 1}/{tail}" if left > 1 else f"/{tail}"
             head = f"HTTP/1.1 302 Found\r\nLocation: {where}\r\nContent-Length: 0\r\n\r\n"
             conn.sendall(head.encode())
             return
