@@ -79,6 +79,27 @@ def test_a_feed_cannot_move_itself_onto_this_machine(hostile: Hostile, tmp_path:
     assert not _searchable(home, "swordfish")
 
 
+def test_a_feed_redirecting_into_this_machine_is_not_followed(hostile: Hostile, tmp_path: Path):
+    """The host the user typed is fetched wherever it is; a redirect from it into loopback is
+    held to the content rules."""
+    port = hostile.port
+    home = tmp_path / "h"
+    env = {**FAST, **PUBLIC, "PODGREP_ALLOW_NETWORKS": "media.test"}
+    hostile.files["/public.xml"] = (_feed(hostile), "application/rss+xml")
+    assert invoke(["add", f"http://podcast.test:{port}/public.xml"], home, **env)[0] == 0
+    hostile.files["/moved.xml"] = (_feed(hostile), "application/rss+xml")
+    db = sqlite3.connect(home / "podgrep.db")
+    db.execute(  # the show's address now answers a redirect to loopback
+        "UPDATE shows SET feed_url = ?",
+        (f"http://podcast.test:{port}/to/http://127.0.0.1:{port}/moved.xml",),
+    )
+    db.commit()
+    hostile.hits.clear()
+    code, _, err = invoke(["sync"], home, **env)
+    assert "Traceback" not in err and "loopback, private or reserved" in err
+    assert "/moved.xml" not in hostile.hits
+
+
 def test_layered_encodings_are_refused_without_inflating(hostile: Hostile, tmp_path: Path):
     """`Content-Encoding: gzip, gzip` of a 300 MB bomb: refused at once, whatever reads it."""
     hostile.files["/f.xml"] = (b"<rss/>", "application/rss+xml")
