@@ -142,7 +142,8 @@ def test_migration_fills_the_queue_of_an_existing_library(tmp_path: Path) -> Non
         "DROP TRIGGER jobs_queue_ai; DROP TRIGGER jobs_queue_au; DROP TRIGGER jobs_queue_ad;"
         " DROP INDEX episodes_queue; ALTER TABLE episodes DROP COLUMN queue_age;"
         " ALTER TABLE episodes DROP COLUMN next_step; ALTER TABLE episodes DROP COLUMN next_failed;"
-        " ALTER TABLE shows DROP COLUMN remote; ALTER TABLE episodes DROP COLUMN remote;"
+        " ALTER TABLE shows DROP COLUMN remote; ALTER TABLE shows DROP COLUMN typed;"
+        " ALTER TABLE episodes DROP COLUMN remote;"
         " PRAGMA user_version = 4;"
     )
     db.close()

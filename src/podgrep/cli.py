@@ -735,7 +735,7 @@ def index(
             assert ep.show_id is not None
             show = store.get_show(ep.show_id)
             # chapters JSON is the feed's content: fetched under the feed's rules
-            guard = net.content_guard(settings, show.feed_url, remote=bool(show.remote))
+            guard = net.content_guard(settings, show.feed_url, remote=not show.chosen_by_user)
             with net.client(settings, guard=guard) as client:
                 enrich_episode(store, ep, embedder, client)
             done += 1

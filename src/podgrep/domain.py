@@ -45,6 +45,13 @@ class Show:
     last_checked: float | None = None
     new_feed_url: str | None = None  # the feed's <itunes:new-feed-url>: it has moved there
     remote: bool = False  # added by a remote API caller: every fetch held to the content rules
+    typed: bool = True  # feed_url is what the user typed (not where the feed moved itself)
+
+    @property
+    def chosen_by_user(self) -> bool:
+        """Whether the user chose `feed_url` themselves: added here (not by a remote caller)
+        and not moved since by the feed. Only such an address is fetched wherever it is."""
+        return bool(self.typed) and not self.remote
 
 
 @dataclass

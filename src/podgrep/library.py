@@ -130,14 +130,17 @@ def _add_url(
     if feed.looks_like_feed(bytes(data), ctype):
         show, episodes = feed.parse_feed(data, target)
         show.etag, show.last_modified = etag, modified
-        # a feed already followed under its old or new address is the same show, not a new one
-        for address in (moved, show.new_feed_url):
+        # a feed already followed under its old or new address is the same show, not a new one;
+        # not for a remote caller, whose feed could claim to be a show of the user's and take
+        # it over (its address, episodes and the trust of a typed address)
+        remote_add = guard is not None and guard.restricted
+        for address in (moved, show.new_feed_url) if not remote_add else ():
             known = store.show_by_url(address) if address else None
             if known is not None:
                 show.feed_url = known.feed_url
                 break
         else:
-            known = store.show_by_url(target) or store.show_holding(
+            known = None if remote_add else store.show_by_url(target) or store.show_holding(
                 show.title, [e.guid for e in episodes if e.guid]
             )
             if known is not None and known.feed_url != target:
@@ -180,7 +183,7 @@ def _fetch(show: Show, client: httpx.Client) -> feed.FeedResult | PodgrepError:
             show.feed_url,
             etag=show.etag,
             last_modified=show.last_modified,
-            remote=bool(show.remote),
+            remote=not show.chosen_by_user,
         )
     except PodgrepError as exc:
         return exc
@@ -206,13 +209,13 @@ def _apply(
         store.update_show(show.id, got.show)
         new = store.add_episodes(show.id, [e for e in got.episodes if e.media_url])
         if got.moved_to:  # the feed moved for good: follow it, episodes and all
-            rules = net.content_rules(guard, show.feed_url, remote=bool(show.remote))
+            rules = net.content_rules(guard, show.feed_url, remote=not show.chosen_by_user)
             if not net.may_reach(rules, got.moved_to):
                 raise FeedError(
                     f"The feed says it moved to {got.moved_to}, which is not a public address: "
                     "not followed (add the new address yourself if it is right)"
                 )
-            store.move_show(show.id, got.moved_to)
+            store.move_show(show.id, got.moved_to, typed=False)
         return RefreshResult(store.get_show(show.id), new)
     except PodgrepError as exc:
         store.mark_show_checked(show.id, str(exc))

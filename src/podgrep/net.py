@@ -597,6 +597,7 @@ class _Inflater:
     def __init__(self, coding: str) -> None:
         self.coding = coding
         self._z: Any = None
+        self._held = b""  # deflate's first bytes, until there are two to tell its kind by
 
     def _start(self, first: bytes) -> None:
         if self.coding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers do
@@ -608,6 +609,10 @@ class _Inflater:
 
     def feed(self, data: bytes) -> Iterator[bytes]:
         """Decoded pieces of `data`, each at most `_PIECE` bytes."""
+        data, self._held = self._held + data, b""
+        if self._z is None and self.coding == "deflate" and len(data) < 2:
+            self._held = data
+            return
         while data:
             if self._z is None:
                 self._start(data)

@@ -255,3 +255,90 @@ def _try(guard: net.Guard, name: str) -> None:
 def test_deprecated_site_local_is_not_public():
     assert not net.is_public(ipaddress.ip_address("fec0::1"))
     assert net.is_public(ipaddress.ip_address("2606:4700::1111"))
+
+
+def test_a_remote_caller_cannot_take_over_a_users_show(hostile: Hostile, tmp_path: Path):
+    """A remote caller adds a copy of a show the user follows (same title and guids) on its
+    own host: it stays a show of its own; the user's show keeps its address and trust."""
+    import os
+
+    from fastapi.testclient import TestClient
+
+    from podgrep.config import load_settings
+    from podgrep.web.app import create_app
+
+    port = hostile.port
+    home = tmp_path / "h"
+    hostile.files["/real.xml"] = (_feed(hostile), "application/rss+xml")
+    hostile.files["/copy.xml"] = (_feed(hostile), "application/rss+xml")
+    env = {
+        **FAST,
+        "PODGREP_RESOLVE": "real.test=127.0.0.1,evil.test=127.0.0.1,media.test=127.0.0.1",
+    }
+    assert invoke(["add", f"http://real.test:{port}/real.xml"], home, **env)[0] == 0
+    at_add = {**env, "PODGREP_ALLOW_NETWORKS": "evil.test"}
+    saved = {k: os.environ.get(k) for k in at_add}
+    os.environ.update(at_add)
+    try:
+        app = create_app(load_settings(home), token="tok", bind="0.0.0.0")
+        with TestClient(app, base_url="http://127.0.0.1") as c:
+            r = c.post(
+                "/api/sources",
+                json={"url": f"http://evil.test:{port}/copy.xml"},
+                headers={"Authorization": "Bearer tok"},
+            )
+            assert r.status_code == 201, r.text
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    db = sqlite3.connect(home / "podgrep.db")
+    shows = db.execute("SELECT feed_url, remote FROM shows ORDER BY id").fetchall()
+    assert shows == [
+        (f"http://real.test:{port}/real.xml", 0),
+        (f"http://evil.test:{port}/copy.xml", 1),
+    ]
+    hostile.hits.clear()
+    invoke(["sync", "--no-refresh"], home, **env)
+    code, _, err = invoke(["sync"], home, **env)
+    assert "/copy.xml" not in hostile.hits  # the caller's feed is not refreshed onto loopback
+
+
+def test_a_move_the_feed_announced_loses_the_typed_exemption(hostile: Hostile, tmp_path: Path):
+    """The user typed podcast.test; the feed moves itself to moved.test (public at the time).
+    When moved.test later answers 127.0.0.1, it is refused: only the typed host goes anywhere."""
+    port = hostile.port
+    home = tmp_path / "h"
+    resolve = "podcast.test=127.0.0.1,media.test=127.0.0.1,moved.test=127.0.0.1"
+    hostile.files["/pub.xml"] = (_feed(hostile), "application/rss+xml")
+    env = {**FAST, "PODGREP_RESOLVE": resolve, "PODGREP_ALLOW_NETWORKS": "media.test"}
+    assert invoke(["add", f"http://podcast.test:{port}/pub.xml"], home, **env)[0] == 0
+    moved = f"http://moved.test:{port}/internal.xml"
+    hostile.files["/internal.xml"] = (_feed(hostile), "application/rss+xml")
+    hostile.files["/pub.xml"] = (
+        _feed(hostile, extra_channel=f"<itunes:new-feed-url>{moved}</itunes:new-feed-url>"),
+        "application/rss+xml",
+    )
+    # while moved.test counts as public, the move is followed
+    invoke(["sync"], home, **{**env, "PODGREP_ALLOW_NETWORKS": "media.test,moved.test"})
+    db = sqlite3.connect(home / "podgrep.db")
+    assert db.execute("SELECT feed_url, typed FROM shows").fetchone() == (moved, 0)
+    hostile.hits.clear()
+    code, _, err = invoke(["sync"], home, **env)  # now it leads into this machine
+    assert "Traceback" not in err and "loopback, private or reserved" in err
+    assert "/internal.xml" not in hostile.hits
+
+
+def test_deflate_split_before_its_second_byte_still_decodes():
+    data = b"podgrep " * 100
+    comp = zlib.compress(data)
+
+    class Trickle(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield comp[:1]
+            yield comp[1:]
+
+    resp = httpx.Response(200, headers={"Content-Encoding": "deflate"}, stream=Trickle())
+    assert b"".join(net.iter_body(resp, 10**6, "x")) == data

@@ -182,7 +182,7 @@ def content_guard(ctx: StepContext, ep: Episode) -> net.Guard:
     assert ep.show_id is not None
     show = ctx.store.get_show(ep.show_id)
     return net.content_guard(
-        ctx.settings, show.feed_url, remote=bool(show.remote or ep.remote)
+        ctx.settings, show.feed_url, remote=not show.chosen_by_user or bool(ep.remote)
     )
 
 

@@ -230,12 +230,14 @@ class SqliteStore:
                 return self._show(row)
         return None
 
-    def move_show(self, show_id: int, feed_url: str) -> bool:
-        """Give a show the address its feed moved to; False (nothing changed) when another
-        show already has that address."""
+    def move_show(self, show_id: int, feed_url: str, *, typed: bool = True) -> bool:
+        """Give a show the address its feed moved to (`typed`: one the user gave, not one the
+        feed announced); False (nothing changed) when another show already has that address."""
         if self.show_by_url(feed_url) is not None:
             return False
-        self.db.execute("UPDATE shows SET feed_url=? WHERE id=?", (feed_url, show_id))
+        self.db.execute(
+            "UPDATE shows SET feed_url=?, typed=? WHERE id=?", (feed_url, int(typed), show_id)
+        )
         return True
 
     def list_shows(self) -> list[Show]:

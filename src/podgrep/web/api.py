@@ -323,7 +323,8 @@ def _playable_remotely(state: WebState, ep: Any, url: str) -> bool:
         show = store.get_show(ep.show_id)
     if show.kind != "feed":  # a URL the user added: theirs to play from wherever it is
         return True
-    return net.may_reach(net.content_guard(state.settings, show.feed_url), url)
+    rules = net.content_guard(state.settings, show.feed_url, remote=not show.chosen_by_user)
+    return net.may_reach(rules, url)
 
 
 @router.get(

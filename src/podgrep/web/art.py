@@ -101,7 +101,7 @@ class ArtCache:
         return self.cached(url)
 
     def _fetch(self, show: Show, url: str) -> bytes | None:
-        guard = net.content_guard(self.settings, show.feed_url)
+        guard = net.content_guard(self.settings, show.feed_url, remote=not show.chosen_by_user)
         try:
             with (
                 net.client(self.settings, guard=guard, deadline=DEADLINE) as client,

@@ -214,7 +214,7 @@ def feed_health(
     if not is_checkable(show):
         return None
     try:
-        data = fetch_feed_bytes(client, show.feed_url, deadline, remote=bool(show.remote))
+        data = fetch_feed_bytes(client, show.feed_url, deadline, remote=not show.chosen_by_user)
     except FeedError as exc:
         return stored_checks(show, episodes, f"Checked from stored episodes only: {exc}")
     return feed_checks(data, show, episodes)
