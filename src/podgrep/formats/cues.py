@@ -10,6 +10,7 @@ from podgrep.domain import Segment
 MAX_LINE = 32  # Podcasting 2.0 captions guidance: two lines of at most 32 characters
 MAX_LINES = 2
 MIN_DURATION = 0.01
+MAX_PREFIX = 20  # a longer speaker prefix would leave too little of a cue's first line
 
 
 @dataclass
@@ -51,18 +52,18 @@ def _pieces(seg: Segment) -> list[_Piece]:
     return out
 
 
-def _fit(pieces: list[_Piece]) -> list[_Piece]:
-    """Cut pieces longer than a line (CJK runs, URLs) into line-sized ones, time by length."""
+def _fit(pieces: list[_Piece], size: int = MAX_LINE) -> list[_Piece]:
+    """Cut pieces longer than `size` (CJK runs, URLs) into pieces that fit, time by length."""
     out = []
     for p in pieces:
-        if len(p.text) <= MAX_LINE:
+        if len(p.text) <= size:
             out.append(p)
             continue
         n = len(p.text)
-        for i in range(0, n, MAX_LINE):
+        for i in range(0, n, size):
             a = p.start + (p.end - p.start) * i / n
-            b = p.start + (p.end - p.start) * min(i + MAX_LINE, n) / n
-            out.append(_Piece(p.text[i : i + MAX_LINE], a, b, p.glued or i > 0))
+            b = p.start + (p.end - p.start) * min(i + size, n) / n
+            out.append(_Piece(p.text[i : i + size], a, b, p.glued or i > 0))
     return out
 
 
@@ -70,8 +71,9 @@ def _line_text(line: list[_Piece]) -> str:
     return "".join(("" if i == 0 or p.glued else " ") + p.text for i, p in enumerate(line))
 
 
-def _wrap(pieces: list[_Piece]) -> list[list[_Piece]]:
-    """Greedy wrap into lines of at most MAX_LINE characters, breaking at spaces if possible."""
+def _wrap(pieces: list[_Piece], first: int = MAX_LINE) -> list[list[_Piece]]:
+    """Greedy wrap into lines of at most MAX_LINE characters (the first line `first`, leaving
+    room for a speaker prefix), breaking at spaces if possible."""
     units: list[list[_Piece]] = []
     for p in pieces:
         if units and p.glued:
@@ -79,26 +81,47 @@ def _wrap(pieces: list[_Piece]) -> list[list[_Piece]]:
         else:
             units.append([p])
     lines: list[list[_Piece]] = []
+
+    def room(index: int) -> int:
+        return first if index == 0 else MAX_LINE
+
     for unit in units:
         width = len(_line_text(unit))
-        if lines and len(_line_text(lines[-1])) + 1 + width <= MAX_LINE:
+        if lines and len(_line_text(lines[-1])) + 1 + width <= room(len(lines) - 1):
             lines[-1].extend(unit)
-        elif width <= MAX_LINE:
+        elif width <= room(len(lines)):
             lines.append(list(unit))
         else:
             # a space-less run longer than a line: break between its pieces
             lines.append([])
             for p in unit:
-                if lines[-1] and len(_line_text([*lines[-1], p])) > MAX_LINE:
+                if lines[-1] and len(_line_text([*lines[-1], p])) > room(len(lines) - 1):
                     lines.append([])
                 lines[-1].append(p)
     return lines
 
 
-def _chunks(pieces: list[_Piece]) -> list[list[list[_Piece]]]:
-    """Group wrapped lines into cues of MAX_LINES, spreading text evenly over as few cues."""
-    lines = _wrap(pieces)
-    greedy = [lines[i : i + MAX_LINES] for i in range(0, len(lines), MAX_LINES)]
+def _greedy(pieces: list[_Piece], first: int) -> list[list[list[_Piece]]]:
+    """Cues of MAX_LINES lines filled in order, each cue's first line `first` wide."""
+    cues: list[list[list[_Piece]]] = []
+    rest = pieces
+    while rest:
+        take = _wrap(rest, first)[:MAX_LINES]
+        cues.append(take)
+        rest = rest[sum(len(line) for line in take) :]
+    return cues
+
+
+def _fits(lines: list[list[_Piece]], first: int) -> bool:
+    return len(lines) <= MAX_LINES and all(
+        len(_line_text(line)) <= (first if i == 0 else MAX_LINE) for i, line in enumerate(lines)
+    )
+
+
+def _chunks(pieces: list[_Piece], first: int = MAX_LINE) -> list[list[list[_Piece]]]:
+    """Group wrapped lines into cues of MAX_LINES, spreading text evenly over as few cues;
+    every cue's first line is `first` wide (room for the speaker prefix it will carry)."""
+    greedy = _greedy(pieces, first)
     n = len(greedy)
     if n < 2:
         return greedy
@@ -111,8 +134,8 @@ def _chunks(pieces: list[_Piece]) -> list[list[list[_Piece]]]:
             groups.append([])
         groups[-1].append(p)
         done += len(p.text) + (0 if p.glued else 1)
-    balanced = [_wrap(g) for g in groups]
-    if len(balanced) == n and all(len(c) <= MAX_LINES for c in balanced):
+    balanced = [_wrap(g, first) for g in groups]
+    if len(balanced) == n and all(_fits(c, first) for c in balanced):
         return balanced
     return greedy
 
@@ -125,8 +148,29 @@ def one_line(text: str) -> str:
     )
 
 
+def prefix_width(name: str) -> int:
+    """Characters a speaker takes before a cue's first line: WebVTT's `<v Name>` as written
+    (escaped), which is also room for SRT's shorter `Name: `; both formats share one layout."""
+    escaped = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return len(escaped) + 4
+
+
+def fit_name(name: str) -> str:
+    """`name`, cut with an ellipsis until its prefix is at most MAX_PREFIX long."""
+    if prefix_width(name) <= MAX_PREFIX:
+        return name
+    n = len(name)
+    while n > 1 and prefix_width(name[: n - 1].rstrip() + "…") > MAX_PREFIX:
+        n -= 1
+    return name[: n - 1].rstrip() + "…"
+
+
 def to_cues(segments: list[Segment]) -> list[Cue]:
-    """Split segments into cues of at most two 32-character lines, timed by their words."""
+    """Split segments into cues of at most two 32-character lines, timed by their words.
+
+    A cue with a speaker has its first line shortened by the speaker's prefix (`<v Name>`,
+    `Name: `), so no line, prefix included, passes 32 characters; a name whose prefix would
+    pass MAX_PREFIX is cut with an ellipsis."""
     cues: list[Cue] = []
     last_end = 0.0
     for seg in segments:
@@ -134,7 +178,10 @@ def to_cues(segments: list[Segment]) -> list[Cue]:
             continue
         # a speaker name comes from feeds, show notes and users: one line, or none at all
         speaker = one_line(seg.speaker or "") or None
-        for chunk in _chunks(_fit(_pieces(seg))):
+        if speaker:
+            speaker = fit_name(speaker)
+        first = MAX_LINE - (prefix_width(speaker) if speaker else 0)
+        for chunk in _chunks(_fit(_pieces(seg), first), first):
             # players need non-overlapping, non-empty cues even when word timings overlap
             start = max(chunk[0][0].start, last_end, 0.0)
             end = max(chunk[-1][-1].end, start + MIN_DURATION)

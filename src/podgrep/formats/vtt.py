@@ -18,7 +18,9 @@ def escape(text: str) -> str:
 def write_vtt(segments: list[Segment]) -> str:
     """`WEBVTT` then cues with `HH:MM:SS.mmm` times; speakers as `<v Name>`."""
     out = ["WEBVTT"]
-    for cue in to_cues(segments):  # cues hold one-line names and lines: none ends a cue
+    # cues hold one-line names and lines (none ends a cue), the first line short enough for
+    # its `<v Name>` to fit in 32 characters with it
+    for cue in to_cues(segments):
         lines = [escape(line) for line in cue.lines]
         if cue.speaker:
             lines[0] = f"<v {escape(cue.speaker)}>{lines[0]}"
