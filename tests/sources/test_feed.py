@@ -534,3 +534,15 @@ def test_parse_duration(value: str | None, seconds: float | None) -> None:
 def test_looks_like_feed(data: bytes, content_type: str | None, expected: bool) -> None:
     """The sniff trusts the bytes first and the header only when the bytes say nothing."""
     assert looks_like_feed(data, content_type) is expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-32-le", "utf-32-be", "utf-16", "utf-16-be"])
+def test_feeds_in_utf32_and_utf16_are_feeds(encoding: str):
+    """With a BOM (utf-32, utf-16) or without one (-le/-be): sniffed and parsed as feeds."""
+    from tests.conftest import feed_xml
+
+    xml = feed_xml("http://127.0.0.1:1", "Wide Show", [("Ep", "g1", "a.mp3", "audio/mpeg")])
+    data = xml.replace('encoding="UTF-8"', f'encoding="{encoding.upper()}"').encode(encoding)
+    assert looks_like_feed(data, None)
+    show, episodes = parse_feed(data, "http://127.0.0.1:1/feed.xml")
+    assert show.title == "Wide Show" and [e.title for e in episodes] == ["Ep"]

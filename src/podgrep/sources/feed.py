@@ -622,11 +622,17 @@ def _head_text(data: bytes) -> str:
     head = data[:4096]
     for bom, enc in (
         (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE, whose BOM starts it
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
         (codecs.BOM_UTF16_BE, "utf-16-be"),
     ):
         if head.startswith(bom):
             return head[len(bom) :].decode(enc, "ignore")
+    if head.startswith(b"<\x00\x00\x00"):
+        return head.decode("utf-32-le", "ignore")
+    if head.startswith(b"\x00\x00\x00<"):
+        return head.decode("utf-32-be", "ignore")
     if head.startswith(b"<\x00"):
         return head.decode("utf-16-le", "ignore")
     if head.startswith(b"\x00<"):
