@@ -18,7 +18,10 @@ from podgrep.domain import Segment
 from podgrep.transcripts.labels import INAUDIBLE, fold_lone_labels, split_label, tidy_name
 from podgrep.transcripts.layouts import clock
 
-_CLOCK = r"(?:\d+:)?\d{1,2}:\d{2}(?:[.,]\d+)?"
+# `0:0:0.0` as well as `00:00:00.000`: tools drop leading zeros, so any digits per field
+_CLOCK = r"(?:\d+:)?\d+:\d+(?:[.,]\d+)?"
+_TIMESTAMP_MAP = re.compile(r"^X-TIMESTAMP-MAP=(.*)$", re.MULTILINE)
+MPEGTS_RATE = 90_000  # HLS: MPEG-TS clock ticks per second
 _TIMING = re.compile(rf"^\s*({_CLOCK})\s*[-–—]{{1,2}}>\s*({_CLOCK})(?:\s+(.*))?$")
 _SBV_TIMING = re.compile(rf"^\s*({_CLOCK})\s*,\s*({_CLOCK})\s*$")
 _BLOCK_KEYWORD = re.compile(r"^(NOTE|STYLE|REGION)(?:\s|$)")
@@ -27,7 +30,7 @@ _SOUND = re.compile(r"^[\[(♪][^\])]{0,40}[\])♪]$")
 _MARKUP = re.compile(
     # only tags with annotations take text after a space, so "a<b and c>d" stays text
     r"</?(?:i|b|u|s|c|ruby|rt|em|strong)(?:\.[^\s>]*)?>|</?(?:v|lang|font|span)(?:[.\s][^>]*)?>"
-    r"|<\d+:\d{2}(?::\d{2})?(?:[.,]\d+)?>|\{\\[^}]*\}|</?br\s*/?>",
+    r"|<\d+:\d+(?::\d+)?(?:[.,]\d+)?>|\{\\[^}]*\}|</?br\s*/?>",
     re.IGNORECASE,
 )
 
@@ -178,6 +181,7 @@ def to_segments(cues: list[_Cue]) -> list[Segment]:
     segments: list[Segment] = []
     speaker: str | None = None
     voiced = any(_VOICE.search(ln) for c in cues for ln in c.lines)
+    cues = sorted(cues, key=lambda c: c.start)  # out of order in the file: by time (stable)
     for cue in _roll_up(cues):
         parts = _parts(cue, voiced)
         total = sum(len(p.text) + 1 for p in parts) or 1
@@ -207,8 +211,34 @@ def parse_srt(text: str) -> list[Segment]:
 
 
 def parse_vtt(text: str) -> list[Segment]:
-    """WebVTT captions (header, NOTE/STYLE/REGION blocks, identifiers, settings, voices)."""
-    return to_segments(_cues(text, vtt=True))
+    """WebVTT captions (header, NOTE/STYLE/REGION blocks, identifiers, settings, voices), with
+    an HLS `X-TIMESTAMP-MAP` in the header applied to every cue."""
+    cues = _cues(text, vtt=True)
+    shift = _timestamp_map(text)
+    if shift:
+        for cue in cues:
+            cue.start, cue.end = max(cue.start + shift, 0.0), max(cue.end + shift, 0.0)
+    return to_segments(cues)
+
+
+def _timestamp_map(text: str) -> float:
+    """Seconds to add to cue times for HLS `X-TIMESTAMP-MAP=LOCAL:00:00:00.000,MPEGTS:900000`
+    (in either order) in the header: MPEGTS/90000 less LOCAL; 0 without one."""
+    header = text.split("\n\n", 1)[0]
+    m = _TIMESTAMP_MAP.search(header)
+    if not m:
+        return 0.0
+    local, mpegts = 0.0, 0.0
+    for item in m.group(1).split(","):
+        key, _, value = item.strip().partition(":")
+        try:
+            if key.strip().upper() == "LOCAL":
+                local = clock(value)
+            elif key.strip().upper() == "MPEGTS":
+                mpegts = int(value.strip()) / MPEGTS_RATE
+        except ValueError:
+            continue
+    return mpegts - local
 
 
 def parse_sbv(text: str) -> list[Segment]:

@@ -32,7 +32,8 @@ _MAGIC = (
     (b"\x1a\x45\xdf\xa3", "a Matroska/WebM file"),
     (b"SQLite format 3", "an SQLite database"),
 )
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x01-\x08\x0b\x0e-\x1f\x7f]")
+NUL_SHARE = 0.01  # text with more NULs than this (and a few) is binary data
 
 
 def decode(data: bytes) -> str:
@@ -40,7 +41,8 @@ def decode(data: bytes) -> str:
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise PodgrepError("The transcript file is empty")
     text = _decode(data)
-    return normalize(_check_text(text))
+    # WebVTT (and HTML) replace NUL by U+FFFD; a stray one in text is no binary file
+    return normalize(_check_text(text)).replace("\x00", "\ufffd")
 
 
 def normalize(text: str) -> str:
@@ -101,7 +103,8 @@ def _check_text(text: str) -> str:
     if not sample.strip(" \t\r\n\ufeff\x00"):
         raise PodgrepError("The transcript file is empty")
     bad = len(_CONTROL.findall(sample)) + sample.count("\ufffd")
-    if "\x00" in sample or bad > max(2, 0.02 * len(sample)):
+    nuls = sample.count("\x00")
+    if nuls > max(4, NUL_SHARE * len(sample)) or bad > max(2, 0.02 * len(sample)):
         raise PodgrepError(
             "The transcript file is binary data, not text: import SRT, WebVTT, JSON, HTML "
             "or a plain-text transcript"

@@ -38,6 +38,7 @@ from podgrep.transcripts.layouts import (
     looks_timed,
     parse_text,
 )
+from podgrep.transcripts.tsv import looks_like_tsv, parse_tsv
 
 _HTML = re.compile(
     r"<\s*(html|body|p|div|span|cite|time|br|article|section|h[1-6])\b", re.IGNORECASE
@@ -58,7 +59,7 @@ class ImportedEpisode:
 
 
 def detect_format(text: str, name: str = "", content_type: str | None = None) -> str:
-    """podcast-json | json | vtt | srt | sbv | ttml | html | text: what the text itself shows
+    """podcast-json | json | vtt | srt | sbv | ttml | tsv | html | text: what the text itself shows
     first, then the content type and file name."""
     kind = (content_type or "").split(";")[0].strip().lower()
     name = name.lower()
@@ -70,6 +71,8 @@ def detect_format(text: str, name: str = "", content_type: str | None = None) ->
         return "vtt"
     if _TTML.search(stripped[:2000]) or name.endswith((".ttml", ".dfxp")):
         return "ttml"
+    if looks_like_tsv(normalize(stripped)):
+        return "tsv"
     found = looks_like_captions(normalize(stripped))
     if found == "sbv" or name.endswith(".sbv"):
         return "sbv"
@@ -94,7 +97,7 @@ def read_transcript(
 
     Raises PodgrepError (one line, no traceback) for an empty file, binary data, or a file
     that holds no transcript."""
-    text = decode(data) if isinstance(data, bytes) else normalize(data)
+    text = decode(data) if isinstance(data, bytes) else normalize(data).replace("\x00", "\ufffd")
     if not text.strip():
         raise PodgrepError("The transcript file is empty")
     fmt = detect_format(text, name, content_type)
@@ -110,6 +113,8 @@ def read_transcript(
         episodes = [ImportedEpisode(parse_sbv(text))]
     elif fmt == "ttml":
         episodes = [ImportedEpisode(parse_ttml(text))]
+    elif fmt == "tsv":
+        episodes = [ImportedEpisode(parse_tsv(text))]
     else:
         episodes = read_text(html_text(text) if fmt == "html" else text)
     if not any(e.segments for e in episodes):
@@ -125,9 +130,37 @@ def _own_or_other_json(text: str) -> list[Segment]:
         return parse_json_transcript(text)
 
 
+_VOICE_TAG = re.compile(r"<v(?:\.[^\s>]*)*\s+([^>]+)>", re.IGNORECASE)
+_VOICE_END = re.compile(r"\s*</v>", re.IGNORECASE)
+_VOICE_LINE = re.compile(r"<v ([^>]+)>")  # as voice_lines writes them
+
+
+def voice_lines(text: str) -> str:
+    """WebVTT voice tags in a text layout (`<v Alice>Hello</v>`, several on a line too) one to
+    a line as `<v Alice>Hello`, whatever came before the first one (a time) kept in front."""
+    if not _VOICE_TAG.search(text):
+        return text
+    out = []
+    for line in text.split("\n"):
+        pieces = _VOICE_TAG.split(_VOICE_END.sub("", line))  # text, name, text, name…
+        if len(pieces) == 1:
+            out.append(line)
+            continue
+        head = pieces[0].strip()
+        for i in range(1, len(pieces), 2):
+            voice = f"<v {' '.join(pieces[i].split())}>{' '.join(pieces[i + 1].split())}"
+            out.append(f"{head} {voice}" if head and i == 1 else voice)
+    return "\n".join(out)
+
+
+def _voices_as_labels(text: str) -> str:
+    return _VOICE_LINE.sub(lambda m: f"{tidy_name(m.group(1))}: ", text)
+
+
 def read_text(text: str) -> list[ImportedEpisode]:
     """Episodes from plain text: a directory page, a timed layout, or untimed paragraphs."""
-    pages = split_directory(text)
+    text = voice_lines(text)
+    pages = split_directory(_voices_as_labels(text))
     if pages:
         found = []
         for page in pages:
@@ -144,8 +177,8 @@ def read_text(text: str) -> list[ImportedEpisode]:
                 )
             )
         return found
-    if looks_timed(text):
-        parsed = parse_text(text)
+    if looks_timed(_voices_as_labels(text)):
+        parsed = parse_text(_voices_as_labels(text))
         shift = _wall_clock_start(parsed.segments)
         if shift:
             for seg in parsed.segments:
@@ -190,7 +223,10 @@ def untimed(text: str) -> list[Segment]:
         for line in (ln.strip() for ln in para.split("\n")):
             if not line or FURNITURE.match(line):
                 continue
-            who, body = speaker_label(line)
+            voice = re.match(r"<v ([^>]+)>(.*)$", line)  # a WebVTT voice names its speaker
+            who, body = (
+                (tidy_name(voice.group(1)), voice.group(2)) if voice else speaker_label(line)
+            )
             if who is None and line in alone:
                 who, body = alone[line], ""
             if who is not None:

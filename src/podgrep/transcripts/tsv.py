@@ -1,0 +1,138 @@
+"""Tab-separated transcripts as other tools write them: a header naming the columns, then one
+row a segment. Whisper's `.tsv` is `start<TAB>end<TAB>text` in integer milliseconds; others
+carry a `speaker` column, or times in seconds (`1.25`) or as clocks (`00:00:01.250`)."""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+from podgrep.domain import Segment
+from podgrep.transcripts.labels import INAUDIBLE, tidy_name
+from podgrep.transcripts.layouts import WORDS_PER_SECOND, clock
+
+_START = {"start", "begin", "from", "start_time", "starttime", "start time", "in", "offset"}
+_END = {"end", "stop", "to", "end_time", "endtime", "end time", "out"}
+_TEXT = {"text", "transcript", "content", "sentence", "utterance", "words", "caption", "line"}
+_SPEAKER = {"speaker", "speaker_name", "speaker name", "name", "voice", "who", "spk", "talker"}
+_MS_HINT = re.compile(r"(?:\bms\b|_ms$|\(ms\)|\[ms\]|millis)", re.IGNORECASE)
+_S_HINT = re.compile(r"(?:_s$|_sec$|\(s\)|\[s\]|\bsec(?:onds?)?\b)", re.IGNORECASE)
+_UNIT = re.compile(
+    r"\s*(?:[_ ]?(?:ms|s|sec|secs|seconds|millis|milliseconds)|\((?:ms|s)\)|\[(?:ms|s)\])$"
+)
+_NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+_CLOCKLIKE = re.compile(r"^(?:\d+:)?\d+:\d+(?:[.,]\d+)?$")
+
+
+def _column(name: str) -> str | None:
+    key = _UNIT.sub("", name.strip().strip('"').lower()).strip()
+    for role, names in (("start", _START), ("end", _END), ("text", _TEXT), ("speaker", _SPEAKER)):
+        if key in names:
+            return role
+    return None
+
+
+def _header(line: str) -> dict[str, int] | None:
+    """Column roles by index when the line is a header with a start and a text column."""
+    roles: dict[str, int] = {}
+    for i, cell in enumerate(line.split("\t")):
+        role = _column(cell)
+        if role and role not in roles:
+            roles[role] = i
+    return roles if "start" in roles and "text" in roles else None
+
+
+def looks_like_tsv(text: str) -> bool:
+    """Whether the text's first line is a tab-separated header with start and text columns."""
+    first = next((ln for ln in text.split("\n") if ln.strip()), "")
+    return "\t" in first and _header(first) is not None
+
+
+def _cell(cells: list[str], i: int | None) -> str:
+    if i is None or i >= len(cells):
+        return ""
+    value = cells[i].strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1].replace('""', '"')
+    return value
+
+
+def _seconds(value: str, scale: float) -> float | None:
+    if _CLOCKLIKE.match(value):
+        return clock(value)
+    if _NUMBER.match(value):
+        return float(value.replace(",", ".")) * scale
+    return None
+
+
+def _scale(header: list[str], roles: dict[str, int], rows: list[list[str]]) -> float:
+    """0.001 for milliseconds (the header says so, or the times are whole numbers as long as
+    milliseconds are), 1 for seconds."""
+    names = [header[roles[r]] for r in ("start", "end") if r in roles]
+    if any(_MS_HINT.search(n) for n in names):
+        return 0.001
+    if any(_S_HINT.search(n) for n in names):
+        return 1.0
+    values = [_cell(r, roles[k]) for r in rows for k in ("start", "end") if k in roles]
+    values = [v for v in values if v]
+    if not values or not all(v.isdigit() for v in values):
+        return 1.0
+    starts = [int(_cell(r, roles["start"])) for r in rows if _cell(r, roles["start"]).isdigit()]
+    if "end" in roles:
+        spans = [
+            int(_cell(r, roles["end"])) - int(_cell(r, roles["start"]))
+            for r in rows
+            if _cell(r, roles["end"]).isdigit() and _cell(r, roles["start"]).isdigit()
+        ]
+    else:
+        spans = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+    typical = statistics.median(spans) if spans else max(starts, default=0)
+    return 0.001 if typical >= 100 else 1.0  # a cue runs seconds: 2500 of them is ms
+
+
+def parse_tsv(text: str) -> list[Segment]:
+    """Segments from a tab-separated transcript with a header (see the module docstring)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        return []
+    header = lines[0].split("\t")
+    roles = _header(lines[0])
+    if roles is None:
+        return []
+    width = len(header)
+    rows = []
+    for line in lines[1:]:
+        cells = line.split("\t")
+        if len(cells) > width and roles["text"] == width - 1:  # tabs inside the text
+            cells = [*cells[: width - 1], " ".join(cells[width - 1 :])]
+        rows.append(cells)
+    scale = _scale(header, roles, rows)
+    segments: list[Segment] = []
+    for cells in rows:
+        start = _seconds(_cell(cells, roles["start"]), scale)
+        body = " ".join(_cell(cells, roles["text"]).split())
+        if start is None or not body:
+            continue
+        end = _seconds(_cell(cells, roles.get("end")), scale) if "end" in roles else None
+        who = _cell(cells, roles.get("speaker")) or None
+        segments.append(
+            Segment(
+                round(start, 3),
+                round(end if end is not None else start, 3),
+                body,
+                speaker=tidy_name(who) if who else None,
+            )
+        )
+    segments.sort(key=lambda s: s.start)
+    for i, seg in enumerate(segments):
+        if "end" not in roles or seg.end < seg.start:
+            following = segments[i + 1].start if i + 1 < len(segments) else None
+            seg.end = (
+                following
+                if following is not None and following > seg.start
+                else (seg.start + len(seg.text.split()) / WORDS_PER_SECOND)
+            )
+        seg.idx = i
+        if INAUDIBLE.search(seg.text):
+            seg.flags.append("inaudible")
+    return segments
