@@ -124,3 +124,25 @@ def test_voice_tags_in_a_timed_text_layout() -> None:
         (3.0, "Yo", "Bob"),
         (5.0, "Ok then", "Alice"),
     ]
+
+
+def test_a_transcript_far_longer_than_its_episode_is_refused_in_one_line(tmp_path):
+    import pytest
+
+    from podgrep.domain import Episode, Segment, Show
+    from podgrep.errors import PodgrepError
+    from podgrep.store import open_store
+    from podgrep.transcripts.importer import ImportedEpisode
+    from podgrep.transcripts.publisher import store_imported
+
+    with open_store(tmp_path / "p.db") as store:
+        sid, _ = store.add_show(Show(None, "http://127.0.0.1:1/f.xml", "S"))
+        [eid] = store.add_episodes(
+            sid, [Episode(None, sid, "g", "E", media_url="http://127.0.0.1:1/a.mp3", duration=60.0)]
+        )
+        late = ImportedEpisode(segments=[Segment(0.0, 2.0, "hi"), Segment(3990.0, 4000.0, "bye")])
+        with pytest.raises(PodgrepError, match="far beyond the episode's 0:01:00"):
+            store_imported(store, eid, late)
+        assert store.transcript_for(eid) is None
+        fits = ImportedEpisode(segments=[Segment(0.0, 2.0, "hi"), Segment(50.0, 61.0, "bye")])
+        assert store_imported(store, eid, fits)

@@ -62,6 +62,13 @@ def store_imported(
     earlier one) with the chapter headings it carried; return the transcript id."""
     if not imported.segments:
         raise PodgrepError("The transcript holds no text to import")
+    duration = store.get_episode(episode_id).duration
+    last = max(s.end for s in imported.segments)
+    if duration and last > duration * 1.1 + 60:  # a transcript of something else, or bad times
+        raise PodgrepError(
+            f"The transcript's times run to {_clock(last)}, far beyond the episode's "
+            f"{_clock(duration)}: it is not this episode's transcript, or its times are wrong"
+        )
     tid = db.replace_transcript(store, episode_id, SOURCE, None, language, imported.segments)
     if imported.chapters and not db.chapter_rows(store, episode_id):
         db.set_chapters(store, episode_id, imported.chapters)
@@ -108,6 +115,11 @@ def pick_episode(found: list[ImportedEpisode], title: str, part: int | None) -> 
             f"choose one with --part N ({listing})"
         )
     return best
+
+
+def _clock(seconds: float) -> str:
+    s = int(seconds)
+    return f"{s // 3600:d}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 def _words(text: str) -> list[str]:
