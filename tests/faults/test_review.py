@@ -152,12 +152,8 @@ def test_what_a_remote_caller_added_stays_off_this_machine(hostile: Hostile, tmp
     """Added through the API of a server others reach, while its name was public (allowed,
     here); when the name later leads into this machine, the sync refuses it — the media URL
     and the feed refresh alike — where a source the user typed would still be fetched."""
-    import os
 
-    from fastapi.testclient import TestClient
 
-    from podgrep.config import load_settings
-    from podgrep.web.app import create_app
 
     port = hostile.port
     home = tmp_path / "h"
@@ -168,25 +164,28 @@ def test_what_a_remote_caller_added_stays_off_this_machine(hostile: Hostile, tmp
     )
     target = f"http://podcast.test:{port}/" + ("talk.flac" if kind == "media" else "pub.xml")
     at_add = {**FAST, **PUBLIC, "PODGREP_ALLOW_NETWORKS": "podcast.test"}
-    saved = {k: os.environ.get(k) for k in at_add}
-    os.environ.update(at_add)
-    try:
-        app = create_app(load_settings(home), token="tok", bind="0.0.0.0")
-        with TestClient(app, base_url="http://127.0.0.1") as c:
-            auth = {"Authorization": "Bearer tok"}
-            r = c.post("/api/sources", json={"url": target}, headers=auth)
-            assert r.status_code == 201, r.text
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    _remote_add(home, target, at_add)
     hostile.hits.clear()
     code, _, err = invoke(["sync"], home, **FAST, **PUBLIC)  # the name is no longer allowed
     assert "Traceback" not in err
     assert "loopback, private or reserved" in err
     assert hostile.hits == []
+
+
+def _remote_add(home: Path, url: str, env: dict[str, str]) -> None:
+    """POST /api/sources on a server bound to every address, with `env` set meanwhile."""
+    from fastapi.testclient import TestClient
+
+    from podgrep.config import load_settings
+    from podgrep.web.app import create_app
+
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        app = create_app(load_settings(home), token="tok", bind="0.0.0.0")
+        with TestClient(app, base_url="http://127.0.0.1") as c:
+            r = c.post("/api/sources", json={"url": url}, headers={"Authorization": "Bearer tok"})
+            assert r.status_code == 201, r.text
 
 
 def test_only_a_few_transcript_links_are_tried(hostile: Hostile, tmp_path: Path):
@@ -260,12 +259,8 @@ def test_deprecated_site_local_is_not_public():
 def test_a_remote_caller_cannot_take_over_a_users_show(hostile: Hostile, tmp_path: Path):
     """A remote caller adds a copy of a show the user follows (same title and guids) on its
     own host: it stays a show of its own; the user's show keeps its address and trust."""
-    import os
 
-    from fastapi.testclient import TestClient
 
-    from podgrep.config import load_settings
-    from podgrep.web.app import create_app
 
     port = hostile.port
     home = tmp_path / "h"
@@ -277,23 +272,7 @@ def test_a_remote_caller_cannot_take_over_a_users_show(hostile: Hostile, tmp_pat
     }
     assert invoke(["add", f"http://real.test:{port}/real.xml"], home, **env)[0] == 0
     at_add = {**env, "PODGREP_ALLOW_NETWORKS": "evil.test"}
-    saved = {k: os.environ.get(k) for k in at_add}
-    os.environ.update(at_add)
-    try:
-        app = create_app(load_settings(home), token="tok", bind="0.0.0.0")
-        with TestClient(app, base_url="http://127.0.0.1") as c:
-            r = c.post(
-                "/api/sources",
-                json={"url": f"http://evil.test:{port}/copy.xml"},
-                headers={"Authorization": "Bearer tok"},
-            )
-            assert r.status_code == 201, r.text
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    _remote_add(home, f"http://evil.test:{port}/copy.xml", at_add)
     db = sqlite3.connect(home / "podgrep.db")
     shows = db.execute("SELECT feed_url, remote FROM shows ORDER BY id").fetchall()
     assert shows == [
