@@ -16,8 +16,6 @@ from podgrep.errors import FeedError, PodgrepError, SourceError
 from podgrep.sources import feed, local, url
 from podgrep.store import SqliteStore
 
-FEED_MAX_BYTES = net.FEED_MAX_BYTES
-
 
 @dataclass
 class AddResult:
@@ -121,7 +119,7 @@ def _add_url(
                 sid, created, new = _store_show(store, url.urls_show(), [ep])
                 return AddResult(store.get_show(sid), "url", created, new)
             try:
-                data = net.read_capped(resp, FEED_MAX_BYTES, target)
+                data = net.read_capped(resp, net.FEED_MAX_BYTES, target)
             except net.TooLarge as exc:
                 raise SourceError(f"{exc}: too large for a feed, and it is not media") from exc
             etag, modified = resp.headers.get("etag"), resp.headers.get("last-modified")

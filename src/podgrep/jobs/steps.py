@@ -17,7 +17,7 @@ from podgrep.asr.language import choose_model
 from podgrep.asr.plan import Window
 from podgrep.asr.whisper import Engines
 from podgrep.config import Settings
-from podgrep.domain import Episode
+from podgrep.domain import Episode, Show
 from podgrep.errors import DiskFullError, FetchError, MediaError, full_disk_cause
 from podgrep.fetch import MediaCache
 from podgrep.sources import url as url_source
@@ -96,7 +96,7 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     else:
         guard: net.Guard | None = None  # a URL the user added: fetched wherever it is
         if show is not None and show.kind == "feed":
-            guard = content_guard(ctx, ep)  # an enclosure is the feed's content
+            guard = content_guard(ctx, ep, show)  # an enclosure is the feed's content
         elif ep.remote:  # added by a remote API caller: public addresses only
             guard = net.content_guard(ctx.settings, None, remote=True)
         result = ctx.cache.fetch(
@@ -177,10 +177,11 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     ctx.store.set_status(ep.id, "transcribed")
 
 
-def content_guard(ctx: StepContext, ep: Episode) -> net.Guard:
-    """Where what the episode's feed links to may be fetched from (see net.content_guard)."""
+def content_guard(ctx: StepContext, ep: Episode, show: Show | None = None) -> net.Guard:
+    """Where what the episode's feed links to may be fetched from (see net.content_guard);
+    `show` is the episode's show when the caller has it already."""
     assert ep.show_id is not None
-    show = ctx.store.get_show(ep.show_id)
+    show = show or ctx.store.get_show(ep.show_id)
     return net.content_guard(
         ctx.settings, show.feed_url, remote=not show.chosen_by_user or bool(ep.remote)
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import calendar
 import codecs
+import contextlib
 import hashlib
 import html.entities
 import io
 import mimetypes
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from http import HTTPStatus
@@ -78,6 +80,23 @@ class FeedResult:
     moved_to: str | None = None  # the feed's new address: a permanent redirect or new-feed-url
 
 
+@contextlib.contextmanager
+def feed_errors(url: str) -> Iterator[None]:
+    """Turn what reading a feed over HTTP can raise into one FeedError line each."""
+    try:
+        yield
+    except net.TooLarge as exc:
+        raise FeedError(f"{exc}: a feed is never that big") from exc
+    except net.BadEncoding as exc:
+        raise FeedError(str(exc)) from exc
+    except httpx.TooManyRedirects as exc:
+        raise FeedError(f"Could not reach {url}: too many redirects") from exc
+    except httpx.HTTPError as exc:
+        raise FeedError(f"Could not reach {url}: {net.reason(exc)}") from exc
+    except (httpx.InvalidURL, UnicodeError) as exc:
+        raise FeedError(f"{url} is not a valid web address: {exc}") from exc
+
+
 def fetch_feed(
     client: httpx.Client,
     url: str,
@@ -96,7 +115,7 @@ def fetch_feed(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    try:
+    with feed_errors(url):
         # Streamed so a media file given by mistake is refused without downloading it.
         rules = net.source_rules(net.guard_of(client), url, remote=remote)
         with client.stream(
@@ -126,16 +145,6 @@ def fetch_feed(
                     f"{url} is not a valid RSS or Atom feed (the server sent {mime}, a media file)"
                 )
             data = net.read_capped(resp, net.FEED_MAX_BYTES, f"The feed at {url}")
-    except net.TooLarge as exc:
-        raise FeedError(f"{exc}: a feed is never that big") from exc
-    except net.BadEncoding as exc:
-        raise FeedError(str(exc)) from exc
-    except httpx.TooManyRedirects as exc:
-        raise FeedError(f"Could not reach {url}: too many redirects") from exc
-    except httpx.HTTPError as exc:
-        raise FeedError(f"Could not reach {url}: {network_reason(exc)}") from exc
-    except (httpx.InvalidURL, UnicodeError) as exc:
-        raise FeedError(f"{url} is not a valid web address: {exc}") from exc
 
     show, episodes = _parse(data, url, final_url, content_type)
     if show.link is None:
@@ -693,11 +702,6 @@ def _alternate_feed(data: bytes, base: str) -> str | None:
 
 
 # --- HTTP --------------------------------------------------------------------------------------
-
-
-def network_reason(exc: httpx.HTTPError) -> str:
-    """A short reason for a failed connection."""
-    return net.reason(exc)
 
 
 def status_message(url: str, resp: httpx.Response, *, what: str = "Feed") -> str:

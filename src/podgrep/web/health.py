@@ -19,7 +19,6 @@ import httpx
 from podgrep import net
 from podgrep.domain import Episode, Show
 from podgrep.errors import FeedError
-from podgrep.library import FEED_MAX_BYTES
 from podgrep.sources import feed as feed_source
 from podgrep.web.safety import safe_url
 
@@ -189,17 +188,10 @@ def fetch_feed_bytes(
         net.source_rules(net.guard_of(client), url, remote=remote),
         net.with_deadline(deadline) if deadline is not None else None,
     )
-    try:
-        with client.stream("GET", url, extensions=extensions) as resp:
-            if resp.status_code >= 400:
-                raise FeedError(feed_source.status_message(url, resp))
-            return net.read_capped(resp, FEED_MAX_BYTES, url)
-    except net.TooLarge as exc:
-        raise FeedError(f"{exc}: a feed is never that big") from exc
-    except net.BadEncoding as exc:
-        raise FeedError(str(exc)) from exc
-    except net.REQUEST_ERRORS as exc:
-        raise FeedError(f"Could not reach {url}: {net.reason(exc)}") from exc
+    with feed_source.feed_errors(url), client.stream("GET", url, extensions=extensions) as resp:
+        if resp.status_code >= 400:
+            raise FeedError(feed_source.status_message(url, resp))
+        return net.read_capped(resp, net.FEED_MAX_BYTES, url)
 
 
 def is_checkable(show: Show) -> bool:
