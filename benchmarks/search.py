@@ -47,13 +47,14 @@ import numpy as np  # noqa: E402
 import snowballstemmer  # noqa: E402
 
 from podgrep.domain import Episode, Hit, Segment, Show  # noqa: E402
+from podgrep.semantic import hybrid  # noqa: E402
 from podgrep.semantic.embed import MODEL_NAME, shared_embedder  # noqa: E402
 from podgrep.semantic.hybrid import MODES, STOPWORDS, find  # noqa: E402
 from podgrep.semantic.index import quantize  # noqa: E402
 from podgrep.semantic.passages import build_passages  # noqa: E402
 from podgrep.semantic.vectors import embed_missing, vector_index  # noqa: E402
 from podgrep.store import SqliteStore, open_store  # noqa: E402
-from podgrep.store.enrichment import replace_transcript  # noqa: E402
+from podgrep.store.enrichment import replace_transcript, term_counts  # noqa: E402
 from podgrep.store.sqlite import LEAD_WORDS  # noqa: E402
 from podgrep.transcripts.importer import read_transcript  # noqa: E402
 
@@ -94,6 +95,56 @@ QUERIES: list[tuple[str, str, int]] = [
     # turn 86 describes the sticker on the stop sign (90, labelled before, is the next answer)
     ("tiny sticker fools the classifier into misreading a traffic sign", "long", 86),
 ]
+# queries meaning nothing said in the quality library (a query counts only while none of its
+# content words is said there: the calibration checks and skips any that is): keyboard mash,
+# made-up words and topics the shows never touch. The relevance floor of by-meaning hits is
+# chosen on NONSENSE alone (the lowest floor at which none of them gets a hit in any mode);
+# NONSENSE_HELD_OUT, written with it before any measurement, only checks the choice.
+NONSENSE: list[str] = [
+    "xyzzyplugh",
+    "asdfgh qwerty zxcv",
+    "flibbertigibbet zorp",
+    "purple monkey dishwasher",
+    "blorfing the grunkle",
+    "lorem ipsum dolor sit amet",
+    "kjhsdf",
+    "hello",
+    "recipe for lasagna with ricotta",
+    "how to fix a flat bicycle tire",
+    "zzzz",
+    "glimmerwick snarfblat",
+    "knitting a wool sweater pattern",
+    "the price of tomatoes at the farmers market",
+    "my cat keeps sleeping on the keyboard",
+    "jkl jkl jkl",
+    "hiking boots",
+    "spaghetti carbonara",
+    "volcano eruption lava",
+    "ballet slippers",
+]
+NONSENSE_HELD_OUT: list[str] = [
+    "qwxzv plorth",
+    "frobnicate the widget",
+    "sourdough starter hydration",
+    "grandma's apple pie",
+    "tennis serve technique",
+    "wibble wobble",
+    "aaaaaa",
+    "fishing for trout in a mountain stream",
+    "the moon is made of cheese",
+    "abcdefg hijklmnop",
+    "car insurance quotes",
+    "how tall is mount everest",
+    "snorkeling in the caribbean",
+    "crocheting granny squares",
+    "zebra",
+    "gardening tips for roses",
+    "plumbing leak under the sink",
+    "mxyzptlk",
+    "origami crane folding",
+    "horseback riding lessons",
+]
+
 # held out: written from the truth turns before any tuning of passages, model or fusion, and
 # reported apart from the set above, as a check that a change helps beyond the queries it was
 # measured on
@@ -235,6 +286,80 @@ def quality(work: Path, verbose: bool = False) -> None:
                 f"| {mode} | {_recall(allr):.2f} | {_mrr(allr):.2f} | {_recall(para):.2f} | "
                 f"{_mrr(para):.2f} |"
             )
+    store.close()
+
+
+def _said(store: SqliteStore, query: str) -> bool:
+    """Whether any content word of `query` is said in the library (its stem is indexed)."""
+    stems = sorted(_stems(query) | {_STEM.stemWord(w) for w in _WORD.findall(query.lower())})
+    counts = term_counts(store, [s for s in stems if s not in STOPWORDS])
+    return any(counts.values())
+
+
+def calibrate(work: Path) -> None:
+    """The relevance floor of by-meaning hits: for each floor, how many nonsense queries get
+    any hit (any mode) and the recall@5 of the labelled queries; the floor chosen is the lowest
+    at which no query of NONSENSE gets a hit. NONSENSE_HELD_OUT and HELD_OUT are reported
+    beside it and were not used to choose."""
+    store = open_store(work / "quality.db")
+    truth = {}
+    for conv in ("a", "long"):
+        [ep] = store.find_episodes(f"conversation_{conv}")
+        truth[conv] = (ep.id, _truth_segments(f"conversation_{conv}")[1])
+    sets = {}
+    for name, queries in (("nonsense", NONSENSE), ("nonsense held-out", NONSENSE_HELD_OUT)):
+        said = [q for q in queries if _said(store, q)]
+        if said:
+            print(f"{name}: left out, words said in the library: {said}")
+        sets[name] = [q for q in queries if q not in said]
+    print(
+        "\n| floor | nonsense with hits | held-out nonsense with hits |"
+        " recall@5 semantic T/H | recall@5 hybrid T/H | paraphrases hybrid T/H |"
+    )
+    print("|---|---|---|---|---|---|")
+    chosen = None
+    for floor in [x / 100 for x in range(24, 46)]:
+        hybrid.MEANING_FLOOR = floor
+        noisy = {
+            name: sum(1 for q in qs if any(find(store, q, mode=m, limit=5) for m in MODES))
+            for name, qs in sets.items()
+        }
+        cells = []
+        for mode in ("semantic", "hybrid"):
+            per = []
+            for queries in (QUERIES, HELD_OUT):
+                ranks = []
+                for question, conv, turn_no in queries:
+                    eid, turns = truth[conv]
+                    hits = find(store, question, mode=mode, limit=5)
+                    ranks.append(
+                        next(
+                            (i + 1 for i, h in enumerate(hits) if _answers(h, eid, turns[turn_no])),
+                            None,
+                        )
+                    )
+                per.append(ranks)
+            cells.append(f"{_recall(per[0]):.2f} / {_recall(per[1]):.2f}")
+            if mode == "hybrid":
+                para = []
+                for queries, ranks in zip((QUERIES, HELD_OUT), per, strict=True):
+                    para.append(
+                        [
+                            r
+                            for (q, c, i), r in zip(queries, ranks, strict=True)
+                            if not (_stems(q) & _stems(truth[c][1][i]["text"]))
+                        ]
+                    )
+                cells.append(f"{_recall(para[0]):.2f} / {_recall(para[1]):.2f}")
+        if chosen is None and noisy["nonsense"] == 0:
+            chosen = floor
+        print(
+            f"| {floor:.2f} | {noisy['nonsense']}/{len(sets['nonsense'])} |"
+            f" {noisy['nonsense held-out']}/{len(sets['nonsense held-out'])} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    print(f"\nlowest floor with no tuning nonsense hit: {chosen}")
     store.close()
 
 
@@ -402,10 +527,15 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="print every query's ranks")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="sweep the relevance floor of by-meaning hits"
+    )
     args = parser.parse_args()
     work = Path(tempfile.gettempdir()) / "podgrep-bench-search"
     work.mkdir(exist_ok=True)
     quality(work, args.verbose)
+    if args.calibrate:
+        calibrate(work)
     if not args.skip_speed:
         speed(work, args.hours, args.rebuild, args.queries)
 

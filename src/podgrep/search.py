@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -12,6 +13,7 @@ import snowballstemmer
 from podgrep.domain import Hit, Word
 from podgrep.errors import QueryError
 from podgrep.store import SqliteStore
+from podgrep.store.words import fold, widen
 
 _STEMMER = snowballstemmer.stemmer("porter")
 _TOKEN = re.compile(r'"[^"]*"|\S+')
@@ -25,11 +27,18 @@ class Term:
     words: list[str]
     prefix: bool = False
     negated: bool = False
+    quoted: bool = False  # written in quotes: a phrase asked for as said
 
-    def fts(self) -> str:
-        """This term in FTS5 syntax (quoted so no user text is read as an operator)."""
+    def fts(self, widen: Callable[[str], list[str]] | None = None) -> str:
+        """This term in FTS5 syntax (quoted so no user text is read as an operator). A prefix
+        is matched against stems, so `widen` (the words said that begin with the prefix but
+        whose stems do not) adds those words whole: `regulat*` finds "regulation" (regul)."""
         quoted = '"' + " ".join(self.words) + '"'
-        return quoted + " *" if self.prefix else quoted
+        if not self.prefix:
+            return quoted
+        head = " ".join(self.words[:-1])
+        whole = [f'"{head} {w}"' if head else f'"{w}"' for w in (widen or _none)(self.words[-1])]
+        return "(" + " OR ".join([quoted + " *", *whole]) + ")" if whole else quoted + " *"
 
 
 @dataclass
@@ -38,23 +47,48 @@ class Query:
 
     terms: list[Term]
     ops: list[str]  # operator before each term after the first: "AND" | "OR"
+    text: str = ""  # the words as written, without operators, quotes or `-words`
 
-    def fts(self) -> str:
+    def positives(self) -> list[tuple[Term, str]]:
+        """The terms that must be found, each with the operator before it."""
+        pairs = zip(self.terms, ["AND", *self.ops], strict=True)
+        return [(t, op) for t, op in pairs if not t.negated]
+
+    def groups(self) -> list[list[Term]]:
+        """The positive terms as alternatives of conjunctions (AND binds tighter than OR)."""
+        out: list[list[Term]] = []
+        for i, (term, op) in enumerate(self.positives()):
+            if i == 0 or op == "OR":
+                out.append([])
+            out[-1].append(term)
+        return out
+
+    @property
+    def exact(self) -> bool:
+        """Whether the query asks for exact words: a quoted phrase or a prefix."""
+        return any(t.prefix or t.quoted for t, _ in self.positives())
+
+    @property
+    def excluded(self) -> list[Term]:
+        """The `-word` terms."""
+        return [t for t in self.terms if t.negated]
+
+    def fts(self, widen: Callable[[str], list[str]] | None = None) -> str:
         """The whole query as an FTS5 MATCH expression."""
-        positives = [
-            (t, op) for t, op in zip(self.terms, ["AND", *self.ops], strict=True) if not t.negated
-        ]
         expr = ""
-        for i, (term, op) in enumerate(positives):
-            expr += term.fts() if i == 0 else f" {op} {term.fts()}"
-        for term in self.terms:
-            if term.negated:
-                expr = f"({expr}) NOT {term.fts()}"
+        for i, (term, op) in enumerate(self.positives()):
+            expr += term.fts(widen) if i == 0 else f" {op} {term.fts(widen)}"
+        for term in self.excluded:
+            expr = f"({expr}) NOT {term.fts(widen)}"
         return expr
 
 
+def _none(_: str) -> list[str]:
+    return []
+
+
 def _words(text: str) -> list[str]:
-    return [w.lower().strip("'") for w in _WORDCHARS.findall(text) if w.strip("'_")]
+    return [fold(w).strip("'") for w in _WORDCHARS.findall(text) if w.strip("'_")]
 
 
 def parse_query(query: str) -> Query:
@@ -65,6 +99,7 @@ def parse_query(query: str) -> Query:
         )
     terms: list[Term] = []
     ops: list[str] = []
+    plain: list[str] = []  # the query as written, less operators and excluded words
     pending_op = "AND"
     for token in _TOKEN.findall(query):
         if token in ("OR", "AND"):
@@ -74,7 +109,8 @@ def parse_query(query: str) -> Query:
         negated = token.startswith("-") and len(token) > 1
         if negated:
             token = token[1:]
-        if token.startswith('"'):
+        quoted = token.startswith('"')
+        if quoted:
             words, prefix = _words(token[1:-1]), False
         else:
             prefix = token.endswith("*")
@@ -83,11 +119,12 @@ def parse_query(query: str) -> Query:
             continue
         if terms:
             ops.append(pending_op)
-        terms.append(Term(words, prefix, negated))
+        terms.append(Term(words, prefix, negated, quoted))
+        plain.append(token.strip('"').rstrip("*") if not negated else "")
         pending_op = "AND"
     if not any(not t.negated for t in terms):
         raise QueryError(f"Nothing to search for in {query!r}: give at least one word")
-    return Query(terms, ops)
+    return Query(terms, ops, " ".join(p for p in plain if p))
 
 
 @lru_cache(maxsize=65536)
@@ -156,7 +193,9 @@ def search(
     # rows whose match begins in the next segment's lead are dropped (that segment is its own
     # hit), so pages are read until enough hits remain
     while len(hits) < limit + offset:
-        rows = store.search(parsed.fts(), limit=page, offset=skip, show=show)
+        rows = store.search(
+            parsed.fts(lambda prefix: widen(store.db, prefix)), limit=page, offset=skip, show=show
+        )
         for row in rows:
             hit = _hit(store, row, parsed)
             if hit is not None:
@@ -167,7 +206,24 @@ def search(
     return hits[offset : offset + limit]
 
 
+def holds(parsed: Query, text: str) -> bool:
+    """Whether `text` has every prefix the query asks for as typed (the index matches a
+    prefix's stem, and stems are shared: "general" and "generation" are both "gener").
+    Other terms are as the index matched them."""
+    if not any(t.prefix for t in parsed.terms):
+        return True
+    found = list(_WORDCHARS.finditer(text))
+    norm = _norm([Word(0.0, 0.0, m.group()) for m in found])
+
+    def has(term: Term) -> bool:
+        return not term.prefix or any(_match_at(term, norm, i) for i in range(len(norm)))
+
+    return any(all(has(t) for t in group) for group in parsed.groups())
+
+
 def _hit(store: SqliteStore, row: dict, parsed: Query) -> Hit | None:
+    if not holds(parsed, row["search_text"] or row["text"]):
+        return None
     own = [Word(**w) for w in json.loads(row["words_json"] or "[]")]
     start, end = float(row["start"]), float(row["end"])
     if own:
@@ -179,6 +235,13 @@ def _hit(store: SqliteStore, row: dict, parsed: Query) -> Hit | None:
                 return None
             start = (own + lead)[first].start
             end = max(end, (own + lead)[last].end)
+    else:  # no word times (a publisher's transcript): the words of the text and the lead
+        text = row["text"] or ""
+        said = _WORDCHARS.findall(text)
+        lead_text = (row["search_text"] or "")[len(text) :]
+        spans = locate(parsed.terms, [Word(start, end, w) for w in said + lead_text.split()])
+        if spans and spans[0][0] >= len(said):
+            return None  # the match begins in the next segment, which is its own hit
     return Hit(
         episode_id=row["episode_id"],
         show=row["show"],
@@ -189,4 +252,5 @@ def _hit(store: SqliteStore, row: dict, parsed: Query) -> Hit | None:
         segment_id=row["segment_id"],
         score=float(row["score"]),
         marks=_marks(row["text"], parsed.terms),
+        speaker=row["speaker"],
     )

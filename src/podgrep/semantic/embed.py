@@ -89,6 +89,11 @@ class Embedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 
+    def knows(self, word: str) -> bool:
+        """Whether `word` is a whole word of the model's vocabulary (a word of English, as
+        opposed to "xyzzyplugh", which it can only spell in pieces)."""
+        return self.tokenizer.token_to_id(word.lower()) is not None
+
     def embed_one(self, text: str) -> np.ndarray:
         """The unit vector of one text."""
         return self.embed([text])[0]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import snowballstemmer
 
 from podgrep.domain import Hit
 from podgrep.errors import QueryError
-from podgrep.search import _marks, parse_query
+from podgrep.search import Query, _marks, parse_query
 from podgrep.search import search as keyword_search
 from podgrep.semantic.embed import shared_embedder
 from podgrep.semantic.vectors import has_vectors, vector_index
@@ -22,6 +23,9 @@ DEPTH = 50  # how many results each ranking contributes to the fusion
 KEYWORD_WEIGHT = 1.0  # the keyword ranking's vote beside the vector ranking's (1.0)
 COMMON = 5000  # segments holding a word, above which it is too common for the keyword side
 MOST_TERMS = 4  # the rarest words of a question the keyword side searches for
+# the cosine below which a passage is not shown as near the query's meaning: the lowest value
+# at which none of benchmarks/search.py's tuning nonsense queries gets a hit (see there)
+MEANING_FLOOR = 0.34
 WHOLE = 0.999  # the share of the question's words a sentence holds to be given alone
 _OPERATORS = re.compile(r'"|\bOR\b|\bAND\b|(^|\s)-\S|\*')
 _WORD = re.compile(r"[\w']+")
@@ -52,40 +56,105 @@ def find(
     offset: int = 0,
     show: str | None = None,
 ) -> list[Hit]:
-    """Search in `mode` (None: the default for this library); hits best first."""
+    """Search in `mode` (None: the default for this library); hits best first, each with who
+    said it and whether it holds the query's words or only comes near its meaning."""
     mode = mode or default_mode(store)
     if mode not in MODES:
         raise QueryError(f"Unknown search mode {mode!r}: use keyword, semantic or hybrid")
     if limit < 1:
         raise QueryError("--limit must be at least 1")
     if mode == "keyword":
-        return keyword_search(store, query, limit=limit, offset=offset, show=show)
-    parse_query(query)  # the same errors as keyword search: unbalanced quotes, no words
-    if not has_vectors(store):
-        raise QueryError(
-            f"--mode {mode} needs passage vectors: run `podgrep sync` (or `podgrep index`) first"
-        )
-    if mode == "semantic":
-        return semantic_search(store, query, limit=limit, offset=offset, show=show)
-    return hybrid_search(store, query, limit=limit, offset=offset, show=show)
+        hits = keyword_search(store, query, limit=limit, offset=offset, show=show)
+    else:
+        parsed = parse_query(query)  # the same errors as keyword search
+        if not has_vectors(store):
+            raise QueryError(
+                f"--mode {mode} needs passage vectors: run `podgrep sync` (or `podgrep index`)"
+                " first"
+            )
+        if parsed.exact:
+            # a phrase or a prefix asks for those words as said, in every mode: only hits
+            # holding them, each opened at the sentence, as keyword search gives them
+            hits = keyword_search(store, query, limit=limit, offset=offset, show=show)
+        elif mode == "semantic":
+            hits = semantic_search(store, query, limit=limit, offset=offset, show=show)
+        else:
+            hits = hybrid_search(store, query, limit=limit, offset=offset, show=show)
+    _name_speakers(store, hits)
+    return hits
+
+
+def _name_speakers(store: SqliteStore, hits: list[Hit]) -> None:
+    """Fill in who said each hit that does not say yet (a passage: who began it)."""
+    missing = [h.segment_id for h in hits if h.speaker is None and h.segment_id]
+    if missing:
+        speakers = store.segment_speakers(missing)
+        for h in hits:
+            if h.speaker is None:
+                h.speaker = speakers.get(h.segment_id)
 
 
 def _episodes(store: SqliteStore, show: str | None) -> set[int] | None:
     return db.show_episode_ids(store, show) if show else None
 
 
-def _vector_ranking(store: SqliteStore, query: str, depth: int, show: str | None) -> list[int]:
-    vector = shared_embedder().embed_one(query)
-    return [pid for pid, _ in vector_index(store).search(vector, depth, _episodes(store, show))]
+def meaning_text(parsed: Query) -> str:
+    """What the vectors are asked: the query as written without operators, quotes or the
+    excluded words (embedding "-carbon" would pull towards carbon)."""
+    return parsed.text or " ".join(" ".join(t.words) for t, _ in parsed.positives())
+
+
+def meaningful(store: SqliteStore, parsed: Query) -> bool:
+    """Whether a query has a meaning to look for: at least one of its content words is a word
+    of the embedding model's vocabulary or a word said in the library. "xyzzyplugh" and
+    "asdfgh qwerty" are neither, and the vectors would still find their nearest passages."""
+    words = [w for t, _ in parsed.positives() for w in t.words]
+    content = [w for w in words if w not in STOPWORDS] or words
+    embedder = shared_embedder()
+    if any(embedder.knows(w) for w in content):
+        return True
+    counts = db.term_counts(store, [_STEMMER.stemWord(w) for w in content])
+    return any(counts.values()) if counts else False
+
+
+def _vector_ranking(
+    store: SqliteStore, parsed: Query, depth: int, show: str | None
+) -> list[tuple[int, float]]:
+    """Passages near the query's meaning, best first, those below the relevance floor left
+    out (so a query meaning nothing said gets none)."""
+    if not meaningful(store, parsed):
+        return []
+    vector = shared_embedder().embed_one(meaning_text(parsed))
+    found = vector_index(store).search(vector, depth, _episodes(store, show))
+    return [(pid, score) for pid, score in found if score >= MEANING_FLOOR]
+
+
+def _without_excluded(
+    parsed: Query, ranked: list[tuple[int, float]], details: dict[int, dict]
+) -> list[tuple[int, float]]:
+    """The passages that hold none of the query's `-words`."""
+    if not parsed.excluded:
+        return ranked
+    unwanted = [replace(t, negated=False) for t in parsed.excluded]
+    out = []
+    for pid, score in ranked:
+        info = details.get(pid)
+        if info is not None and not _marks(info["text"] or "", unwanted):
+            out.append((pid, score))
+    return out
 
 
 def semantic_search(
     store: SqliteStore, query: str, *, limit: int = 20, offset: int = 0, show: str | None = None
 ) -> list[Hit]:
-    """Passages nearest the meaning of `query`."""
-    ranked = _vector_ranking(store, query, (limit + offset) * 2 + 10, show)
-    fused = [(("p", pid), 1.0 / (RRF_K + r + 1)) for r, pid in enumerate(ranked)]
-    return _hits(store, fused, {}, limit + offset)[offset:]
+    """Passages nearest the meaning of `query`, above the relevance floor; none holding an
+    excluded word."""
+    parsed = parse_query(query)
+    ranked = _vector_ranking(store, parsed, (limit + offset) * 2 + 10, show)
+    details = db.passage_hits(store, [pid for pid, _ in ranked])
+    ranked = _without_excluded(parsed, ranked, details)
+    fused = [(("p", pid), 1.0 / (RRF_K + r + 1)) for r, (pid, _) in enumerate(ranked)]
+    return _hits(store, fused, {}, limit + offset, details, _terms(keyword_leg(query)))[offset:]
 
 
 def keyword_leg(query: str, store: SqliteStore | None = None) -> str:
@@ -141,10 +210,12 @@ def hybrid_search(
             if key not in by_key:  # a passage counts once, at its best keyword rank
                 by_key[key] = hit
                 keyword_ranked.append(key)
-    vector_ranked = [("p", pid) for pid in _vector_ranking(store, query, depth, show)]
+    parsed = parse_query(query)
+    near = _vector_ranking(store, parsed, depth, show)
     details = db.passage_hits(
-        store, list({k[1] for k in keyword_ranked + vector_ranked if k[0] == "p"})
+        store, list({k[1] for k in keyword_ranked if k[0] == "p"} | {pid for pid, _ in near})
     )
+    vector_ranked = [("p", pid) for pid, _ in _without_excluded(parsed, near, details)]
     wanted = _idf(store, _stems(keyword_leg(query)))
     scores: dict[tuple[str, int], float] = {}
     for rank, key in enumerate(keyword_ranked):
@@ -222,6 +293,7 @@ def _hits(
                 _coverage(question or {}, text), WHOLE
             ):
                 exact.score = score
+                exact.match = "words"
                 out.append(exact)
                 if len(out) >= wanted:
                     break
@@ -242,6 +314,7 @@ def _hits(
             hit.score = score
         else:
             continue
+        hit.match = "words" if key in keyword else "meaning"
         out.append(hit)
         if len(out) >= wanted:
             break

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from podgrep.domain import Episode, Person, Segment, Show, Transcript, TranscriptRef, Word
 from podgrep.errors import DiskFullError, NotFoundError, PodgrepError, is_disk_full
+from podgrep.store.words import add_words, fill_words
 
 T = TypeVar("T")
 STEPS = ("fetch", "transcribe", "speakers", "index")
@@ -46,6 +47,9 @@ _NEXT_LATER = (
     f"{_NEXT_COLUMNS} WHERE {_READY} AND (show_id, queue_age) > (?, ?)"
     " ORDER BY show_id, queue_age, id LIMIT 1"
 )
+
+
+WORDS_VERSION = 7  # the migration creating `words`, filled from the segments already stored
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -153,6 +157,9 @@ class SqliteStore:
                 continue
             # executescript commits on its own, so the version bump rides inside the script
             self.db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+            if version == WORDS_VERSION:
+                with self.transaction() as db:
+                    fill_words(db)
 
     @property
     def schema_version(self) -> int:
@@ -621,6 +628,8 @@ class SqliteStore:
                 segment.speaker_id,
             ),
         )
+        if searchable:
+            add_words(db, [searchable])
         if prev and searchable and not HIDDEN_FLAGS & set(prev["flags"].split(",")):
             lead = " ".join(searchable.split()[:LEAD_WORDS])
             db.execute(
@@ -701,7 +710,9 @@ class SqliteStore:
         """BM25-ranked segments matching an FTS5 expression, with their neighbours' words."""
         columns = (
             'SELECT s.id AS segment_id, s.transcript_id, s.idx, s.start, s."end", s.text,'
-            " s.words_json, e.id AS episode_id, e.title AS episode, sh.title AS show,"
+            " s.search_text, s.words_json, e.id AS episode_id, e.title AS episode,"
+            " sh.title AS show, (SELECT COALESCE(sp.name, sp.label) FROM speakers sp"
+            " WHERE sp.id = s.speaker_id) AS speaker,"
         )
         joins = (
             " JOIN transcripts t ON t.id = s.transcript_id"
@@ -735,6 +746,20 @@ class SqliteStore:
 
             raise QueryError(f"Search query not understood ({exc})") from exc
         return [dict(r) for r in rows]
+
+    def segment_speakers(self, segment_ids: list[int]) -> dict[int, str]:
+        """Who said each segment: the speaker's name, else its label (unlabelled: absent)."""
+        out: dict[int, str] = {}
+        for start in range(0, len(segment_ids), 500):
+            part = segment_ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(
+                "SELECT s.id, COALESCE(sp.name, sp.label) AS speaker FROM segments s"
+                f" JOIN speakers sp ON sp.id = s.speaker_id WHERE s.id IN ({marks})",
+                part,
+            )
+            out.update({int(r["id"]): str(r["speaker"]) for r in rows})
+        return out
 
     def next_segment_words(self, transcript_id: int, idx: int) -> list[Word]:
         """The words of the segment after `idx` (where a boundary-spanning phrase ends)."""

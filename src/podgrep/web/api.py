@@ -382,6 +382,7 @@ def search_api(
         limit=limit,
         offset=offset,
         has_more=more,
+        count=len(hits),
         hits=[
             HitOut(
                 episode_id=v.hit.episode_id,
@@ -396,6 +397,8 @@ def search_api(
                 before=v.before,
                 after=v.after,
                 url=f"/episodes/{v.hit.episode_id}?t={v.hit.start:.1f}",
+                speaker=v.hit.speaker,
+                match=v.hit.match,
             )
             for v in hits
         ],

@@ -161,6 +161,7 @@ def search_page(
     error = None
     groups: list = []
     more = False
+    count = meaning = 0
     with state.store() as store:
         shows = store.list_shows()
         chosen = mode or default_mode(store)
@@ -177,6 +178,8 @@ def search_page(
                     mode=chosen,
                 )
                 groups = group(hits)
+                count = len(hits)
+                meaning = sum(1 for v in hits if v.hit.match == "meaning")
         except PodgrepError as exc:
             error = str(exc)
     return page(
@@ -188,6 +191,9 @@ def search_page(
         since=since,
         until=until,
         mode=chosen,
+        count=count,
+        meaning=meaning,
+        first=(page_no - 1) * HITS_PER_PAGE + 1,
         modes=MODES,
         shows=shows,
         groups=groups,

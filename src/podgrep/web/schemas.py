@@ -97,6 +97,14 @@ class HitOut(BaseModel):
     before: str | None = Field(None, description="The end of the segment before")
     after: str | None = Field(None, description="The start of the segment after")
     url: str = Field(description="The episode page opened at this second")
+    speaker: str | None = Field(
+        None, description="Who said it: the speaker's name, else its label (S1); none if unknown"
+    )
+    match: str = Field(
+        "words",
+        description='"words": the hit holds the query\'s words; "meaning": it does not, but its'
+        " meaning is near the query's (above the relevance floor)",
+    )
 
 
 class SearchOut(BaseModel):
@@ -107,6 +115,7 @@ class SearchOut(BaseModel):
     limit: int
     offset: int
     has_more: bool
+    count: int = Field(0, description="How many hits this page holds")
     hits: list[HitOut]
 
 

@@ -1,0 +1,171 @@
+"""What users read must be right (issue #13): nonsense finds nothing in any mode, a quoted phrase
+and a prefix are matched as typed in every mode, `-word` excludes everywhere, and every hit says
+who spoke and whether it holds the words or only their meaning. Real model, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from podgrep.domain import Episode, Segment, Show
+from podgrep.search import parse_query, search
+from podgrep.semantic.embed import shared_embedder
+from podgrep.semantic.hybrid import MODES, find
+from podgrep.semantic.vectors import embed_missing
+from podgrep.store import SqliteStore, open_store
+from podgrep.store.enrichment import replace_transcript
+from podgrep.store.sqlite import _migrations
+from podgrep.store.words import widen
+from tests.conftest import DATA
+
+NONSENSE = ["xyzzyplugh", "asdfgh qwerty zxcv", "glimmerwick snarfblat", "kjhsdf"]
+EXTRA = [
+    ("Lena", "The regulation of models is coming, and regulated markets move slowly."),
+    ("Lena", "Regulators in Brussels wrote the rules; a regular listener asked about them."),
+    ("Omar", "General purpose models are the next generation, he said in general terms."),
+    ("Omar", "Conversational agents hold a conversation; we optimized the prompts."),
+    ("Lena", "The Open Assistant project released its data; open source assistants followed."),
+]
+
+
+def _truth() -> list[Segment]:
+    turns = json.loads((DATA / "conversation_a.truth.json").read_text())["turns"]
+    out = []
+    for turn in turns:
+        sentences = [s for s in re.split(r"(?<=[.?!])\s+", turn["text"]) if s.strip()]
+        total = sum(len(s) for s in sentences)
+        at = turn["start"]
+        for s in sentences:
+            length = (turn["end"] - turn["start"]) * len(s) / total
+            out.append(Segment(at, at + length, s, speaker=turn["speaker"]))
+            at += length
+    return out
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> SqliteStore:
+    store = open_store(Path(tmp_path_factory.mktemp("exact")) / "library.db")
+    show_id, _ = store.add_show(Show(None, "test://exact", "Exact", kind="local"))
+    a, b = store.add_episodes(
+        show_id, [Episode(None, show_id, "a", "conversation a"), Episode(None, show_id, "b", "b")]
+    )
+    replace_transcript(store, a, "publisher", None, "en", _truth())
+    extra = [Segment(10.0 * i, 10.0 * i + 8, t, speaker=n) for i, (n, t) in enumerate(EXTRA)]
+    replace_transcript(store, b, "publisher", None, "en", extra)
+    for eid in (a, b):
+        store.set_status(eid, "indexed")
+    assert embed_missing(store, shared_embedder()) > 0
+    return store
+
+
+def _said(text: str) -> list[str]:
+    return re.findall(r"[\w']+", text.lower())
+
+
+@pytest.mark.parametrize("query", NONSENSE)
+@pytest.mark.parametrize("mode", MODES)
+def test_nonsense_finds_nothing_in_any_mode(store: SqliteStore, query: str, mode: str) -> None:
+    assert find(store, query, mode=mode, limit=20) == []
+
+
+def test_a_real_question_still_finds_its_answer_by_meaning(store: SqliteStore) -> None:
+    # a paraphrase of "my dream is to retire in the Swiss mountains" (conversation_a)
+    hits = find(store, "dream of settling in the Alps when old", mode="semantic", limit=5)
+    assert hits and all(h.match == "meaning" for h in hits)
+    assert any("retiring in Switzerland" in h.text for h in hits)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_quoted_phrase_returns_only_hits_holding_it(store: SqliteStore, mode: str) -> None:
+    hits = find(store, '"open assistant"', mode=mode, limit=20)
+    assert hits
+    for h in hits:
+        words = " ".join(_said(h.text))
+        assert re.search(r"\bopen assistants?\b", words), h.text
+        assert h.match == "words"
+        assert len(h.text.split()) < 40  # the sentence, not a passage around it
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_minus_word_excludes_in_every_mode(store: SqliteStore, mode: str) -> None:
+    plain = find(store, "open source", mode=mode, limit=20)
+    assert any(w.startswith("assistant") for h in plain for w in _said(h.text))
+    hits = find(store, "open source -assistant", mode=mode, limit=20)
+    assert hits
+    assert not any(w.startswith("assistant") for h in hits for w in _said(h.text))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_prefix_matches_words_beginning_with_it_as_typed(store: SqliteStore, mode: str) -> None:
+    hits = find(store, "regulat*", mode=mode, limit=20)
+    found = {w for h in hits for w in _said(h.text) if w.startswith("regul")}
+    assert {"regulation", "regulated", "regulators"} <= found
+    for h in hits:
+        assert any(w.startswith("regulat") for w in _said(h.text)), h.text
+        marked = {h.text[a:b].lower() for a, b in h.marks}
+        assert marked and all(m.startswith("regulat") for m in marked)
+    # "general" shares the stem "gener" with "generation", but does not begin with "generat"
+    generat = find(store, "generat*", mode=mode, limit=20)
+    assert generat and all(any(w.startswith("generat") for w in _said(h.text)) for h in generat)
+    for prefix, word in (("conversat*", "conversation"), ("optimiz*", "optimized")):
+        assert any(word in _said(h.text) for h in find(store, prefix, mode=mode, limit=20))
+
+
+def test_prefix_widening_reads_the_unstemmed_words(store: SqliteStore) -> None:
+    assert {"regulation", "regulated", "regulators"} <= set(widen(store.db, "regulat"))
+    assert "regular" not in widen(store.db, "regulat")
+    fts = parse_query("regulat*").fts(lambda p: widen(store.db, p))
+    assert fts.startswith('("regulat" *') and '"regulation"' in fts
+
+
+def test_every_hit_says_who_spoke_and_how_it_matched(store: SqliteStore) -> None:
+    for mode in MODES:
+        hits = find(store, "Zurich", mode=mode, limit=10) or find(
+            store, "where does he live", mode=mode, limit=10
+        )
+        assert hits, mode
+        for h in hits:
+            assert h.speaker in {"Jon Krohn", "Yannic Kilcher", "Lena", "Omar"}, (mode, h)
+            assert h.match in {"words", "meaning"}
+    keyword = search(store, "Zurich", limit=5)
+    assert keyword and all(h.match == "words" and h.speaker for h in keyword)
+
+
+def test_hybrid_labels_hits_without_the_words_as_meaning(store: SqliteStore) -> None:
+    hits = find(store, "how is the weather over the year there", mode="hybrid", limit=10)
+    assert hits
+    for h in hits:
+        holds = bool(h.marks)
+        assert h.match == ("words" if holds else "meaning") or holds, h
+
+
+def test_an_old_database_gets_its_words_on_upgrade(tmp_path: Path) -> None:
+    """A library made before the words table (schema 6) has it filled when opened."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for version, sql in _migrations():
+        if version <= 6:
+            db.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;")
+    db.execute(
+        "INSERT INTO shows (id, feed_url, kind, title, added)"
+        " VALUES (1, 'test://old', 'local', 'Old', 0)"
+    )
+    db.execute("INSERT INTO episodes (id, show_id, guid, title, added) VALUES (1, 1, 'x', 'x', 0)")
+    db.execute(
+        "INSERT INTO transcripts (id, episode_id, source, complete, created)"
+        " VALUES (1, 1, 'publisher', 1, 0)"
+    )
+    db.execute(
+        'INSERT INTO segments (transcript_id, idx, start, "end", text, search_text, words_json)'
+        " VALUES (1, 0, 0, 5, 'Regulation, régulation.', 'Regulation, régulation.', '[]')"
+    )
+    db.close()
+    store = open_store(path)
+    assert store.schema_version >= 7
+    assert widen(store.db, "regulat") == ["regulation"]  # accents folded as the index folds
+    assert [h.text for h in search(store, "régulat*")] == ["Regulation, régulation."]
+    store.close()
