@@ -82,7 +82,7 @@ def test_rename_from_the_cli_and_bad_renames(library: Path, tmp_path: Path):
     assert code == 0, err
     assert "Jane Doe" in out and "user" in out
     _, vtt, _ = invoke(["export", str(eid), "--format", "vtt"], home)
-    assert "<v Jane Doe>" in vtt and "Yannic Kilcher" not in vtt
+    assert "<v Jane Doe>" in vtt and "<v Yannic Kilcher>" not in vtt  # the text may say it
     code, _, err = invoke(["speakers", str(eid), "--rename", "S9=Nobody"], home)
     assert code != 0 and "no speaker 'S9'" in err
     code, _, err = invoke(["speakers", str(eid), "--rename", "Jane Doe"], home)

@@ -49,6 +49,7 @@ class Settings:
     batch_size: int = 0  # chunks of speech per batch; 0: 8 on CPU, 16 on GPU
     beam_size: int = 5  # beam for chunks whose greedy result looks wrong; 1: greedy only
     reread: bool = True  # read each chunk again prompted with the text before it (accuracy)
+    hotwords: bool = True  # prompt Whisper with the names the feed and notes spell (asr.hotwords)
     vad: bool = True
     whisper_too: bool = False  # run Whisper even when the publisher gave a transcript
     window_seconds: float = 600.0  # audio is transcribed and committed in windows of about this
@@ -102,6 +103,7 @@ _KINDS = {
     "batch_size": int,
     "beam_size": int,
     "reread": bool,
+    "hotwords": bool,
     "vad": bool,
     "whisper_too": bool,
     "window_seconds": float,
