@@ -144,6 +144,7 @@ def test_migration_fills_the_queue_of_an_existing_library(tmp_path: Path) -> Non
         " ALTER TABLE episodes DROP COLUMN next_step; ALTER TABLE episodes DROP COLUMN next_failed;"
         " ALTER TABLE shows DROP COLUMN remote; ALTER TABLE shows DROP COLUMN typed;"
         " ALTER TABLE episodes DROP COLUMN remote;"
+        " ALTER TABLE chapters DROP COLUMN location_json; DROP TABLE words;"
         " PRAGMA user_version = 4;"
     )
     db.close()

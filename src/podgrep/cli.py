@@ -315,6 +315,12 @@ def search(
     if not hits:
         err.print(f"No matches for {query!r}.")
         raise typer.Exit(1)
+    meaning = sum(1 for h in hits if h.match == "meaning")
+    err.print(
+        f"{len(hits)} hit{'s' if len(hits) != 1 else ''}"
+        + (f", {meaning} by meaning only" if meaning else "")
+        + (f" (--offset {offset + limit} for more)" if len(hits) == limit else "")
+    )
     for h in hits:
         if as_json:
             print(
@@ -326,6 +332,8 @@ def search(
                         "start": round(h.start, 2),
                         "end": round(h.end, 2),
                         "text": h.text,
+                        "speaker": h.speaker,
+                        "match": h.match,
                     },
                     ensure_ascii=False,
                 )
@@ -339,15 +347,19 @@ def search(
                 (h.show, "cyan"),
                 " › ",
                 (h.episode, "bold"),
+                (f" #{h.episode_id}", "dim"),
                 " ",
                 (timestamp(h.start), "green"),
                 "  ",
+                (f"{h.speaker}: " if h.speaker else "", "magenta"),
+                ("(by meaning) " if h.match == "meaning" else "", "italic dim"),
             )
             out.print(line + text)
         else:
             marked = h.text
             for a, b in reversed(h.marks):
                 marked = marked[:a] + "**" + marked[a:b] + "**" + marked[b:]
+            # four columns, as scripts already read them; --json carries every field
             print(f"{h.show}\t{h.episode}\t{timestamp(h.start)}\t{marked}")
 
 
@@ -641,7 +653,7 @@ def import_transcript(
     ] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Import a transcript file as the episode's publisher transcript (Whisper's is kept)."""
+    """Import a transcript file as the episode's transcript, replacing the one it had."""
     from podgrep.enrich.episode import enrich_episode
     from podgrep.semantic.embed import shared_embedder
     from podgrep.transcripts.importer import read_transcript
@@ -655,7 +667,7 @@ def import_transcript(
         episode_id = _episode_ref(store, episode)
         ep = store.get_episode(episode_id)
         chosen = pick_episode(found, ep.title, part)
-        store_imported(store, episode_id, chosen)
+        store_imported(store, episode_id, chosen, whole=True)
         if ep.status != "indexed":
             store.set_status(episode_id, "transcribed")
         done = enrich_episode(store, store.get_episode(episode_id), shared_embedder())

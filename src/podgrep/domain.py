@@ -140,7 +140,8 @@ class Transcript:
 
 @dataclass
 class Chapter:
-    """A titled stretch of an episode, from `start` seconds."""
+    """A stretch of an episode, from `start` seconds (chapters JSON 1.2: the title is optional,
+    "" when there is none)."""
 
     start: float
     title: str
@@ -149,6 +150,7 @@ class Chapter:
     img: str | None = None
     toc: bool = True  # false: a chapter kept out of the table of contents (still in exports)
     source: str = "feed"  # feed | notes | transcript | generated
+    location: dict[str, str] | None = None  # chapters JSON `location`: name, geo, osm
 
 
 @dataclass
@@ -164,3 +166,5 @@ class Hit:
     segment_id: int
     score: float
     marks: list[tuple[int, int]] = field(default_factory=list)  # matched spans of `text`
+    speaker: str | None = None  # who said it: the speaker's name, else its label (S1)
+    match: str = "words"  # "words": it holds the query's words; "meaning": only its meaning is near

@@ -19,7 +19,12 @@ from rich.progress import (
 
 from podgrep.domain import Episode
 
-VERBS = {"fetch": "Fetching", "transcribe": "Transcribing", "index": "Indexing"}
+VERBS = {
+    "fetch": "Fetching",
+    "transcribe": "Transcribing",
+    "speakers": "Finding speakers in",
+    "index": "Indexing",
+}
 
 
 class ConsoleReporter:
@@ -61,14 +66,17 @@ class ConsoleReporter:
         """The step ended, well or with an error."""
         took = time.monotonic() - self.started
         if self.progress is not None and self.task is not None:
-            task = self.progress.tasks[-1]
+            task = next(t for t in self.progress.tasks if t.id == self.task)
             if error:
+                # stopped where it got to: its clock stops, and it is not drawn as done
                 self.progress.update(
                     self.task, description=f"[red]✗ {step} {escape(_short(ep.title))}"
                 )
+                self.progress.stop_task(self.task)
                 self.progress.console.print(f"  [red]{escape(error)}[/]")
             else:
-                self.progress.update(self.task, completed=task.total or 1, total=task.total or 1)
+                end = task.total or task.completed or 1
+                self.progress.update(self.task, completed=end, total=end)
             self.task = None
         else:
             outcome = f"FAILED: {error}" if error else f"done in {took:.1f}s"

@@ -50,6 +50,7 @@ LOOP_RATIO = 2.4  # compression ratio above which text is a repetition loop (Whi
 LOW_LOGPROB = -0.6  # average log-probability below which a chunk is decoded again
 MIN_TOKENS_PER_SECOND = 1.2  # fewer tokens than this per second of speech: decoding gave up
 CONTEXT_TOKENS = 96  # tokens of the previous chunk's text given as the prompt
+HOTWORD_TOKENS = 64  # tokens of hotwords at most (with the context, far under Whisper's 223)
 REREAD_BELOW = -0.15  # chunks read with an average log-probability under this are read again
 WINDOWS_IN_FLIGHT = 2  # windows decoded at once (the second stage of one, the first of the next)
 NO_SPEECH = 0.6  # with a log-probability under -1: the chunk holds no speech
@@ -236,6 +237,8 @@ class WhisperEngine:
         first: int = 0,
         on_window: Callable[[Window], None] | None = None,
         before: list[Segment] | None = None,
+        on_progress: Callable[[float], None] | None = None,
+        hotwords: str | None = None,
     ) -> Iterator[tuple[Window, list[Segment]]]:
         """Transcribe streamed audio window by window, in order.
 
@@ -243,8 +246,15 @@ class WhisperEngine:
         window is planned, before any of it is decoded, so its cut can be stored first.
         `before` are the segments of the window before `first` (when resuming): a window's
         first chunk is read with the text of the window before it, as every other chunk is.
+        `on_progress` is called on this thread with the seconds of audio decoded so far (from
+        the start of window `first`) each time a batch of chunks is decoded: a window's length
+        is shared out over its chunks by their speech.
+        `hotwords` (names and terms the episode's metadata spells, see `asr.hotwords`) lead
+        every chunk's prompt, as faster-whisper's `hotwords` do: the same for every chunk, so
+        batched prompts still line up and a resumed run prompts as the first did.
         """
-        tokenizer = self._tokenizer(language)
+        tokenizer = self._tokenizer(language, hotwords)
+        decoded = _Decoded(on_progress)
         windows: queue.Queue = queue.Queue(maxsize=1)
         stop = threading.Event()
 
@@ -289,15 +299,20 @@ class WhisperEngine:
                 elif resumed is not None:
                     text_before = partial(list, resumed)
                 previous = coordinators.submit(
-                    self._decode_window, item.chunks, tokenizer, pool.submit, text_before
+                    self._decode_window,
+                    item.chunks,
+                    tokenizer,
+                    pool.submit,
+                    text_before,
+                    decoded.share(item.seconds) if on_progress else None,
                 )
                 pending.append((item, previous))
                 while len(pending) >= WINDOWS_IN_FLIGHT:
                     window, future = pending.popleft()
-                    yield window, future.result()
+                    yield window, decoded.wait(future)
             while pending:
                 window, future = pending.popleft()
-                yield window, future.result()
+                yield window, decoded.wait(future)
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)  # a waiting window then gives up
@@ -312,6 +327,7 @@ class WhisperEngine:
         tokenizer,
         submit: Callable[..., Future],
         before: Callable[[], list[int]] | None = None,
+        progress: Callable[[float | None], None] | None = None,
     ) -> list[Segment]:
         """All segments of one window, from batches decoded on the worker pool.
 
@@ -319,12 +335,18 @@ class WhisperEngine:
         and the chunks that are done are aligned. Second stage: the chunks the model was unsure
         of are read again with the text before them as the prompt (it may come from another
         batch, or for the first chunk from `before`: the text of the previous window), batched
-        again, and aligned.
+        again, and aligned. `progress` is given each batch's share of the window (0 to 1) as
+        it is decoded.
         """
+        speech = sum(c.seconds for c in chunks) or 1.0
+        batches = self._even_parts(chunks, self._batch_count(chunks))
         stage = [
             submit(self._first_stage, batch, tokenizer, first=k == 0 and before is None)
-            for k, batch in enumerate(self._even_parts(chunks, self._batch_count(chunks)))
+            for k, batch in enumerate(batches)
         ]
+        if progress is not None:
+            for batch, future in zip(batches, stage, strict=True):
+                future.add_done_callback(partial(_batch_decoded, progress, batch, speech))
         done = [item for future in stage for item in future.result()]
         targets = [i for i, (_, segs) in enumerate(done) if segs is None]
         before = cache(before) if before else None  # waits for the window before once
@@ -342,6 +364,10 @@ class WhisperEngine:
         for part, future in zip(parts, second, strict=True):
             for i, segs in zip(part, future.result(), strict=True):
                 done[i] = (done[i][0], segs)
+            if progress is not None:
+                progress(sum(0.5 * chunks[i].seconds for i in part) / speech)
+        if progress is not None:
+            progress(None)  # the window is done: whatever of it is left
         return [seg for _, segs in done for seg in segs or []]
 
     @staticmethod
@@ -394,28 +420,44 @@ class WhisperEngine:
         size = -(-len(items) // min(count, len(items)))
         return [items[i : i + size] for i in range(0, len(items), size)]
 
-    def decode_chunks(self, chunks: list[Chunk], *, language: str | None) -> list[Segment]:
+    def decode_chunks(
+        self, chunks: list[Chunk], *, language: str | None, hotwords: str | None = None
+    ) -> list[Segment]:
         """Segments of planned chunks decoded as one window, on the calling thread."""
-        return self._decode_window(chunks, self._tokenizer(language), _run_now)
+        return self._decode_window(chunks, self._tokenizer(language, hotwords), _run_now)
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None) -> list[Segment]:
+    def transcribe(
+        self, samples: np.ndarray, *, language: str | None, hotwords: str | None = None
+    ) -> list[Segment]:
         """All segments of a clip already in memory (short audio, tests, the `transcribe` verb)."""
         step = 10 * audio.SAMPLE_RATE
         blocks = (samples[i : i + step] for i in range(0, len(samples), step))
-        return [s for _, segs in self.transcribe_stream(blocks, language=language) for s in segs]
+        stream = self.transcribe_stream(blocks, language=language, hotwords=hotwords)
+        return [s for _, segs in stream for s in segs]
 
     # -- one batch -------------------------------------------------------------------------
 
-    def _tokenizer(self, language: str | None):  # -> faster_whisper.tokenizer.Tokenizer
+    def _tokenizer(self, language: str | None, hotwords: str | None = None):  # -> Tokenizer
+        """faster-whisper's tokenizer, carrying the tokens of the hotwords (`hotword_tokens`:
+        at most HOTWORD_TOKENS, cut at a word) that lead every prompt."""
         from faster_whisper.tokenizer import Tokenizer
 
         multilingual = self.model.model.is_multilingual
-        return Tokenizer(
+        tokenizer = Tokenizer(
             self.model.hf_tokenizer,
             multilingual,
             task="transcribe",
             language=(language or "en") if multilingual else "en",
         )
+        tokens: list[int] = []
+        words = (hotwords or "").split()
+        for n in range(1, len(words) + 1):  # whole words only, up to the cap
+            more = tokenizer.encode(" " + " ".join(words[:n]))
+            if len(more) > HOTWORD_TOKENS:
+                break
+            tokens = more
+        setattr(tokenizer, "hotword_tokens", tokens)  # noqa: B010  # a faster-whisper class
+        return tokenizer
 
     def _encode(self, pieces: list[_Piece]) -> None:
         from faster_whisper.audio import pad_or_trim
@@ -443,9 +485,10 @@ class WhisperEngine:
             self._generate([pieces[i] for i in rest], tokenizer, beam, [context[i] for i in rest])
             return
         length = min(CONTEXT_TOKENS, *(len(c) for c in context))
+        hot = list(getattr(tokenizer, "hotword_tokens", []))  # before the text said before
         prompts = [
             self.model.get_prompt(
-                tokenizer, c[len(c) - length :] if length else [], without_timestamps=True
+                tokenizer, hot + (c[len(c) - length :] if length else []), without_timestamps=True
             )
             for c in context
         ]
@@ -606,6 +649,60 @@ class WhisperEngine:
                 )
             )
         return found
+
+
+def _batch_decoded(
+    progress: Callable[[float | None], None], batch: list[Chunk], speech: float, future: Future
+) -> None:
+    """Tell the share of its window a first-stage batch decoded (a chunk left for the second
+    stage counts half until then)."""
+    if future.cancelled() or future.exception() is not None:
+        return
+    said = zip(batch, future.result(), strict=True)
+    progress(sum(c.seconds * (1.0 if segs is not None else 0.5) for c, (_, segs) in said) / speech)
+
+
+class _Decoded:
+    """Seconds of audio decoded, told by the threads decoding windows and passed on, summed, on
+    the thread reading the results (the caller's: a progress bar or a store is used there)."""
+
+    def __init__(self, report: Callable[[float], None] | None) -> None:
+        self.report = report
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self.seconds = 0.0
+
+    def share(self, span: float) -> Callable[[float | None], None]:
+        """What a window of `span` seconds tells: a share of it decoded (None: the rest)."""
+        told = [0.0]
+        lock = threading.Lock()
+
+        def tell(part: float | None) -> None:
+            with lock:
+                part = 1.0 - told[0] if part is None else min(part, 1.0 - told[0])
+                told[0] += part
+            if part > 0:
+                self.events.put(part * span)
+
+        return tell
+
+    def wait(self, future: Future) -> list[Segment]:
+        """The future's result, passing on progress told while it is worked on."""
+        if self.report is None:
+            return future.result()
+        future.add_done_callback(lambda _: self.events.put(None))  # wakes the wait below
+        while True:
+            self._tell(self.events.get())
+            if future.done():
+                break
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self._tell(self.events.get_nowait())
+        return future.result()
+
+    def _tell(self, seconds: float | None) -> None:
+        if seconds and self.report is not None:
+            self.seconds += seconds
+            self.report(self.seconds)
 
 
 class Engines:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from html.parser import HTMLParser
 
@@ -19,8 +20,9 @@ _STAMP = re.compile(
 
 
 def parse_chapters_json(data: bytes | str, *, hidden: bool = False) -> list[Chapter]:
-    """Chapters from a Podcasting 2.0 chapters JSON document (entries with toc=false left out
-    unless `hidden`)."""
+    """Chapters from a Podcasting 2.0 chapters JSON document (1.2: only `startTime` is
+    required; a chapter without a title is kept with title ""). Entries with toc=false are
+    left out unless `hidden`; `location` (name, geo, osm) is kept."""
     try:
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError):
@@ -30,23 +32,45 @@ def parse_chapters_json(data: bytes | str, *, hidden: bool = False) -> list[Chap
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict) or (item.get("toc") is False and not hidden):
             continue
-        start, title = item.get("startTime"), item.get("title")
-        if not isinstance(start, int | float) or not isinstance(title, str) or not title.strip():
+        start, end = _seconds(item.get("startTime")), _seconds(item.get("endTime"))
+        if start is None:
             continue
-        end = item.get("endTime")
+        title = item.get("title")
         url = item.get("url")
         img = item.get("img")
         chapters.append(
             Chapter(
-                float(start),
-                title.strip(),
-                float(end) if isinstance(end, int | float) else None,
+                start,
+                title.strip() if isinstance(title, str) else "",
+                end,
                 url if isinstance(url, str) else None,
                 img if isinstance(img, str) else None,
                 item.get("toc") is not False,
+                location=location(item.get("location")),
             )
         )
     return sorted(chapters, key=lambda c: c.start)
+
+
+def _seconds(value: object) -> float | None:
+    """A time of chapters JSON: a number of seconds, not negative (a boolean is none)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
+
+
+LOCATION_KEYS = ("name", "geo", "osm")
+
+
+def location(value: object) -> dict[str, str] | None:
+    """A chapters JSON `location` ({"name", "geo", "osm"}, name and geo required by the spec)
+    as its string fields; None when it holds none."""
+    if not isinstance(value, dict):
+        return None
+    kept = {k: v.strip() for k in LOCATION_KEYS if isinstance(v := value.get(k), str) and v.strip()}
+    return kept or None
 
 
 class _Lines(HTMLParser):

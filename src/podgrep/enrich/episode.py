@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -29,7 +30,16 @@ class Enriched:
 def stored_chapters(store: SqliteStore, episode_id: int) -> list[Chapter]:
     """The chapters stored for an episode."""
     return [
-        Chapter(r["start"], r["title"], r["end"], r["url"], r["img"], bool(r["toc"]), r["source"])
+        Chapter(
+            r["start"],
+            r["title"],
+            r["end"],
+            r["url"],
+            r["img"],
+            bool(r["toc"]),
+            r["source"],
+            r["location"],
+        )
         for r in db.chapter_rows(store, episode_id)
     ]
 
@@ -40,8 +50,13 @@ def choose_chapters(
     """The publisher's chapters JSON, else show-notes timestamps, else headings found in an
     imported transcript, else chapters generated from topic shifts."""
     assert ep.id is not None
-    if ep.chapters_url and client is not None:
-        found = fetch_chapters(client, ep.chapters_url, hidden=True)
+    if ep.chapters_url:
+        found = fetch_chapters(client, ep.chapters_url, hidden=True) if client else []
+        if found:
+            return found
+        # not fetched now (an import works offline) or unreachable: the feed's chapters stored
+        # before stay; chapters from the notes or a transcript never replace them
+        found = [c for c in stored_chapters(store, ep.id) if c.source == "feed"]
         if found:
             return found
     found = chapters_from_notes(ep.show_notes_html)
@@ -54,21 +69,41 @@ def choose_chapters(
     return generate_chapters(transcript.segments, embedder) if transcript else []
 
 
+INDEX_PARTS = 3  # what enrich_episode reports progress in: chapters, links, passages
+
+
 def enrich_episode(
-    store: SqliteStore, ep: Episode, embedder: Embedder, client: httpx.Client | None = None
+    store: SqliteStore,
+    ep: Episode,
+    embedder: Embedder,
+    client: httpx.Client | None = None,
+    progress: Callable[[float], None] | None = None,
 ) -> Enriched:
-    """Store the episode's chapters and links, and embed every transcript not yet embedded."""
+    """Store the episode's chapters and links, and embed every transcript not yet embedded.
+
+    `progress` is told how many of the INDEX_PARTS are done (chapters, links, then the
+    passages of each transcript embedded in turn)."""
     assert ep.id is not None
+    told = [0.0]
+
+    def tell(done: float) -> None:
+        if progress is not None and done > told[0]:
+            told[0] = done
+            progress(done)
+
     chapters = choose_chapters(store, ep, embedder, client)
     _fill_ends(chapters, ep.duration)
     db.set_chapters(store, ep.id, chapters)
+    tell(1)
     transcript = store.transcript_for(ep.id)
     links = links_from_notes(ep.show_notes_html)
     known = {lk.url for lk in links}
     if transcript:
         links += [lk for lk in spoken_links(transcript.segments) if lk.url not in known]
     db.set_links(store, ep.id, links)
-    passages = embed_missing(store, embedder)
+    tell(2)
+    passages = embed_missing(store, embedder, lambda n, of: tell(2 + n / max(of, 1)))
+    tell(3)
     return Enriched(len(chapters), chapters[0].source if chapters else None, len(links), passages)
 
 

@@ -148,7 +148,15 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     first = ctx.store.windows_done(tid)
     skip = cuts[first][0] if first < len(cuts) else (cuts[-1][1] if cuts else 0)
     total = ep.duration
-    progress(skip / audio.SAMPLE_RATE, total)
+    shown = [-1.0]
+
+    def at(seconds: float) -> None:  # the bar only moves forward, and not past the end
+        seconds = min(seconds, total) if total else seconds
+        if seconds > shown[0]:
+            shown[0] = seconds
+            progress(seconds, total)
+
+    at(skip / audio.SAMPLE_RATE)
 
     def planned(window: Window) -> None:
         if window.index >= len(cuts):
@@ -168,13 +176,26 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         first=first,
         on_window=planned,
         before=before,
+        on_progress=lambda decoded: at(skip / audio.SAMPLE_RATE + decoded),
+        hotwords=_hotwords(ctx, ep),
     ):
         ctx.store.add_window(tid, window.index, segments)
-        progress(window.end / audio.SAMPLE_RATE, total)
+        at(window.end / audio.SAMPLE_RATE)
     if cuts:
         ctx.store.set_duration(ep.id, cuts[-1][1] / audio.SAMPLE_RATE)
     ctx.store.complete_transcript(tid)
     ctx.store.set_status(ep.id, "transcribed")
+
+
+def _hotwords(ctx: StepContext, ep: Episode) -> str | None:
+    """The names Whisper is prompted with (`asr.hotwords`), from the stored episode and show
+    only, so a resumed run prompts as the first did; None when the `hotwords` setting is off."""
+    from podgrep.asr.hotwords import episode_hotwords
+
+    if not ctx.settings.hotwords:
+        return None
+    show = ctx.store.get_show(ep.show_id) if ep.show_id is not None else None
+    return episode_hotwords(show, ep) or None
 
 
 def content_guard(ctx: StepContext, ep: Episode, show: Show | None = None) -> net.Guard:
@@ -209,21 +230,31 @@ def speakers(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     """Label every segment with its speaker and name the speakers where the episode lets us."""
     from podgrep.speakers.label import label_episode
 
-    label_episode(ctx.store, ep)
-    progress(1, 1)
+    total = ep.duration
+    progress(0, total)
+    label_episode(ctx.store, ep, progress=lambda seconds: progress(seconds, total))
+    progress(total or 1, total or 1)
 
 
 def index(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     """Finish indexing: chapters, links and passage vectors; merge the FTS index and mark it."""
-    from podgrep.enrich.episode import enrich_episode
+    from podgrep.enrich.episode import INDEX_PARTS, enrich_episode
     from podgrep.semantic.embed import shared_embedder
 
     assert ep.id is not None
+    parts = INDEX_PARTS + 1  # and merging the full-text index
+    progress(0, parts)
     with content_client(ctx, ep) as client:
-        enrich_episode(ctx.store, ctx.store.get_episode(ep.id), shared_embedder(), client)
+        enrich_episode(
+            ctx.store,
+            ctx.store.get_episode(ep.id),
+            shared_embedder(),
+            client,
+            progress=lambda done: progress(done, parts),
+        )
     ctx.store.optimize_index()
     ctx.store.set_status(ep.id, "indexed")
-    progress(1, 1)
+    progress(parts, parts)
 
 
 STEP_FUNCTIONS: dict[str, Callable[[StepContext, Episode, Progress], None]] = {

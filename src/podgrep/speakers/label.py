@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 from podgrep import audio
 from podgrep.domain import Episode, Speaker
@@ -19,8 +22,13 @@ from podgrep.store.speakers import (
 )
 
 
-def label_episode(store: SqliteStore, ep: Episode) -> Diarization | None:
-    """Give every segment of the episode's transcript a speaker; None when already done."""
+def label_episode(
+    store: SqliteStore, ep: Episode, progress: Callable[[float], None] | None = None
+) -> Diarization | None:
+    """Give every segment of the episode's transcript a speaker; None when already done.
+
+    `progress` is told the seconds of audio listened to so far (voices are embedded as the
+    audio streams in)."""
     assert ep.id is not None and ep.show_id is not None
     transcript = store.transcript_for(ep.id)
     if transcript is None or transcript.id is None or not transcript.segments:
@@ -29,7 +37,8 @@ def label_episode(store: SqliteStore, ep: Episode) -> Diarization | None:
         return None  # a run killed after writing: nothing left to do
     if not ep.media_path or not Path(ep.media_path).is_file():
         raise MediaError(f"The media of episode {ep.id} is missing from the cache: run sync again")
-    result = diarize(audio.stream(Path(ep.media_path), ep.media_url), transcript.segments)
+    blocks = audio.stream(Path(ep.media_path), ep.media_url)
+    result = diarize(_told(blocks, progress) if progress else blocks, transcript.segments)
     show = store.get_show(ep.show_id)
     known = candidates(show.persons, ep.persons, ep.show_notes_html, ep.title)
     namings = name_speakers(
@@ -56,3 +65,20 @@ def label_episode(store: SqliteStore, ep: Episode) -> Diarization | None:
     if any(n.name for n in namings):
         refresh_voiceprints(store, ep.show_id)
     return result
+
+
+TELL_EVERY = 5.0  # seconds of audio between two reports of progress (blocks are short)
+
+
+def _told(blocks: Iterable[np.ndarray], progress: Callable[[float], None]) -> Iterator[np.ndarray]:
+    """The blocks, telling `progress` the seconds passed on every TELL_EVERY seconds."""
+    samples = told = 0
+    step = int(TELL_EVERY * audio.SAMPLE_RATE)
+    for block in blocks:
+        yield block
+        samples += len(block)
+        if samples - told >= step:
+            told = samples
+            progress(samples / audio.SAMPLE_RATE)
+    if samples > told:
+        progress(samples / audio.SAMPLE_RATE)

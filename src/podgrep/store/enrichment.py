@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -22,18 +23,29 @@ def replace_transcript(
     model: str | None,
     language: str | None,
     segments: list[Segment],
+    *,
+    whole: bool = False,
 ) -> int:
-    """Store a whole transcript of `source` (replacing an earlier one of the same source and
-    model) in one transaction, its named speakers as the episode's speakers P1, P2…; return
-    its id."""
+    """Store a whole transcript of `source` in one transaction, its named speakers as the
+    episode's speakers P1, P2…; return its id.
+
+    It replaces an earlier transcript of the same source and model and the speakers that one
+    named; `whole` replaces every transcript of the episode (Whisper's too, with its segments,
+    full-text rows and passages, which go with it) and every speaker: what a user's import
+    means."""
     with store.transaction() as db:
-        db.execute(
-            "DELETE FROM transcripts WHERE episode_id=? AND source=? AND model IS ?",
-            (episode_id, source, model),
-        )
-        db.execute(
-            "DELETE FROM speakers WHERE episode_id=? AND name_source=?", (episode_id, source)
-        )
+        if whole:
+            # segments (and through their trigger the full-text rows) and passages cascade
+            db.execute("DELETE FROM transcripts WHERE episode_id=?", (episode_id,))
+            db.execute("DELETE FROM speakers WHERE episode_id=?", (episode_id,))
+        else:
+            db.execute(
+                "DELETE FROM transcripts WHERE episode_id=? AND source=? AND model IS ?",
+                (episode_id, source, model),
+            )
+            db.execute(
+                "DELETE FROM speakers WHERE episode_id=? AND name_source=?", (episode_id, source)
+            )
         cur = db.execute(
             "INSERT INTO transcripts (episode_id, source, model, language, complete, created)"
             " VALUES (?,?,?,?,1,?)",
@@ -94,25 +106,41 @@ def source_label(source: str, model: str | None) -> str:
 
 def set_chapters(store: SqliteStore, episode_id: int, chapters: Iterable[Any]) -> None:
     """Replace an episode's stored chapters (objects with start, end, title, url, img, toc,
-    source)."""
+    source, location; an untitled chapter has title "")."""
     with store.transaction() as db:
         db.execute("DELETE FROM chapters WHERE episode_id=?", (episode_id,))
         db.executemany(
-            'INSERT INTO chapters (episode_id, start, "end", title, url, img, toc, source)'
-            " VALUES (?,?,?,?,?,?,?,?)",
+            'INSERT INTO chapters (episode_id, start, "end", title, url, img, toc, source,'
+            " location_json) VALUES (?,?,?,?,?,?,?,?,?)",
             [
-                (episode_id, c.start, c.end, c.title, c.url, c.img, int(c.toc), c.source)
+                (
+                    episode_id,
+                    c.start,
+                    c.end,
+                    c.title or "",
+                    c.url,
+                    c.img,
+                    int(c.toc),
+                    c.source,
+                    json.dumps(loc, ensure_ascii=False) if (loc := c.location) else None,
+                )
                 for c in chapters
             ],
         )
 
 
 def chapter_rows(store: SqliteStore, episode_id: int) -> list[dict[str, Any]]:
-    """An episode's stored chapters in order."""
+    """An episode's stored chapters in order, `location` read back from its JSON."""
     rows = store.db.execute(
         "SELECT * FROM chapters WHERE episode_id=? ORDER BY start, id", (episode_id,)
     )
-    return [dict(r) for r in rows]
+    out = []
+    for r in rows:
+        row = dict(r)
+        raw = row.pop("location_json", None)
+        row["location"] = json.loads(raw) if raw else None
+        out.append(row)
+    return out
 
 
 # -- links -------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from podgrep.transcripts.layouts import clock
 _CLOCK = r"(?:\d+:)?\d+:\d+(?:[.,]\d+)?"
 _TIMESTAMP_MAP = re.compile(r"^X-TIMESTAMP-MAP=(.*)$", re.MULTILINE)
 MPEGTS_RATE = 90_000  # HLS: MPEG-TS clock ticks per second
+MPEGTS_WRAP = 2**33  # the MPEG-TS clock is 33 bits: it rolls over after about 26.5 hours
 _TIMING = re.compile(rf"^\s*({_CLOCK})\s*[-–—]{{1,2}}>\s*({_CLOCK})(?:\s+(.*))?$")
 _SBV_TIMING = re.compile(rf"^\s*({_CLOCK})\s*,\s*({_CLOCK})\s*$")
 _BLOCK_KEYWORD = re.compile(r"^(NOTE|STYLE|REGION)(?:\s|$)")
@@ -223,7 +224,12 @@ def parse_vtt(text: str) -> list[Segment]:
 
 def _timestamp_map(text: str) -> float:
     """Seconds to add to cue times for HLS `X-TIMESTAMP-MAP=LOCAL:00:00:00.000,MPEGTS:900000`
-    (in either order) in the header: MPEGTS/90000 less LOCAL; 0 without one."""
+    (in either order) in the header: MPEGTS/90000 less LOCAL; 0 without one.
+
+    The MPEG-TS clock counts modulo 2^33 (about 26.5 hours), so MPEGTS is taken, as players
+    take it, as the time nearest the stream's start (here 0) it can stand for: a clock that
+    stood just short of rolling over (MPEGTS:8589000000) is a little before 0, not 26 hours
+    later, and a value past 33 bits wraps."""
     header = text.split("\n\n", 1)[0]
     m = _TIMESTAMP_MAP.search(header)
     if not m:
@@ -235,7 +241,10 @@ def _timestamp_map(text: str) -> float:
             if key.strip().upper() == "LOCAL":
                 local = clock(value)
             elif key.strip().upper() == "MPEGTS":
-                mpegts = int(value.strip()) / MPEGTS_RATE
+                ticks = int(value.strip()) % MPEGTS_WRAP
+                if ticks > MPEGTS_WRAP // 2:  # rolled over: before the start, not a day after
+                    ticks -= MPEGTS_WRAP
+                mpegts = ticks / MPEGTS_RATE
         except ValueError:
             continue
     return mpegts - local

@@ -133,6 +133,9 @@ def _own_or_other_json(text: str) -> list[Segment]:
 _VOICE_TAG = re.compile(r"<v(?:\.[^\s>]*)*\s+([^>]+)>", re.IGNORECASE)
 _VOICE_END = re.compile(r"\s*</v>", re.IGNORECASE)
 _VOICE_LINE = re.compile(r"<v ([^>]+)>")  # as voice_lines writes them
+_VOICE_ELEMENT = re.compile(
+    r"v(?:\.[^\s>]*)?", re.IGNORECASE
+)  # `<v>`, `<v.loud>` as HTML reads them
 
 
 def voice_lines(text: str) -> str:
@@ -349,6 +352,13 @@ class _HtmlLines(HTMLParser):
             return
         if tag in _BLOCKS:
             self._newline()
+        if _VOICE_ELEMENT.fullmatch(tag) and self.capture is None:
+            # a WebVTT voice (`<v Alice Smith>`) in the page: the parser reads the name as
+            # attributes, lowercased, so it is taken from the tag as written
+            voice = _VOICE_TAG.match(self.get_starttag_text() or "")
+            if voice:
+                self._write(f" <v {' '.join(voice.group(1).split())}>")
+            return
         for name in _TIME_ATTRS:
             if name in values and (t := _attr_seconds(name, values[name])) is not None:
                 if self.line_empty and not self.stamped:

@@ -10,6 +10,7 @@ from podgrep.domain import Episode, TranscriptRef
 from podgrep.errors import FetchError, PodgrepError
 from podgrep.store import SqliteStore
 from podgrep.store import enrichment as db
+from podgrep.store.speakers import refresh_voiceprints, speaker_vectors
 from podgrep.transcripts.importer import ImportedEpisode, read_transcript
 
 MAX_BYTES = net.TEXT_MAX_BYTES
@@ -56,20 +57,35 @@ def download(client: httpx.Client, ref: TranscriptRef) -> tuple[bytes, str | Non
 
 
 def store_imported(
-    store: SqliteStore, episode_id: int, imported: ImportedEpisode, language: str | None = None
+    store: SqliteStore,
+    episode_id: int,
+    imported: ImportedEpisode,
+    language: str | None = None,
+    *,
+    whole: bool = False,
 ) -> int:
     """Store an imported transcript as the episode's `publisher` transcript (replacing an
-    earlier one) with the chapter headings it carried; return the transcript id."""
+    earlier one) with the chapter headings it carried; return the transcript id.
+
+    `whole` (a user's import) replaces every transcript and speaker the episode had, Whisper's
+    included, so the episode has one transcript, one set of speakers, one copy of each sentence
+    in search; the show's voiceprints are rebuilt when a dropped speaker had a voice."""
     if not imported.segments:
         raise PodgrepError("The transcript holds no text to import")
-    duration = store.get_episode(episode_id).duration
+    ep = store.get_episode(episode_id)
+    duration = ep.duration
     last = max(s.end for s in imported.segments)
     if duration and last > duration * 1.1 + 60:  # a transcript of something else, or bad times
         raise PodgrepError(
             f"The transcript's times run to {_clock(last)}, far beyond the episode's "
             f"{_clock(duration)}: it is not this episode's transcript, or its times are wrong"
         )
-    tid = db.replace_transcript(store, episode_id, SOURCE, None, language, imported.segments)
+    voiced = whole and bool(speaker_vectors(store, episode_id))
+    tid = db.replace_transcript(
+        store, episode_id, SOURCE, None, language, imported.segments, whole=whole
+    )
+    if voiced and ep.show_id is not None:
+        refresh_voiceprints(store, ep.show_id)
     if imported.chapters and not db.chapter_rows(store, episode_id):
         db.set_chapters(store, episode_id, imported.chapters)
     return tid

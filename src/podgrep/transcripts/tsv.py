@@ -1,6 +1,7 @@
 """Tab-separated transcripts as other tools write them: a header naming the columns, then one
 row a segment. Whisper's `.tsv` is `start<TAB>end<TAB>text` in integer milliseconds; others
-carry a `speaker` column, or times in seconds (`1.25`) or as clocks (`00:00:01.250`)."""
+carry a `speaker` column, or times in seconds (`1.25`) or as clocks (`00:00:01.250`). Without a
+header, rows of `start<TAB>end<TAB>text` (two times, then the text) are read the same way."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _UNIT = re.compile(
     r"\s*(?:[_ ]?(?:ms|s|sec|secs|seconds|millis|milliseconds)|\((?:ms|s)\)|\[(?:ms|s)\])$"
 )
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
+MS_RATE = 0.05  # words per time unit below which the unit is the millisecond (1 word / 20 s)
 _CLOCKLIKE = re.compile(r"^(?:\d+:)?\d+:\d+(?:[.,]\d+)?$")
 
 
@@ -43,9 +45,38 @@ def _header(line: str) -> dict[str, int] | None:
 
 
 def looks_like_tsv(text: str) -> bool:
-    """Whether the text's first line is a tab-separated header with start and text columns."""
+    """Whether the text's first line is a tab-separated header with start and text columns, or
+    its rows are `start<TAB>end<TAB>text` without one."""
     first = next((ln for ln in text.split("\n") if ln.strip()), "")
-    return "\t" in first and _header(first) is not None
+    return "\t" in first and (_header(first) is not None or _headerless(text))
+
+
+HEADERLESS = {"start": 0, "end": 1, "text": 2}
+HEADERLESS_SHARE = 0.9  # rows that must be two times and a text for a file without a header
+
+
+def _time_cell(value: str) -> bool:
+    value = value.strip().strip('"')
+    return bool(_NUMBER.match(value) or _CLOCKLIKE.match(value))
+
+
+def _timed_row(line: str) -> bool:
+    cells = line.split("\t")
+    return (
+        len(cells) >= 3
+        and _time_cell(cells[0])
+        and _time_cell(cells[1])
+        and bool("".join(cells[2:]).strip())
+    )
+
+
+def _headerless(text: str) -> bool:
+    """Rows of `start<TAB>end<TAB>text` with no header: the first row is one, and nearly all
+    the others are (a stray line of text is allowed)."""
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines or not _timed_row(lines[0]):
+        return False
+    return sum(map(_timed_row, lines)) >= HEADERLESS_SHARE * len(lines)
 
 
 def _cell(cells: list[str], i: int | None) -> str:
@@ -66,9 +97,9 @@ def _seconds(value: str, scale: float) -> float | None:
 
 
 def _scale(header: list[str], roles: dict[str, int], rows: list[list[str]]) -> float:
-    """0.001 for milliseconds (the header says so, or the times are whole numbers as long as
-    milliseconds are), 1 for seconds."""
-    names = [header[roles[r]] for r in ("start", "end") if r in roles]
+    """0.001 for milliseconds (the header says so, or the times are whole numbers that give a
+    human speaking rate only as milliseconds), 1 for seconds."""
+    names = [header[roles[r]] for r in ("start", "end") if r in roles and roles[r] < len(header)]
     if any(_MS_HINT.search(n) for n in names):
         return 0.001
     if any(_S_HINT.search(n) for n in names):
@@ -77,29 +108,40 @@ def _scale(header: list[str], roles: dict[str, int], rows: list[list[str]]) -> f
     values = [v for v in values if v]
     if not values or not all(v.isdigit() for v in values):
         return 1.0
-    starts = [int(_cell(r, roles["start"])) for r in rows if _cell(r, roles["start"]).isdigit()]
-    if "end" in roles:
-        spans = [
-            int(_cell(r, roles["end"])) - int(_cell(r, roles["start"]))
-            for r in rows
-            if _cell(r, roles["end"]).isdigit() and _cell(r, roles["start"]).isdigit()
-        ]
-    else:
-        spans = [b - a for a, b in zip(starts, starts[1:], strict=False)]
-    typical = statistics.median(spans) if spans else max(starts, default=0)
-    return 0.001 if typical >= 100 else 1.0  # a cue runs seconds: 2500 of them is ms
+    # whole numbers: which unit makes people speak at a human rate? In seconds a row says a
+    # few words a second; read as milliseconds the same row would be 1000 times faster
+    timed = []
+    for i, r in enumerate(rows):
+        start = _cell(r, roles["start"])
+        if not start.isdigit():
+            continue
+        end = _cell(r, roles["end"]) if "end" in roles else ""
+        if not end.isdigit():  # no end: the next row's start
+            nxt = _cell(rows[i + 1], roles["start"]) if i + 1 < len(rows) else ""
+            end = nxt if nxt.isdigit() else ""
+        words = len(_cell(r, roles["text"]).split())
+        if end and int(end) > int(start) and words:
+            timed.append(words / (int(end) - int(start)))
+    if timed:
+        return 0.001 if statistics.median(timed) < MS_RATE else 1.0
+    largest = max((int(v) for v in values), default=0)
+    return 0.001 if largest >= 100 * max(len(rows), 1) else 1.0  # 100 s a row is no cue
 
 
 def parse_tsv(text: str) -> list[Segment]:
-    """Segments from a tab-separated transcript with a header (see the module docstring)."""
+    """Segments from a tab-separated transcript, with a header or without (see the module
+    docstring)."""
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if not lines:
         return []
     header = lines[0].split("\t")
     roles = _header(lines[0])
     if roles is None:
-        return []
-    width = len(header)
+        if not _headerless(text):
+            return []
+        header, roles = [], dict(HEADERLESS)
+        lines = ["", *lines]  # no header line to skip
+    width = len(header) or len(HEADERLESS)
     rows = []
     for line in lines[1:]:
         cells = line.split("\t")
