@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
-# benchmarks/queue.py would shadow the standard library's queue
+# nothing in benchmarks/ is imported as a module: keep its folder off the path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from podgrep import audio  # noqa: E402

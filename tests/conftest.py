@@ -103,6 +103,25 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         yield srv
 
 
+def add_unfetched_episode(home: Path, title: str = "SDS 733") -> int:
+    """An episode of a feed whose audio was never fetched (no duration known yet): the place
+    to import an hour-long transcript in tests, since podgrep refuses a transcript that runs
+    far beyond an episode's known (or probed) length. Returns its id."""
+    from podgrep.config import load_settings
+    from podgrep.domain import Episode, Show
+    from podgrep.store import open_store
+
+    with open_store(load_settings(home).db_path) as store:
+        show_id, _ = store.add_show(
+            Show(None, "http://127.0.0.1:9/feed.xml", "Super Data Science", kind="feed")
+        )
+        [eid] = store.add_episodes(
+            show_id,
+            [Episode(None, show_id, title, title, media_url="http://127.0.0.1:9/ep.mp3")],
+        )
+    return eid
+
+
 def invoke(args: list[str], home: Path, **env: str) -> tuple[int, str, str]:
     """Run the podgrep CLI in-process; return (exit code, stdout, stderr)."""
     runner = CliRunner()

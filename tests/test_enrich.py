@@ -28,7 +28,7 @@ from podgrep.semantic.hybrid import keyword_leg
 from podgrep.semantic.index import RESCORE, VectorIndex, quantize
 from podgrep.semantic.passages import build_passages
 from podgrep.transcripts.importer import read_transcript
-from tests.conftest import DATA, invoke
+from tests.conftest import DATA, add_unfetched_episode, invoke
 
 SDS = DATA / "transcripts" / "sds-733-edited-transcript.txt"
 
@@ -37,8 +37,7 @@ SDS = DATA / "transcripts" / "sds-733-edited-transcript.txt"
 def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A library with one local episode whose transcript is the edited SDS 733 transcript."""
     home = tmp_path_factory.mktemp("imported")
-    code, _, err = invoke(["add", str(DATA / "jfk.flac")], home)
-    assert code == 0, err
+    assert add_unfetched_episode(home) == 1
     code, out, err = invoke(["import", "1", str(SDS)], home)
     assert code == 0, err
     assert "Imported 158 segments" in out and "Jon Krohn, Yannic Kilcher" in out
@@ -175,8 +174,7 @@ def test_search_modes_on_an_imported_transcript(imported: Path) -> None:
 
 def test_import_picks_the_episode_of_a_directory_page(tmp_path: Path) -> None:
     page = DATA / "transcripts" / "latent-space-directory-page-2024.txt"
-    code, _, _ = invoke(["add", str(DATA / "jfk.flac")], tmp_path)
-    assert code == 0
+    assert add_unfetched_episode(tmp_path, "an episode") == 1
     code, _, err = invoke(["import", "1", str(page)], tmp_path)
     assert code == 1 and "--part N" in err and "Efficiency is Coming" in err
     code, out, err = invoke(["import", "1", str(page), "--part", "1"], tmp_path)

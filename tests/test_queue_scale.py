@@ -1,6 +1,6 @@
 """The job queue at scale: next_job keeps pending_work's order and answers from an index.
 
-No timings here (benchmarks/queue.py measures them): the order is checked against the old
+No timings here (benchmarks/job_queue.py measures them): the order is checked against the old
 sort-everything selection, and the query plans against scans and sorts.
 """
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from podgrep.domain import Episode, Segment, Show
+from podgrep.errors import QueryError
 from podgrep.search import parse_query, search
 from podgrep.semantic.embed import shared_embedder
 from podgrep.semantic.hybrid import MODES, find
@@ -29,6 +30,17 @@ EXTRA = [
     ("Omar", "General purpose models are the next generation, he said in general terms."),
     ("Omar", "Conversational agents hold a conversation; we optimized the prompts."),
     ("Lena", "The Open Assistant project released its data; open source assistants followed."),
+]
+
+
+GARDEN = [
+    ("Ben", "Morning, everyone, and welcome back to the garden hour."),
+    ("Ann", "We turned the compost every week in spring."),
+    ("Ben", "Then we drank coffee by the heap."),
+    ("Ann", "Slugs hate copper tape around the beds."),
+    ("Ben", "The compost heap got warm in summer."),
+    ("Ann", "I tried it last spring"),
+    ("Ben", "try copper rings next year."),
 ]
 
 
@@ -50,13 +62,20 @@ def _truth() -> list[Segment]:
 def store(tmp_path_factory: pytest.TempPathFactory) -> SqliteStore:
     store = open_store(Path(tmp_path_factory.mktemp("exact")) / "library.db")
     show_id, _ = store.add_show(Show(None, "test://exact", "Exact", kind="local"))
-    a, b = store.add_episodes(
-        show_id, [Episode(None, show_id, "a", "conversation a"), Episode(None, show_id, "b", "b")]
+    a, b, c = store.add_episodes(
+        show_id,
+        [
+            Episode(None, show_id, "a", "conversation a"),
+            Episode(None, show_id, "b", "b"),
+            Episode(None, show_id, "c", "garden"),
+        ],
     )
+    garden = [Segment(5.0 * i, 5.0 * i + 4, t, speaker=n) for i, (n, t) in enumerate(GARDEN)]
+    replace_transcript(store, c, "publisher", None, "en", garden)
     replace_transcript(store, a, "publisher", None, "en", _truth())
     extra = [Segment(10.0 * i, 10.0 * i + 8, t, speaker=n) for i, (n, t) in enumerate(EXTRA)]
     replace_transcript(store, b, "publisher", None, "en", extra)
-    for eid in (a, b):
+    for eid in (a, b, c):
         store.set_status(eid, "indexed")
     assert embed_missing(store, shared_embedder()) > 0
     return store
@@ -129,7 +148,7 @@ def test_every_hit_says_who_spoke_and_how_it_matched(store: SqliteStore) -> None
         )
         assert hits, mode
         for h in hits:
-            assert h.speaker in {"Jon Krohn", "Yannic Kilcher", "Lena", "Omar"}, (mode, h)
+            assert h.speaker in {"Jon Krohn", "Yannic Kilcher", "Lena", "Omar", "Ann", "Ben"}
             assert h.match in {"words", "meaning"}
     keyword = search(store, "Zurich", limit=5)
     assert keyword and all(h.match == "words" and h.speaker for h in keyword)
@@ -169,3 +188,54 @@ def test_an_old_database_gets_its_words_on_upgrade(tmp_path: Path) -> None:
     assert widen(store.db, "regulat") == ["regulation"]  # accents folded as the index folds
     assert [h.text for h in search(store, "régulat*")] == ["Regulation, régulation."]
     store.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_gibberish_word_beside_a_real_one_matches_nothing(store: SqliteStore, mode: str) -> None:
+    assert find(store, "regulation", mode=mode, limit=5)
+    for query in ("xyzzyplugh regulation", "compost snorkelwhump", "glorpfinch copper tape"):
+        assert find(store, query, mode=mode, limit=20) == [], (query, mode)
+    # an alternative that can match still does (OR is a keyword operator: semantic mode
+    # looks for the meaning of the whole query)
+    if mode != "semantic":
+        assert find(store, "xyzzyplugh OR regulation", mode=mode, limit=5)
+
+
+def test_an_excluded_word_in_the_next_sentence_does_not_hide_a_hit(store: SqliteStore) -> None:
+    # "We turned the compost…" is followed by "…drank coffee…": only the shown text counts
+    texts = [h.text for h in search(store, "compost -coffee", limit=10)]
+    assert any(t.startswith("We turned the compost") for t in texts), texts
+    assert not any("coffee" in t for t in texts)
+
+
+def test_a_match_running_into_the_next_sentence_shows_both(store: SqliteStore) -> None:
+    for mode in MODES:
+        hits = find(store, '"spring try copper"', mode=mode, limit=5)
+        assert hits, mode
+        for h in hits:
+            assert "spring try copper" in " ".join(_said(h.text)), (mode, h.text)
+            assert h.speaker == "Ann"  # who began it
+
+
+def test_hybrid_gives_every_sentence_holding_the_words(store: SqliteStore) -> None:
+    keyword = {h.segment_id for h in find(store, "compost", mode="keyword", limit=20)}
+    hybrid = find(store, "compost", mode="hybrid", limit=20)
+    assert len(keyword) == 2 and keyword <= {h.segment_id for h in hybrid}
+    assert all(h.match == "words" for h in hybrid if h.segment_id in keyword)
+
+
+def test_a_passage_is_said_by_whoever_said_its_matched_words(store: SqliteStore) -> None:
+    hits = find(store, "keeping slugs away from the garden with copper", mode="semantic", limit=3)
+    top = next(h for h in hits if "Slugs" in h.text)
+    assert top.text.startswith("Morning")  # the passage begins with Ben
+    first = min(a for a, _ in top.marks)
+    assert top.text[first:].lower().startswith("garden")  # "…welcome back to the garden hour"
+    assert top.speaker == "Ben"
+    slugs = find(store, "keeping slugs away with copper tape", mode="semantic", limit=3)
+    top = next(h for h in slugs if "Slugs" in h.text)
+    assert top.text.startswith("Morning") and top.speaker == "Ann"  # "Slugs hate copper…"
+
+
+def test_a_prefix_inside_quotes_is_refused_with_a_reason(store: SqliteStore) -> None:
+    with pytest.raises(QueryError, match="prefix inside quotes"):
+        find(store, '"regulat* markets"', mode="keyword")

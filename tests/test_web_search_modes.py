@@ -14,7 +14,7 @@ from rich.console import Console
 
 from podgrep.config import load_settings
 from podgrep.web import create_app
-from tests.conftest import DATA, invoke
+from tests.conftest import DATA, add_unfetched_episode, invoke
 
 SDS = DATA / "transcripts" / "sds-733-edited-transcript.txt"
 # a paraphrase sharing no word with the answer (Yannic scanning every new Arxiv paper, 51:45)
@@ -26,7 +26,7 @@ ANSWER = 51 * 60 + 45
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A library with one episode whose transcript (speakers named, with vectors) is imported."""
     home = tmp_path_factory.mktemp("modes")
-    assert invoke(["add", str(DATA / "jfk.flac")], home)[0] == 0
+    assert add_unfetched_episode(home) == 1
     assert invoke(["import", "1", str(SDS)], home)[0] == 0
     return home
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import snowballstemmer
@@ -13,6 +13,7 @@ import snowballstemmer
 from podgrep.domain import Hit, Word
 from podgrep.errors import QueryError
 from podgrep.store import SqliteStore
+from podgrep.store.sqlite import LEAD_WORDS
 from podgrep.store.words import fold, widen
 
 _STEMMER = snowballstemmer.stemmer("porter")
@@ -73,12 +74,13 @@ class Query:
         """The `-word` terms."""
         return [t for t in self.terms if t.negated]
 
-    def fts(self, widen: Callable[[str], list[str]] | None = None) -> str:
-        """The whole query as an FTS5 MATCH expression."""
+    def fts(self, widen: Callable[[str], list[str]] | None = None, exclude: bool = True) -> str:
+        """The whole query as an FTS5 MATCH expression (without the `-words` unless
+        `exclude`)."""
         expr = ""
         for i, (term, op) in enumerate(self.positives()):
             expr += term.fts(widen) if i == 0 else f" {op} {term.fts(widen)}"
-        for term in self.excluded:
+        for term in self.excluded if exclude else []:
             expr = f"({expr}) NOT {term.fts(widen)}"
         return expr
 
@@ -110,6 +112,11 @@ def parse_query(query: str) -> Query:
         if negated:
             token = token[1:]
         quoted = token.startswith('"')
+        if quoted and "*" in token:
+            raise QueryError(
+                f"A prefix inside quotes is not supported ({token}): write the phrase's"
+                " words without quotes, or the prefix outside them"
+            )
         if quoted:
             words, prefix = _words(token[1:-1]), False
         else:
@@ -193,9 +200,10 @@ def search(
     # rows whose match begins in the next segment's lead are dropped (that segment is its own
     # hit), so pages are read until enough hits remain
     while len(hits) < limit + offset:
-        rows = store.search(
-            parsed.fts(lambda prefix: widen(store.db, prefix)), limit=page, offset=skip, show=show
-        )
+        # `-words` are left to _hit, which checks them on the text shown: the index would
+        # also exclude a segment for an excluded word in the next segment's lead
+        match = parsed.fts(lambda prefix: widen(store.db, prefix), exclude=False)
+        rows = store.search(match, limit=page, offset=skip, show=show)
         for row in rows:
             hit = _hit(store, row, parsed)
             if hit is not None:
@@ -222,35 +230,42 @@ def holds(parsed: Query, text: str) -> bool:
 
 
 def _hit(store: SqliteStore, row: dict, parsed: Query) -> Hit | None:
+    """The hit of one matching segment, opened at its first matched word; None when the
+    match only begins in the next segment (that segment is its own hit) or the text shown
+    holds an excluded word. A match running on into the next segment shows both."""
     if not holds(parsed, row["search_text"] or row["text"]):
         return None
-    own = [Word(**w) for w in json.loads(row["words_json"] or "[]")]
+    text = row["text"] or ""
     start, end = float(row["start"]), float(row["end"])
-    if own:
-        lead = store.next_segment_words(row["transcript_id"], row["idx"])
-        spans = locate(parsed.terms, own + lead)
-        if spans:
-            first, last = spans[0][0], max(s[1] for s in spans) - 1
-            if first >= len(own):
-                return None
+    own = [Word(**w) for w in json.loads(row["words_json"] or "[]")]
+    timed = bool(own)
+    if not timed:  # a publisher's transcript without word times: the words of the text
+        own = [Word(start, end, w) for w in _WORDCHARS.findall(text)]
+    next_text, next_words, next_end = store.next_segment(row["transcript_id"], row["idx"])
+    lead_said = next_words or [Word(next_end, next_end, w) for w in next_text.split()]
+    lead = lead_said[:LEAD_WORDS]
+    spans = locate(parsed.terms, own + lead)
+    if spans:
+        first, last = spans[0][0], max(s[1] for s in spans) - 1
+        if first >= len(own):
+            return None
+        if timed:
             start = (own + lead)[first].start
             end = max(end, (own + lead)[last].end)
-    else:  # no word times (a publisher's transcript): the words of the text and the lead
-        text = row["text"] or ""
-        said = _WORDCHARS.findall(text)
-        lead_text = (row["search_text"] or "")[len(text) :]
-        spans = locate(parsed.terms, [Word(start, end, w) for w in said + lead_text.split()])
-        if spans and spans[0][0] >= len(said):
-            return None  # the match begins in the next segment, which is its own hit
+        if last >= len(own) and next_text:
+            text = f"{text} {next_text}"
+            end = max(end, next_end)
+    if parsed.excluded and _marks(text, [replace(t, negated=False) for t in parsed.excluded]):
+        return None
     return Hit(
         episode_id=row["episode_id"],
         show=row["show"],
         episode=row["episode"],
         start=start,
         end=end,
-        text=row["text"],
+        text=text,
         segment_id=row["segment_id"],
         score=float(row["score"]),
-        marks=_marks(row["text"], parsed.terms),
+        marks=_marks(text, parsed.terms),
         speaker=row["speaker"],
     )

@@ -48,7 +48,10 @@ from podgrep.errors import ModelError
 
 LOOP_RATIO = 2.4  # compression ratio above which text is a repetition loop (Whisper's own)
 LOW_LOGPROB = -0.6  # average log-probability below which a chunk is decoded again
-MIN_TOKENS_PER_SECOND = 1.2  # fewer tokens than this per second of speech: decoding gave up
+MIN_TOKENS_PER_SECOND = 2.0  # fewer tokens than this per second of speech: decoding gave up
+# (English speech runs at 3-4 tokens a second of VAD speech; at 1.2, a 30 s chunk decoded as
+# its first sentence only went unnoticed: benchmarks/names.py names_three lost 12-28 s of its
+# opening, WER 18.96% -> 10.61% at 2.0, no change on the other five benchmark files)
 CONTEXT_TOKENS = 96  # tokens of the previous chunk's text given as the prompt
 HOTWORD_TOKENS = 64  # tokens of hotwords at most (with the context, far under Whisper's 223)
 REREAD_BELOW = -0.15  # chunks read with an average log-probability under this are read again

@@ -10,6 +10,7 @@ from podgrep.domain import Segment
 MAX_LINE = 32  # Podcasting 2.0 captions guidance: two lines of at most 32 characters
 MAX_LINES = 2
 MIN_DURATION = 0.01
+MIN_CUE = 0.5  # each of the cues a segment is cut into stays up this long, to be read at all
 MAX_PREFIX = 20  # a longer speaker prefix would leave too little of a cue's first line
 
 
@@ -181,10 +182,15 @@ def to_cues(segments: list[Segment]) -> list[Cue]:
         if speaker:
             speaker = fit_name(speaker)
         first = MAX_LINE - (prefix_width(speaker) if speaker else 0)
-        for chunk in _chunks(_fit(_pieces(seg), first), first):
+        chunks = _chunks(_fit(_pieces(seg), first), first)
+        # a segment cut into several cues (long words, a short span) gives each at least
+        # MIN_CUE, the cues after it starting later rather than overlapping; a one-cue
+        # segment keeps its own time however short
+        shortest = MIN_CUE if len(chunks) > 1 else MIN_DURATION
+        for chunk in chunks:
             # players need non-overlapping, non-empty cues even when word timings overlap
             start = max(chunk[0][0].start, last_end, 0.0)
-            end = max(chunk[-1][-1].end, start + MIN_DURATION)
+            end = max(chunk[-1][-1].end, start + shortest)
             lines = [line for line in (one_line(_line_text(x)) for x in chunk) if line]
             if not lines:
                 continue

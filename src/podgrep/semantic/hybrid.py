@@ -13,9 +13,11 @@ from podgrep.errors import QueryError
 from podgrep.search import Query, _marks, parse_query
 from podgrep.search import search as keyword_search
 from podgrep.semantic.embed import shared_embedder
+from podgrep.semantic.lexicon import is_word
 from podgrep.semantic.vectors import has_vectors, vector_index
 from podgrep.store import SqliteStore
 from podgrep.store import enrichment as db
+from podgrep.store.words import tokens
 
 MODES = ("keyword", "semantic", "hybrid")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)
@@ -26,6 +28,7 @@ MOST_TERMS = 4  # the rarest words of a question the keyword side searches for
 # the cosine below which a passage is not shown as near the query's meaning: the lowest value
 # at which none of benchmarks/search.py's tuning nonsense queries gets a hit (see there)
 MEANING_FLOOR = 0.34
+UNKNOWN_SHARE = 3  # a query is made up when a third or more of its content words are unknown
 WHOLE = 0.999  # the share of the question's words a sentence holds to be given alone
 _OPERATORS = re.compile(r'"|\bOR\b|\bAND\b|(^|\s)-\S|\*')
 _WORD = re.compile(r"[\w']+")
@@ -76,6 +79,8 @@ def find(
             # a phrase or a prefix asks for those words as said, in every mode: only hits
             # holding them, each opened at the sentence, as keyword search gives them
             hits = keyword_search(store, query, limit=limit, offset=offset, show=show)
+        elif not meaningful(store, parsed):
+            hits = []
         elif mode == "semantic":
             hits = semantic_search(store, query, limit=limit, offset=offset, show=show)
         else:
@@ -105,16 +110,32 @@ def meaning_text(parsed: Query) -> str:
 
 
 def meaningful(store: SqliteStore, parsed: Query) -> bool:
-    """Whether a query has a meaning to look for: at least one of its content words is a word
-    of the embedding model's vocabulary or a word said in the library. "xyzzyplugh" and
-    "asdfgh qwerty" are neither, and the vectors would still find their nearest passages."""
-    words = [w for t, _ in parsed.positives() for w in t.words]
-    content = [w for w in words if w not in STOPWORDS] or words
+    """Whether a query can match anything: in at least one of its alternatives (`a OR b`)
+    fewer than a third of the content words are unknown, a word being known when it is a
+    word (of an English dictionary or the embedding model, see semantic/lexicon.py) or said
+    in the library. An unknown word ("xyzzyplugh") is said nowhere and means nothing the
+    vectors know, so "xyzzyplugh regulation" is no question about regulation and, as in
+    keyword search, matches nothing; a longer question with one word the dictionary lacks
+    ("…chase views with clickbait or trends") still has a meaning to look for."""
     embedder = shared_embedder()
-    if any(embedder.knows(w) for w in content):
-        return True
-    counts = db.term_counts(store, [_STEMMER.stemWord(w) for w in content])
-    return any(counts.values()) if counts else False
+    known: dict[str, bool] = {}
+
+    def is_known(word: str) -> bool:
+        if word not in known:
+            # said: each part the index splits it into ("nvidia's": nvidia, s) is indexed
+            parts = [t for t in tokens(word) if len(t) > 1] or tokens(word)
+            counts = db.term_counts(store, [_STEMMER.stemWord(t) for t in parts])
+            said = bool(counts) and all(counts.values())
+            known[word] = said or is_word(word, embedder.knows)
+        return known[word]
+
+    for group in parsed.groups():
+        words = [w for t in group for w in t.words]
+        content = [w for w in words if w not in STOPWORDS] or words
+        unknown = sum(1 for w in content if not is_known(w))
+        if unknown * UNKNOWN_SHARE < len(content):
+            return True
+    return False
 
 
 def _vector_ranking(
@@ -122,8 +143,6 @@ def _vector_ranking(
 ) -> list[tuple[int, float]]:
     """Passages near the query's meaning, best first, those below the relevance floor left
     out (so a query meaning nothing said gets none)."""
-    if not meaningful(store, parsed):
-        return []
     vector = shared_embedder().embed_one(meaning_text(parsed))
     found = vector_index(store).search(vector, depth, _episodes(store, show))
     return [(pid, score) for pid, score in found if score >= MEANING_FLOOR]
@@ -154,7 +173,9 @@ def semantic_search(
     details = db.passage_hits(store, [pid for pid, _ in ranked])
     ranked = _without_excluded(parsed, ranked, details)
     fused = [(("p", pid), 1.0 / (RRF_K + r + 1)) for r, (pid, _) in enumerate(ranked)]
-    return _hits(store, fused, {}, limit + offset, details, _terms(keyword_leg(query)))[offset:]
+    leg = keyword_leg(query)
+    question = _idf(store, _stems(leg))
+    return _hits(store, fused, {}, limit + offset, details, _terms(leg), question)[offset:]
 
 
 def keyword_leg(query: str, store: SqliteStore | None = None) -> str:
@@ -217,16 +238,37 @@ def hybrid_search(
     )
     vector_ranked = [("p", pid) for pid, _ in _without_excluded(parsed, near, details)]
     wanted = _idf(store, _stems(keyword_leg(query)))
+    # a sentence holding every word of the query is a hit of its own, as in keyword search
+    # (two such sentences in one passage are two hits); with operators (`a OR b`, `-c`) the
+    # keyword side ran the user's own query, so every hit it found matches it
+    boolean = leg == query
+    whole = [h for h in keyword_hits if boolean or _coverage(wanted, h.text) >= WHOLE]
+    whole_keys = {("s", h.segment_id) for h in whole}
+    for hit in whole:
+        by_key.setdefault(("s", hit.segment_id), hit)
+    near_keys = set(vector_ranked)
     scores: dict[tuple[str, int], float] = {}
     for rank, key in enumerate(keyword_ranked):
         info = details.get(key[1]) if key[0] == "p" else None
         text = info["text"] or "" if info is not None else by_key[key].text
-        scores[key] = _coverage(wanted, text) * KEYWORD_WEIGHT / (RRF_K + rank + 1)
+        coverage = 1.0 if boolean else _coverage(wanted, text)
+        if key not in near_keys and coverage < WHOLE:
+            continue  # a few of the question's words, and nothing near its meaning: no hit
+        if coverage >= WHOLE:
+            whole_keys.add(key)
+        scores[key] = coverage * KEYWORD_WEIGHT / (RRF_K + rank + 1)
+    for rank, hit in enumerate(whole):
+        key = ("s", hit.segment_id)
+        scores[key] = max(scores.get(key, 0.0), KEYWORD_WEIGHT / (RRF_K + rank + 1))
     for rank, key in enumerate(vector_ranked):
         scores[key] = scores.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
     fused = sorted(scores.items(), key=lambda kv: -kv[1])
     terms = _terms(leg)
-    return _hits(store, fused, by_key, limit + offset, details, terms, wanted)[offset:]
+    hits = _hits(store, fused, by_key, limit + offset, details, terms, wanted, whole_keys)
+    if parsed.excluded:  # a passage around a keyword hit may hold an excluded word
+        unwanted = [replace(t, negated=False) for t in parsed.excluded]
+        hits = [h for h in hits if not _marks(h.text, unwanted)]
+    return hits[offset:]
 
 
 def _idf(store: SqliteStore, stems: set[str]) -> dict[str, float]:
@@ -266,6 +308,7 @@ def _hits(
     details: dict[int, dict] | None = None,
     terms: list | None = None,
     question: dict[str, float] | None = None,
+    whole_keys: set[tuple[str, int]] | None = None,
 ) -> list[Hit]:
     """Hits for fused keys, best first, skipping passages overlapping one already given.
     A passage is given whole (its span and text, the query's words marked), unless its best
@@ -274,11 +317,16 @@ def _hits(
     question's words for that (a phrase search): a question whose words the sentence only
     partly holds is answered by the passage around it, which the vectors judged as a whole
     (on the labelled queries of benchmarks/search.py this lifted hybrid recall@5 from 0.67
-    to 0.71 on the tuning set, held-out unchanged). A keyword hit in a segment no
-    passage covers yet is given as keyword search found it."""
+    to 0.71 on the tuning set, held-out unchanged). A sentence key ("s") is a keyword hit
+    given as keyword search found it. Each hit is marked "words" when it holds every content
+    word of the question (or its key is in `whole_keys`: it matched the query as keyword search
+    does), else "meaning"; a passage's speaker is who said its first matched
+    word, else who says most of it."""
     if details is None:
         details = db.passage_hits(store, [k[1] for k, _ in fused if k[0] == "p"])
+    question = question or {}
     taken: dict[int, list[tuple[int, int]]] = {}  # transcript -> segment spans given
+    given: set[int] = set()  # sentences given
     out: list[Hit] = []
     for key, score in fused:
         info = details.get(key[1]) if key[0] == "p" else None
@@ -289,33 +337,55 @@ def _hits(
             taken.setdefault(tid, []).append(span)
             text = info["text"] or ""
             exact = keyword.get(key)
-            if exact is not None and _coverage(question or {}, exact.text) >= max(
-                _coverage(question or {}, text), WHOLE
+            if exact is not None and _coverage(question, exact.text) >= max(
+                _coverage(question, text), WHOLE
             ):
-                exact.score = score
-                exact.match = "words"
-                out.append(exact)
-                if len(out) >= wanted:
-                    break
-                continue
-            hit = Hit(
-                episode_id=info["episode_id"],
-                show=info["show"],
-                episode=info["episode"],
-                start=float(info["start"]),
-                end=float(info["end"]),
-                text=text,
-                segment_id=info["segment_id"] or 0,
-                score=score,
-                marks=_marks(text, terms) if terms else [],
-            )
+                if exact.segment_id in given:
+                    continue
+                hit = exact
+            else:
+                marks = _marks(text, terms) if terms else []
+                hit = Hit(
+                    episode_id=info["episode_id"],
+                    show=info["show"],
+                    episode=info["episode"],
+                    start=float(info["start"]),
+                    end=float(info["end"]),
+                    text=text,
+                    segment_id=info["segment_id"] or 0,
+                    score=score,
+                    marks=marks,
+                    speaker=_passage_speaker(store, info, marks),
+                )
         elif key[0] == "s" and key in keyword:
             hit = keyword[key]
-            hit.score = score
+            if hit.segment_id in given:
+                continue
         else:
             continue
-        hit.match = "words" if key in keyword else "meaning"
+        hit.score = score
+        holds = key in (whole_keys or set()) or _coverage(question, hit.text) >= WHOLE
+        hit.match = "words" if holds else "meaning"
+        given.add(hit.segment_id)
         out.append(hit)
         if len(out) >= wanted:
             break
     return out
+
+
+def _passage_speaker(store: SqliteStore, info: dict, marks: list[tuple[int, int]]) -> str | None:
+    """Who said the first matched word of a passage, else who says most of it."""
+    parts = store.passage_segments(info["transcript_id"], info["first_idx"], info["last_idx"])
+    if not parts:
+        return None
+    if marks:
+        at = min(a for a, _ in marks)
+        offset = 0
+        for text, speaker in parts:
+            offset += len(text) + 1  # the passage's text joins its segments with a space
+            if at < offset:
+                return speaker
+    said: dict[str | None, int] = {}
+    for text, speaker in parts:
+        said[speaker] = said.get(speaker, 0) + len(text)
+    return max(said.items(), key=lambda kv: kv[1])[0]

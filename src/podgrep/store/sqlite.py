@@ -761,10 +761,26 @@ class SqliteStore:
             out.update({int(r["id"]): str(r["speaker"]) for r in rows})
         return out
 
-    def next_segment_words(self, transcript_id: int, idx: int) -> list[Word]:
-        """The words of the segment after `idx` (where a boundary-spanning phrase ends)."""
+    def next_segment(self, transcript_id: int, idx: int) -> tuple[str, list[Word], float]:
+        """The text, words and end of the segment after `idx` (where a boundary-spanning
+        match ends); empty when there is none."""
         row = self.db.execute(
-            "SELECT words_json FROM segments WHERE transcript_id=? AND idx=?",
+            'SELECT text, words_json, "end" FROM segments WHERE transcript_id=? AND idx=?',
             (transcript_id, idx + 1),
         ).fetchone()
-        return [Word(**w) for w in json.loads(row["words_json"])] if row else []
+        if row is None:
+            return "", [], 0.0
+        words = [Word(**w) for w in json.loads(row["words_json"] or "[]")]
+        return str(row["text"] or ""), words, float(row["end"])
+
+    def passage_segments(
+        self, transcript_id: int, first_idx: int, last_idx: int
+    ) -> list[tuple[str, str | None]]:
+        """The text and speaker (name, else label) of each segment of a passage, in order."""
+        rows = self.db.execute(
+            "SELECT s.text, COALESCE(sp.name, sp.label) AS speaker FROM segments s"
+            " LEFT JOIN speakers sp ON sp.id = s.speaker_id"
+            " WHERE s.transcript_id=? AND s.idx BETWEEN ? AND ? ORDER BY s.idx",
+            (transcript_id, first_idx, last_idx),
+        )
+        return [(str(r["text"] or ""), r["speaker"]) for r in rows]

@@ -14,8 +14,16 @@ import html
 import re
 from dataclasses import dataclass
 
+from podgrep.asr.guards import is_sound_tag
 from podgrep.domain import Segment
-from podgrep.transcripts.labels import INAUDIBLE, fold_lone_labels, split_label, tidy_name
+from podgrep.transcripts.labels import (
+    INAUDIBLE,
+    SOUNDS,
+    fold_lone_labels,
+    label_shaped,
+    split_label,
+    tidy_name,
+)
 from podgrep.transcripts.layouts import clock
 
 # `0:0:0.0` as well as `00:00:00.000`: tools drop leading zeros, so any digits per field
@@ -28,6 +36,15 @@ _SBV_TIMING = re.compile(rf"^\s*({_CLOCK})\s*,\s*({_CLOCK})\s*$")
 _BLOCK_KEYWORD = re.compile(r"^(NOTE|STYLE|REGION)(?:\s|$)")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)*(?:\s+([^>]*))?>", re.IGNORECASE)
 _SOUND = re.compile(r"^[\[(♪][^\])]{0,40}[\])♪]$")
+_SAID = {"inaudible", "unintelligible", "crosstalk"}  # words were said there: they stay text
+# `[Music]`, `(laughs)`, `♪ la la ♪` inside a cue's text: sounds, not words anyone said
+_INLINE_SOUND = re.compile(
+    r"[\[(]\s*(?:[\w-]+\s+){0,2}(?:"
+    + "|".join(sorted(SOUNDS - _SAID))
+    + r")\s*[\])]|♪[^♪]{0,60}♪|♪",
+    re.IGNORECASE,
+)
+SOUND_FLAGS = ["hallucination", "sound_tag"]  # as Whisper's are flagged: kept, never searched
 _MARKUP = re.compile(
     # only tags with annotations take text after a space, so "a<b and c>d" stays text
     r"</?(?:i|b|u|s|c|ruby|rt|em|strong)(?:\.[^\s>]*)?>|</?(?:v|lang|font|span)(?:[.\s][^>]*)?>"
@@ -140,6 +157,10 @@ def _label_parts(raw: str, names: bool = True) -> list[_Part]:
             head = line[: len(line) - len(text)]
             lead = head[: len(head) - len(head.lstrip(">-–— "))]
             speaker, text, changed = None, line[len(lead) :], bool(lead)
+        elif names and speaker is None and label_shaped(text):
+            # a label whose name we cannot read (`日本語の話者: …`): someone speaks, and it is
+            # not the speaker before, so the cue is nobody's rather than theirs
+            changed = True
         if changed or not parts:
             parts.append(_Part(text, speaker, changed))
         else:
@@ -176,15 +197,42 @@ def _roll_up(cues: list[_Cue]) -> list[_Cue]:
     return out
 
 
+def _sound_split(parts: list[_Part]) -> list[_Part]:
+    """Sound tags inside a part's text (`[Music] the playoffs start`) as parts of their own,
+    so the tag becomes a flagged segment and the words stay searchable without it."""
+    out: list[_Part] = []
+    for p in parts:
+        if is_sound_tag(p.text) or not _INLINE_SOUND.search(p.text):
+            out.append(p)
+            continue
+        changed = p.changed
+        last = 0
+        for m in _INLINE_SOUND.finditer(p.text):
+            for piece in (p.text[last : m.start()].strip(), m.group(0).strip()):
+                if piece:
+                    out.append(_Part(piece, p.speaker, changed))
+                    changed = False
+            last = m.end()
+        if tail := p.text[last:].strip():
+            out.append(_Part(tail, p.speaker, changed))
+    return out
+
+
+def _sound(text: str) -> bool:
+    """A cue's text that is only a sound (`[Music]`, `(laughter)`, `♪`), not `[inaudible]`."""
+    return (is_sound_tag(text) or bool(_SOUND.match(text))) and not INAUDIBLE.search(text)
+
+
 def to_segments(cues: list[_Cue]) -> list[Segment]:
     """Segments from cues; unlabelled cues go on with the speaker before them, a cue with
-    several speakers becomes several segments sharing its time by length."""
+    several speakers becomes several segments sharing its time by length; sound tags
+    (`[Music]`) are segments of their own, nobody's, flagged so search leaves them out."""
     segments: list[Segment] = []
     speaker: str | None = None
     voiced = any(_VOICE.search(ln) for c in cues for ln in c.lines)
     cues = sorted(cues, key=lambda c: c.start)  # out of order in the file: by time (stable)
     for cue in _roll_up(cues):
-        parts = _parts(cue, voiced)
+        parts = _sound_split(_parts(cue, voiced))
         total = sum(len(p.text) + 1 for p in parts) or 1
         t = cue.start
         span = max(cue.end - cue.start, 0.0)
@@ -194,8 +242,12 @@ def to_segments(cues: list[_Cue]) -> list[Segment]:
             if not p.text:
                 continue
             end = t + span * (len(p.text) + 1) / total if len(parts) > 1 else cue.end
-            who = None if _SOUND.match(p.text) else speaker  # `[Music]` is nobody's line
-            segments.append(Segment(round(t, 3), round(max(end, t), 3), p.text, speaker=who))
+            sound = _sound(p.text)
+            who = None if sound else speaker  # `[Music]` is nobody's line
+            flags = list(SOUND_FLAGS) if sound else []
+            segments.append(
+                Segment(round(t, 3), round(max(end, t), 3), p.text, speaker=who, flags=flags)
+            )
             t = end
     if not voiced:
         fold_lone_labels(segments)  # `<v>` voices are speakers however rarely they speak

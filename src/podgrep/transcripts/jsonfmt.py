@@ -5,6 +5,11 @@ The Podcasting 2.0 format (`{"version", "segments": [{"speaker", "startTime", "e
 top-level list of segments, `start`/`end`/`text` keys (Whisper's JSON, podgrep's own), and one
 word per segment, as the spec's own example does: words are merged into readable segments
 (a sentence, a change of speaker or a pause ends one) and kept as the segment's word timings.
+
+Tools' own shapes too: Rev (`monologues[].elements[]`), Amazon Transcribe (`results.items[]`,
+with `speaker_labels` or `audio_segments`), AssemblyAI (`utterances[]` or `words[]`, times in
+milliseconds). Whole-number times are told apart as milliseconds or seconds by the speaking
+rate they give, as for tab-separated files (`tsv.unit_by_rate`).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from podgrep.domain import Segment, Word
 from podgrep.errors import PodgrepError
 from podgrep.transcripts.labels import INAUDIBLE
 from podgrep.transcripts.layouts import clock
+from podgrep.transcripts.tsv import unit_by_rate
 
 _START = ("startTime", "start", "start_time", "begin", "startTimeSeconds", "from")
 _END = ("endTime", "end", "end_time", "stop", "endTimeSeconds", "to")
@@ -35,6 +41,9 @@ def parse_json_transcript(text: str) -> list[Segment]:
         doc = json.loads(text)
     except ValueError as exc:
         raise PodgrepError(f"The transcript is not valid JSON ({exc})") from exc
+    tool = _tool_rows(doc)
+    if tool is not None:
+        return _segments(_in_seconds(tool, doc))
     items = _items(doc)
     if items is None:
         raise PodgrepError(
@@ -51,13 +60,62 @@ def parse_json_transcript(text: str) -> list[Segment]:
         end = _seconds(_first(item, _END))
         body = _first(item, _TEXT)
         body = " ".join(str(body).split()) if body is not None else ""
-        speaker = _first(item, _SPEAKER)
-        if isinstance(speaker, dict):
-            speaker = speaker.get("name")
-        speaker = " ".join(str(speaker).split()) if speaker not in (None, "") else None
         words = _words(item.get("words"))
         if body:
-            rows.append((start, end, body, speaker, words))
+            rows.append((start, end, body, _speaker(_first(item, _SPEAKER)), words))
+    return _segments(_in_seconds(rows, items))
+
+
+def _speaker(value: Any) -> str | None:
+    """A speaker as written; a bare number or letter (AssemblyAI's `A`, Rev's `0`) as
+    `Speaker A`: a diarizer's label, not a name."""
+    if isinstance(value, dict):
+        value = value.get("name")
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    text = " ".join(str(value).split())
+    if re.fullmatch(r"\d{1,3}|[A-Z]", text):
+        return f"Speaker {text}"
+    return text or None
+
+
+def _whole_times(raw: Any) -> bool:
+    """Whether every time in the raw JSON (segments and words) is a whole number."""
+    found = False
+    stack = [raw]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            for key, inner in value.items():
+                if key in _START or key in _END or key in ("ts", "end_ts"):
+                    if isinstance(inner, bool) or not isinstance(inner, int | str):
+                        if inner is not None:
+                            return False
+                        continue
+                    if isinstance(inner, str) and not inner.strip().isdigit():
+                        return False
+                    found = True
+                elif isinstance(inner, list | dict):
+                    stack.append(inner)
+    return found
+
+
+def _in_seconds(rows: list, raw: Any) -> list:
+    """Rows with times in milliseconds (AssemblyAI, some exporters) turned into seconds."""
+    if not rows or not _whole_times(raw):
+        return rows
+    if unit_by_rate([(r[0], r[1], len(r[2].split())) for r in rows]) == 1.0:
+        return rows
+    scaled = []
+    for start, end, body, speaker, words in rows:
+        ws = [Word(w.start / 1000, w.end / 1000, w.word) for w in words]
+        scaled.append((start / 1000, None if end is None else end / 1000, body, speaker, ws))
+    return scaled
+
+
+def _segments(rows: list) -> list[Segment]:
     rows.sort(key=lambda r: r[0])
     if _word_by_word(rows):
         return _merge(rows)
@@ -71,6 +129,104 @@ def parse_json_transcript(text: str) -> list[Segment]:
             seg.flags.append("inaudible")
         segments.append(seg)
     return segments
+
+
+def _tool_rows(doc: Any) -> list | None:
+    """Rows (start, end, text, speaker, words) of Rev's, Amazon Transcribe's and AssemblyAI's
+    JSON; None for any other JSON."""
+    if not isinstance(doc, dict):
+        return None
+    if isinstance(doc.get("monologues"), list):
+        return _rev(doc["monologues"])
+    results = doc.get("results")
+    if isinstance(results, dict) and isinstance(results.get("items"), list):
+        return _amazon(results)
+    rows: list[tuple[float, float | None, str, str | None, list[Word]]]
+    if isinstance(doc.get("words"), list) and not any(
+        isinstance(doc.get(k), list) and doc.get(k) for k in _LISTS
+    ):  # AssemblyAI without utterances: its words only
+        rows = []
+        for w in doc["words"]:
+            if isinstance(w, dict) and (start := _seconds(w.get("start"))) is not None:
+                text = str(w.get("text") or "").strip()
+                if text:
+                    rows.append(
+                        (start, _seconds(w.get("end")), text, _speaker(w.get("speaker")), [])
+                    )
+        return rows
+    return None
+
+
+def _rev(monologues: list) -> list:
+    """Rev: each monologue's `elements`, `text` words with `ts`/`end_ts` and `punct` marks,
+    one row a word (merged into sentences later), its speaker `speaker_name` or its number."""
+    rows: list = []
+    for mono in monologues:
+        if not isinstance(mono, dict):
+            continue
+        who = _speaker(mono.get("speaker_name") or mono.get("speaker"))
+        for el in mono.get("elements") or []:
+            if not isinstance(el, dict):
+                continue
+            value = str(el.get("value") or "").strip()
+            if not value:
+                continue
+            start = _seconds(el.get("ts"))
+            end = _seconds(el.get("end_ts"))
+            if el.get("type") == "punct" or start is None:
+                if rows:  # a mark goes onto the word before it
+                    prev = rows[-1]
+                    start = prev[1] if prev[1] is not None else prev[0]
+                    end = start
+                else:
+                    continue
+            rows.append((start, end, value, who, []))
+    return rows
+
+
+def _amazon(results: dict) -> list:
+    """Amazon Transcribe: `audio_segments` as they are when the job wrote them; else the
+    `items`, words with `start_time`/`end_time` and punctuation, whose speaker comes from the
+    item or from `speaker_labels.segments[].items`."""
+    rows: list[tuple[float, float | None, str, str | None, list[Word]]] = []
+    segments = results.get("audio_segments")
+    if isinstance(segments, list) and segments:
+        for seg in segments:
+            if not isinstance(seg, dict):
+                continue
+            start, text = _seconds(seg.get("start_time")), str(seg.get("transcript") or "")
+            if start is not None and text.strip():
+                who = _speaker(seg.get("speaker_label"))
+                rows.append((start, _seconds(seg.get("end_time")), text.strip(), who, []))
+        if rows:
+            return rows
+    by_start: dict[float, str] = {}
+    labels = results.get("speaker_labels")
+    if isinstance(labels, dict):
+        for seg in labels.get("segments") or []:
+            for item in (seg.get("items") or []) if isinstance(seg, dict) else []:
+                start = _seconds(item.get("start_time")) if isinstance(item, dict) else None
+                if start is not None and item.get("speaker_label"):
+                    by_start[start] = str(item["speaker_label"])
+    rows = []
+    for item in results["items"]:
+        if not isinstance(item, dict):
+            continue
+        alternatives = item.get("alternatives")
+        best = alternatives[0] if isinstance(alternatives, list) and alternatives else None
+        content = str(best.get("content") or "").strip() if isinstance(best, dict) else ""
+        if not content:
+            continue
+        start = _seconds(item.get("start_time"))
+        if item.get("type") == "punctuation" or start is None:
+            if rows:
+                prev = rows[-1]
+                at = prev[1] if prev[1] is not None else prev[0]
+                rows.append((at, at, content, prev[3], []))
+            continue
+        who = item.get("speaker_label") or by_start.get(start)
+        rows.append((start, _seconds(item.get("end_time")), content, _speaker(who), []))
+    return rows
 
 
 def _items(doc: Any) -> list | None:

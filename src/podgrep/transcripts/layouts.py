@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass, field
 
 from podgrep.domain import Segment
-from podgrep.transcripts.labels import INAUDIBLE, fold_lone_labels, is_name, tidy_name
+from podgrep.transcripts.labels import CAPITAL, INAUDIBLE, fold_lone_labels, is_name, tidy_name
 
 WORDS_PER_SECOND = 2.6  # to close the last segment when nothing follows it
-_CLOCK = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+# `00:01:05`, `1:05`, `00:01:05.5`, and with three fields any digits: `0:0:5` (no leading zeros)
+_CLOCK = r"(?:\d{1,2}:\d{1,2}:\d{1,2}|(?:\d{1,2}:)?\d{1,2}:\d{2})(?:[.,]\d{1,3})?"
 _PARTICLE = r"(?:van|von|de|der|den|da|di|du|del|la|le|bin|al|ten|ter)"
-_NAME = rf"[A-Za-z][\w.'’-]*(?: (?:[A-Z][\w.'’-]*|\d{{1,3}}|{_PARTICLE})){{0,3}}"
+_NAME = rf"[^\W\d_][\w.'’-]*(?: (?:{CAPITAL}[\w.'’-]*|\d{{1,3}}|{_PARTICLE})){{0,3}}"
 _RANGE = re.compile(
     rf"^\[\s*({_CLOCK})\s*-->\s*({_CLOCK})\s*\]\s*(.*)$"  # whisper.cpp
 )
@@ -97,8 +98,51 @@ def split_run_together(text: str) -> str:
 
 
 def looks_timed(text: str) -> bool:
-    """Whether text holds a transcript in one of these layouts (a few timed lines at least)."""
-    return len(_timed_lines(split_run_together(text))) >= 3
+    """Whether text holds a transcript in one of these layouts: a few timed lines at least, or
+    a short clip of one or two entries that are the text's whole structure (see `_short`)."""
+    text = split_run_together(text)
+    return len(_timed_lines(text)) >= 3 or _short(text)
+
+
+SHORT_FOLLOWERS = 3  # untimed lines a short transcript may have after each of its entries
+
+
+def _short(text: str) -> bool:
+    """One or two entries fully in one layout (`[00:00:03] Jane Doe: text`, podgrep's own
+    `Jane Doe [00:00:03]: text`, whisper.cpp's `[00:00:00.000 --> 00:00:04.000] text`, Otter's
+    `Jane Doe  0:02` above its text) that open the text and carry it: a stray time in prose
+    (`[10:30] we met`, far down a paragraph) or a lone `0:05` line does not make a layout."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not FURNITURE.match(ln)]
+    kinds = [_kind(ln) for ln in lines]
+    entries = [k for k in kinds if k is not None]
+    if not 1 <= len(entries) <= 2 or kinds[0] is None or len(set(entries)) != 1:
+        return False
+    untimed = len(lines) - len(entries)
+    if untimed > SHORT_FOLLOWERS * len(entries):
+        return False
+    if entries[0] == "header":  # `Jane Doe  0:02`: its text is on the line after it
+        return all(
+            i + 1 < len(lines) and kinds[i + 1] is None for i, k in enumerate(kinds) if k
+        ) and all(is_name(m.group(1)) for ln in lines if (m := _NAME_CLOCK.match(ln)))
+    matched = [_match(ln) for ln, k in zip(lines, kinds, strict=True) if k]
+    return all(m is not None and m[3].strip() for m in matched)
+
+
+def _kind(line: str) -> str | None:
+    """Which layout a line is a whole entry of, for `_short`: range, seconds, bracket (with
+    the name before or after the time), header (a name and a time alone); else None."""
+    if _RANGE.match(line):
+        return "range"
+    if _SECONDS_RANGE.match(line):
+        return "seconds"
+    if _BARE_CLOCK.match(line):
+        return None
+    if _BRACKET.match(line) or _NAME_BRACKET.match(line):
+        return "bracket"
+    if _NAME_CLOCK.match(line):
+        return "header"
+    return None
 
 
 def _timed_lines(text: str) -> list[str]:
@@ -133,7 +177,7 @@ def _match(line: str) -> tuple[float, float | None, str | None, str] | None:
 
 def _labelled(start: float, who: str | None, body: str) -> tuple[float, None, str | None, str]:
     """`00:00:03 Jane: text` names its speaker after the time."""
-    if who is None and (m := _TEXT_LABEL.match(body)) and m.group(1)[0].isupper():
+    if who is None and (m := _TEXT_LABEL.match(body)) and not m.group(1)[0].islower():
         who, body = m.group(1), m.group(2)
     return start, None, who, body
 
@@ -291,4 +335,6 @@ def _flag_invented(segments: list[Segment]) -> None:
         invented = sound or (trailing and text.lower() in _SILENCE_PHRASES)
         if invented and "hallucination" not in seg.flags:
             seg.flags.append("hallucination")
+        if sound and "sound_tag" not in seg.flags:
+            seg.flags.append("sound_tag")
         trailing = trailing and (sound or text.lower() in _SILENCE_PHRASES)

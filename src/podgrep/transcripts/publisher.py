@@ -3,15 +3,19 @@ or store a transcript file the user has."""
 
 from __future__ import annotations
 
+import urllib.parse
+from pathlib import Path
+
 import httpx
 
-from podgrep import net
+from podgrep import audio, net
 from podgrep.domain import Episode, TranscriptRef
 from podgrep.errors import FetchError, PodgrepError
 from podgrep.store import SqliteStore
 from podgrep.store import enrichment as db
 from podgrep.store.speakers import refresh_voiceprints, speaker_vectors
 from podgrep.transcripts.importer import ImportedEpisode, read_transcript
+from podgrep.transcripts.labels import is_raw_label
 
 MAX_BYTES = net.TEXT_MAX_BYTES
 # richest first: JSON and WebVTT carry speakers and exact times; plain text may carry neither
@@ -73,7 +77,7 @@ def store_imported(
     if not imported.segments:
         raise PodgrepError("The transcript holds no text to import")
     ep = store.get_episode(episode_id)
-    duration = ep.duration
+    duration = ep.duration or _probe_duration(store, ep)
     last = max(s.end for s in imported.segments)
     if duration and last > duration * 1.1 + 60:  # a transcript of something else, or bad times
         raise PodgrepError(
@@ -84,11 +88,66 @@ def store_imported(
     tid = db.replace_transcript(
         store, episode_id, SOURCE, None, language, imported.segments, whole=whole
     )
+    _keep_raw_labels(store, episode_id)
     if voiced and ep.show_id is not None:
         refresh_voiceprints(store, ep.show_id)
     if imported.chapters and not db.chapter_rows(store, episode_id):
         db.set_chapters(store, episode_id, imported.chapters)
     return tid
+
+
+def _local_media(store: SqliteStore, ep: Episode) -> Path | None:
+    """The episode's media on this machine: the cached copy, or the local file it was added
+    as, read only where the fetch step would read it (a folder, a file, or a feed that is a
+    file itself: a feed from the web must not make podgrep open whatever file it names)."""
+    if ep.media_path and Path(ep.media_path).is_file():
+        return Path(ep.media_path)
+    if not (ep.media_url or "").startswith("file://") or ep.show_id is None:
+        return None
+    show = store.get_show(ep.show_id)
+    if not (
+        show.kind == "local" or show.feed_url.startswith("file:") or "://" not in show.feed_url
+    ):
+        return None
+    path = Path(urllib.parse.unquote(urllib.parse.urlparse(ep.media_url or "").path))
+    return path if path.is_file() else None
+
+
+def _probe_duration(store: SqliteStore, ep: Episode) -> float | None:
+    """The duration of an episode not fetched yet, read from its media when it is on this
+    machine (and remembered); None when nothing says."""
+    path = _local_media(store, ep)
+    if path is None or ep.id is None:
+        return None
+    try:
+        duration = audio.probe(path).duration
+    except PodgrepError:
+        return None
+    if duration:
+        store.set_duration(ep.id, duration)
+    return duration or None
+
+
+def _keep_raw_labels(store: SqliteStore, episode_id: int) -> None:
+    """Speakers a diarizer numbered (`SPEAKER_00`, `spk_1`) keep that as their label and get
+    no name: hits show the label and the user can name them (`speakers.name` is for names)."""
+    with store.transaction() as db:
+        rows = db.execute(
+            "SELECT id, name FROM speakers WHERE episode_id=? AND name_source=?",
+            (episode_id, SOURCE),
+        ).fetchall()
+        taken = {
+            r[0] for r in db.execute("SELECT label FROM speakers WHERE episode_id=?", (episode_id,))
+        }
+        for sid, name in rows:
+            if not is_raw_label(name):
+                continue
+            label = name if name not in taken else None
+            if label:
+                taken.add(label)
+            db.execute(
+                "UPDATE speakers SET label=COALESCE(?, label), name=NULL WHERE id=?", (label, sid)
+            )
 
 
 def import_from_feed(store: SqliteStore, ep: Episode, client: httpx.Client) -> int | None:

@@ -108,24 +108,39 @@ def _scale(header: list[str], roles: dict[str, int], rows: list[list[str]]) -> f
     values = [v for v in values if v]
     if not values or not all(v.isdigit() for v in values):
         return 1.0
-    # whole numbers: which unit makes people speak at a human rate? In seconds a row says a
-    # few words a second; read as milliseconds the same row would be 1000 times faster
-    timed = []
-    for i, r in enumerate(rows):
+    spans: list[tuple[float | None, float | None, int]] = []
+    for r in rows:
         start = _cell(r, roles["start"])
-        if not start.isdigit():
-            continue
         end = _cell(r, roles["end"]) if "end" in roles else ""
-        if not end.isdigit():  # no end: the next row's start
-            nxt = _cell(rows[i + 1], roles["start"]) if i + 1 < len(rows) else ""
-            end = nxt if nxt.isdigit() else ""
-        words = len(_cell(r, roles["text"]).split())
-        if end and int(end) > int(start) and words:
-            timed.append(words / (int(end) - int(start)))
-    if timed:
-        return 0.001 if statistics.median(timed) < MS_RATE else 1.0
-    largest = max((int(v) for v in values), default=0)
-    return 0.001 if largest >= 100 * max(len(rows), 1) else 1.0  # 100 s a row is no cue
+        spans.append(
+            (
+                int(start) if start.isdigit() else None,
+                int(end) if end.isdigit() else None,
+                len(_cell(r, roles["text"]).split()),
+            )
+        )
+    return unit_by_rate(spans)
+
+
+def unit_by_rate(spans: list[tuple[float | None, float | None, int]]) -> float:
+    """0.001 when times written as whole numbers (start, end or None, words said) are
+    milliseconds, 1.0 when they are seconds: which unit makes people speak at a human rate? In
+    seconds a row says a few words a second; read as milliseconds the same row would be 1000
+    times faster. Without an end, a row ends where the next one starts. The one judge of the
+    unit for tab-separated and JSON transcripts."""
+    rates = []
+    for i, (start, end, words) in enumerate(spans):
+        if start is None:
+            continue
+        if end is None:  # no end: the next row's start
+            end = spans[i + 1][0] if i + 1 < len(spans) else None
+        if end is not None and end > start and words:
+            rates.append(words / (end - start))
+    if rates:
+        return 0.001 if statistics.median(rates) < MS_RATE else 1.0
+    times = [t for s, e, _ in spans for t in (s, e) if t is not None]
+    largest = max(times, default=0)
+    return 0.001 if largest >= 100 * max(len(spans), 1) else 1.0  # 100 s a row is no cue
 
 
 def parse_tsv(text: str) -> list[Segment]:

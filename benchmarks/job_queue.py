@@ -1,6 +1,6 @@
 """The job queue at scale: what choosing the next job costs per step, before and after.
 
-    python benchmarks/queue.py [--items 20000] [--library 20000]
+    python benchmarks/job_queue.py [--items 20000] [--library 20000]
 
 1. A sync over a feed of `--items` episodes whose enclosures all fail at once (they point at a
    closed local port; retries 0, max_attempts 1, so the run ends): run_pending as it is, with
