@@ -51,19 +51,6 @@ ROOT = HERE.parent
 DATA = ROOT / "benchmarks" / "data"
 EPISODES = ["names_three", "names_four", "names_three_c", "conversation_three"]
 TUNING = {"names_three"}
-CONVERSATION_THREE_FEED = {
-    "show_title": "Super Data Science: ML & AI Podcast with Jon Krohn",
-    "author": "Jon Krohn",
-    "channel_persons": [{"name": "Jon Krohn", "role": "host"}],
-    "item_persons": [
-        {"name": "Jon Krohn", "role": "host"},
-        {"name": "Sadie Lee", "role": "co-host"},
-        {"name": "Yannic Kilcher", "role": "guest"},
-    ],
-    "title": "Yannic Kilcher on Open Assistant",
-    "notes": "<p>Yannic Kilcher, CTO at DeepJudge, talks with Jon Krohn and Sadie Lee about "
-    "OpenAssistant, Llama and the CUDA library.</p>",
-}
 
 
 def _module(name: str, path: Path) -> ModuleType:
@@ -94,8 +81,7 @@ def load_before(rev: str) -> ModuleType:
 
 
 def feed_of(name: str) -> dict:
-    path = DATA / f"{name}.feed.json"
-    return json.loads(path.read_text()) if path.exists() else CONVERSATION_THREE_FEED
+    return json.loads((DATA / f"{name}.feed.json").read_text())
 
 
 def show_and_episode(feed: dict) -> tuple[Show, Episode]:

@@ -4,9 +4,10 @@ and the hotwords Whisper is prompted with."""
 from __future__ import annotations
 
 from podgrep.asr.hotwords import episode_hotwords
-from podgrep.domain import Episode, Person, Segment, Show
+from podgrep.domain import Episode, Person, Show
 from podgrep.sources.feed import parse_feed
 from podgrep.speakers.names import candidates, name_score, name_speakers
+from tests.test_speaker_names import _turns
 
 FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0">
@@ -27,14 +28,6 @@ FEED = b"""<?xml version="1.0" encoding="UTF-8"?>
   </item>
 </channel>
 </rss>"""
-
-
-def _turns(*lines: tuple[int, str]) -> list[tuple[Segment, int]]:
-    out, t = [], 0.0
-    for k, text in lines:
-        out.append((Segment(t, t + 4.0, text), k))
-        t += 5.0
-    return out
 
 
 def test_item_people_replace_the_channels():

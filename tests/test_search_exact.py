@@ -4,7 +4,6 @@ who spoke and whether it holds the words or only their meaning. Real model, real
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from pathlib import Path
@@ -21,7 +20,7 @@ from podgrep.store import SqliteStore, open_store
 from podgrep.store.enrichment import replace_transcript
 from podgrep.store.sqlite import _migrations
 from podgrep.store.words import widen
-from tests.conftest import DATA
+from tests.support.truth import truth_sentences
 
 NONSENSE = ["xyzzyplugh", "asdfgh qwerty zxcv", "glimmerwick snarfblat", "kjhsdf"]
 EXTRA = [
@@ -45,17 +44,7 @@ GARDEN = [
 
 
 def _truth() -> list[Segment]:
-    turns = json.loads((DATA / "conversation_a.truth.json").read_text())["turns"]
-    out = []
-    for turn in turns:
-        sentences = [s for s in re.split(r"(?<=[.?!])\s+", turn["text"]) if s.strip()]
-        total = sum(len(s) for s in sentences)
-        at = turn["start"]
-        for s in sentences:
-            length = (turn["end"] - turn["start"]) * len(s) / total
-            out.append(Segment(at, at + length, s, speaker=turn["speaker"]))
-            at += length
-    return out
+    return truth_sentences("conversation_a")
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ vectors judged, on a real conversation embedded with the real model."""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import pytest
@@ -16,22 +14,11 @@ from podgrep.semantic.hybrid import find
 from podgrep.semantic.vectors import embed_missing
 from podgrep.store import SqliteStore, open_store
 from podgrep.store.enrichment import replace_transcript
-from tests.conftest import DATA
+from tests.support.truth import truth_sentences
 
 
 def _segments() -> list[Segment]:
-    """conversation_a's truth turns cut into sentences, times shared out by length."""
-    turns = json.loads((DATA / "conversation_a.truth.json").read_text())["turns"]
-    out = []
-    for turn in turns:
-        sentences = [s for s in re.split(r"(?<=[.?!])\s+", turn["text"]) if s.strip()]
-        total = sum(len(s) for s in sentences)
-        at = turn["start"]
-        for s in sentences:
-            length = (turn["end"] - turn["start"]) * len(s) / total
-            out.append(Segment(at, at + length, s, speaker=turn["speaker"]))
-            at += length
-    return out
+    return truth_sentences("conversation_a")
 
 
 @pytest.fixture(scope="module")

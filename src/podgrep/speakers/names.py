@@ -307,28 +307,26 @@ def _sentences(notes_html: str | None, title: str | None) -> list[str]:
     ]
 
 
-def notes_names(notes_html: str | None, title: str | None) -> list[str]:
-    """Person-like names (two or more capitalised words) that show notes or a title present."""
+def _notes_matches(notes_html: str | None, title: str | None, patterns: list) -> list[str]:
+    """The names of two or more words that `patterns` find in the notes or title, in order."""
     found: list[str] = []
     for sentence in _sentences(notes_html, title):
-        for pattern in NOTES_GUEST:
+        for pattern in patterns:
             for m in pattern.finditer(sentence):
                 name = _clean(m.group("name"))
                 if name and len(name.split()) >= 2 and name not in found:
                     found.append(name)
     return found
+
+
+def notes_names(notes_html: str | None, title: str | None) -> list[str]:
+    """Person-like names (two or more capitalised words) that show notes or a title present."""
+    return _notes_matches(notes_html, title, NOTES_GUEST)
 
 
 def notes_speakers(notes_html: str | None, title: str | None) -> list[str]:
     """Names the notes or title give as the voice of the recording ("a speech by Ada Lovelace")."""
-    found: list[str] = []
-    for sentence in _sentences(notes_html, title):
-        for pattern in NOTES_SPEAKER:
-            for m in pattern.finditer(sentence):
-                name = _clean(m.group("name"))
-                if name and len(name.split()) >= 2 and name not in found:
-                    found.append(name)
-    return found
+    return _notes_matches(notes_html, title, NOTES_SPEAKER)
 
 
 def episode_people(show_persons: list[Person], episode_persons: list[Person]) -> list[Person]:
