@@ -4,7 +4,7 @@ and the hotwords Whisper is prompted with."""
 from __future__ import annotations
 
 from podgrep.asr.hotwords import episode_hotwords
-from podgrep.domain import Episode, Person, Show
+from podgrep.domain import Episode, Person, Segment, Show
 from podgrep.sources.feed import parse_feed
 from podgrep.speakers.names import candidates, name_score, name_speakers
 from tests.test_speaker_names import _turns
@@ -197,3 +197,40 @@ def test_hotwords_come_from_the_stored_metadata():
     assert "Kirill" not in hot  # the item's people replace the channel's
     assert episode_hotwords(show, ep) == hot  # the same metadata, the same words
     assert len(hot) < 240
+
+
+def test_names_in_the_notes_lose_their_titles_and_keep_their_initials():
+    from podgrep.speakers.names import notes_names, notes_speakers
+
+    assert notes_speakers("<p>A speech by President John F. Kennedy.</p>", None) == [
+        "John F. Kennedy"
+    ]
+    assert notes_speakers("A speech by John F. Kennedy: the moon.", None) == ["John F. Kennedy"]
+    assert notes_speakers("Read by Stephen Fry.", None) == ["Stephen Fry"]
+    assert notes_speakers("Remarks by Senator Elizabeth Warren.", None) == ["Elizabeth Warren"]
+    assert notes_names("An interview with DeepJudge CTO Yannic Kilcher.", None) == [
+        "Yannic Kilcher"
+    ]
+    assert notes_names("A conversation with Google CEO Sundar Pichai.", None) == ["Sundar Pichai"]
+    assert notes_names("With our guest Dr. Ada Lovelace.", None) == ["Ada Lovelace"]
+
+
+def test_a_misheard_introduction_of_someone_nobody_lists_names_no_one():
+    from podgrep.domain import Word
+
+    known = candidates([Person("Kirill Eremenko", "host")], [], None, None)
+
+    def intro(surely: float) -> list[tuple[Segment, int]]:
+        words = [
+            Word(0.0, 0.3, " I'm"),
+            Word(0.3, 0.6, " John"),
+            Word(0.6, 1.0, " Chrome.", surely),
+        ]
+        return [
+            (Segment(0.0, 1.0, "I'm John Chrome.", words=words), 0),
+            (Segment(1.5, 4.0, "Today we talk about models."), 0),
+            (Segment(4.5, 8.0, "Thanks for having me."), 1),
+        ]
+
+    assert name_speakers(intro(0.30), 2, known)[0].name is None  # "Chrome" heard at 0.30
+    assert name_speakers(intro(0.95), 2, known)[0].name == "John Chrome"

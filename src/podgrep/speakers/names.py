@@ -34,7 +34,19 @@ from podgrep.domain import Person, Segment
 
 VOICE_MATCH = 0.82  # cosine between a voice centroid and a show voiceprint that names it
 MIN_SCORE = 2.0
-_NAME = r"[A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|de|van|von|der|da|di|del|la|le)){0,3}"
+_NAME = (
+    r"[A-Z][\w'’\-]+(?:\s+(?:[A-Z][\w'’\-]+|[A-Z]\.(?=\s+[A-Z])|de|van|von|der|da|di|del|la|le))"
+    r"{0,3}"
+)
+# words before a name that are no part of it: honorifics, offices, job titles ("President John
+# F. Kennedy", "Google CEO Sundar Pichai", "DeepJudge CTO Yannic Kilcher")
+_TITLES_TEXT = """president vice senator governor mayor judge justice sir dame lord lady rev
+    reverend father sister brother rabbi imam pastor bishop pope captain general colonel major
+    lieutenant sergeant admiral chancellor minister prime secretary representative congressman
+    congresswoman ambassador king queen prince princess chief ceo cto cfo coo cmo cio vp
+    founder co-founder cofounder chairman chairwoman chair professor prof dr doctor mr mrs ms
+    mx host co-host guest author editor"""
+_TITLE_WORDS = frozenset(_TITLES_TEXT.split())
 _NOT_NAMES = {
     "not",
     "sure",
@@ -216,7 +228,7 @@ SELF_HOST = re.compile(
 NOTES_GUEST = [
     re.compile(
         rf"\b(?:with|featuring|feat\.|guest|guests|joined by|interview with|"
-        rf"conversation with|talk(?:s|ing)? (?:to|with)|speak(?:s|ing)? with)\s+"
+        rf"conversation with|talk(?:s|ing)? (?:to|with)|speak(?:s|ing)? with)\s+{_TITLE}"
         rf"(?P<name>{_NAME})"
     ),
     re.compile(
@@ -228,11 +240,11 @@ NOTES_GUEST = [
 # notes that say whose voice a recording is: "a speech by …", "read by …", "… speaks at …"
 NOTES_SPEAKER = [
     re.compile(
-        rf"\b(?:speech|talk|keynote|lecture|address|sermon|reading|monologue|remarks|"
-        rf"recital|performance|song|solo episode) (?:by|from)\s+{_TITLE}(?P<name>{_NAME})"
+        rf"(?i:\b(?:speech|talk|keynote|lecture|address|sermon|reading|monologue|remarks|"
+        rf"recital|performance|song|solo episode) (?:by|from))\s+{_TITLE}(?P<name>{_NAME})"
     ),
     re.compile(
-        rf"\b(?:read|narrated|performed|sung|presented|delivered|told|hosted|spoken) by\s+"
+        rf"(?i:\b(?:read|narrated|performed|sung|presented|delivered|told|hosted|spoken) by)\s+"
         rf"{_TITLE}(?P<name>{_NAME})"
     ),
     re.compile(
@@ -284,13 +296,17 @@ class Naming:
 
 def _clean(name: str) -> str | None:
     words = name.replace("’", "'").split()
+    titled = [i for i, w in enumerate(words) if w.lower().strip(".,") in _TITLE_WORDS]
+    if titled and titled[-1] < len(words) - 1:  # the name is what follows the last title
+        words = words[titled[-1] + 1 :]
     while words and words[-1].lower().strip(".,") in _NOT_NAMES:
         words.pop()
     if not words or words[0].lower() in _NOT_NAMES or words[0].isupper() and len(words[0]) > 1:
         return None
     if all(w.lower().strip(".,;:!?") in _NOT_PEOPLE for w in words):
         return None
-    return " ".join(w.strip(".,;:!?") for w in words) or None
+    kept = [w if re.fullmatch(r"[A-Z]\.", w) else w.strip(".,;:!?") for w in words]
+    return " ".join(kept) or None
 
 
 def _text(markup: str | None) -> str:
@@ -302,7 +318,10 @@ def _sentences(notes_html: str | None, title: str | None) -> list[str]:
     return [
         sentence.strip()
         for text in (title or "", _text(notes_html))
-        for sentence in re.split(r"(?<=[.!?])\s+|\n", text)
+        # not after an initial or an honorific: "John F. Kennedy", "Dr. Ada Lovelace"
+        for sentence in re.split(
+            r"(?<! [A-Z]\.)(?<!\b(?:Dr|Mr|Ms|St)\.)(?<!Mrs\.)(?<!Prof\.)(?<=[.!?])\s+|\n", text
+        )
         if sentence.strip()
     ]
 
@@ -565,6 +584,24 @@ def _role_fits(c: Candidate, hostish: float, guestish: float) -> bool:
     return hostish == guestish == 0
 
 
+SURE_WORD = (
+    0.5  # a name nobody lists is taken from the talk only if each word was heard this surely
+)
+
+
+def _heard_surely(seg: Segment, spoken: str) -> bool:
+    """Whether every word of `spoken` was heard with at least SURE_WORD probability in `seg`
+    (a transcript without word confidences counts as sure)."""
+    said = {}
+    for w in seg.words:
+        said.setdefault(w.word.strip(" .,;:!?\"'").lower(), w.probability)
+    for part in spoken.lower().split():
+        p = said.get(part.strip(".,;:!?"))
+        if p is not None and p < SURE_WORD:
+            return False
+    return True
+
+
 def name_speakers(
     segments: list[tuple[Segment, int]],
     count: int,
@@ -603,7 +640,13 @@ def name_speakers(
     for i, ((seg, k), (intros, addresses)) in enumerate(zip(segments, heard, strict=True)):
         text = seg.text
         for spoken in intros:
-            name, _ = canonical(spoken, known)
+            name, match = canonical(spoken, known)
+            if match is None or match.source == "talk":
+                # whoever says "I'm <a name nobody lists>" is none of the people listed
+                for person in people:
+                    add(k, person.name, -8.0, "intro")
+                if not _heard_surely(seg, spoken):
+                    continue  # "I'm John Chrome", Chrome at 0.30: misheard, no name to give
             add(k, name, 8.0, "intro")
             roles.setdefault(name, None)
         for names in addresses:
