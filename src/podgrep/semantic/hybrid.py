@@ -6,11 +6,9 @@ import math
 import re
 from dataclasses import replace
 
-import snowballstemmer
-
 from podgrep.domain import Hit
 from podgrep.errors import QueryError
-from podgrep.search import Query, _marks, parse_query
+from podgrep.search import Query, _marks, _stem, parse_query
 from podgrep.search import search as keyword_search
 from podgrep.semantic.embed import shared_embedder
 from podgrep.semantic.lexicon import is_word
@@ -32,7 +30,6 @@ UNKNOWN_SHARE = 3  # a query is made up when a third or more of its content word
 WHOLE = 0.999  # the share of the question's words a sentence holds to be given alone
 _OPERATORS = re.compile(r'"|\bOR\b|\bAND\b|(^|\s)-\S|\*')
 _WORD = re.compile(r"[\w']+")
-_STEMMER = snowballstemmer.stemmer("porter")
 _STOPWORDS_TEXT = """
 a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had
@@ -124,7 +121,7 @@ def meaningful(store: SqliteStore, parsed: Query) -> bool:
         if word not in known:
             # said: each part the index splits it into ("nvidia's": nvidia, s) is indexed
             parts = [t for t in tokens(word) if len(t) > 1] or tokens(word)
-            counts = db.term_counts(store, [_STEMMER.stemWord(t) for t in parts])
+            counts = db.term_counts(store, [_stem(t) for t in parts])
             said = bool(counts) and all(counts.values())
             known[word] = said or is_word(word, embedder.knows)
         return known[word]
@@ -189,10 +186,10 @@ def keyword_leg(query: str, store: SqliteStore | None = None) -> str:
         dict.fromkeys(w for w in _WORD.findall(query.lower()) if w not in STOPWORDS and len(w) > 1)
     )
     if store is not None and words:
-        counts = db.term_counts(store, [_STEMMER.stemWord(w) for w in words])
+        counts = db.term_counts(store, [_stem(w) for w in words])
         if not counts:
             return " OR ".join(words[:MOST_TERMS])
-        by_word = {w: counts[_STEMMER.stemWord(w)] for w in words}
+        by_word = {w: counts[_stem(w)] for w in words}
         kept = sorted((w for w in words if 0 < by_word[w] <= COMMON), key=lambda w: by_word[w])
         words = kept[:MOST_TERMS]
         if not words:
@@ -201,7 +198,7 @@ def keyword_leg(query: str, store: SqliteStore | None = None) -> str:
 
 
 def _stems(text: str) -> set[str]:
-    return {_STEMMER.stemWord(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
 def hybrid_search(
