@@ -592,7 +592,7 @@ SURE_WORD = (
 def _heard_surely(seg: Segment, spoken: str) -> bool:
     """Whether every word of `spoken` was heard with at least SURE_WORD probability in `seg`
     (a transcript without word confidences counts as sure)."""
-    said = {}
+    said: dict[str, float] = {}
     for w in seg.words:
         said.setdefault(w.word.strip(" .,;:!?\"'").lower(), w.probability)
     for part in spoken.lower().split():
