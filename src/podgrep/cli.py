@@ -92,6 +92,48 @@ def _store(settings: Settings) -> SqliteStore:
     return open_store(settings.db_path)
 
 
+db_app = typer.Typer(
+    help="The library's store: where it is and what it holds.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Which store holds the library, its schema version, its size and its row counts."""
+    from dataclasses import asdict
+
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        stats = store.stats()
+    if as_json:
+        print(json.dumps(asdict(stats), ensure_ascii=False))
+        return
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_row("store", stats.store)
+    table.add_row("location", stats.location)
+    table.add_row(
+        "schema", f"version {stats.schema_version} (this podgrep: {stats.latest_version})"
+    )
+    table.add_row("size", _bytes(stats.size_bytes))
+    for name, n in stats.rows.items():
+        table.add_row(name, f"{n:,}")
+    if stats.jobs:
+        table.add_row(
+            "jobs by state", ", ".join(f"{k} {v:,}" for k, v in sorted(stats.jobs.items()))
+        )
+    out.print(table)
+
+
+def _bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
 # -- add / sync / status ---------------------------------------------------------------------
 
 
@@ -139,45 +181,38 @@ def sync(
     ] = False,
 ) -> None:
     """Check feeds, fetch new episodes, transcribe and index them (resumes where it stopped)."""
-    from podgrep.asr.engine import resolve as resolve_model
-    from podgrep.fetch import MediaCache
-    from podgrep.jobs.local import SyncLock, run_pending
-    from podgrep.jobs.steps import StepContext
-    from podgrep.library import http_client, refresh_all
+    from podgrep.jobs.sync import run_sync
+    from podgrep.library import RefreshResult
     from podgrep.progress import ConsoleReporter
 
     settings = _settings(ctx, home, model=model, device=device)
-    resolve_model(settings.model)  # a wrong name fails now, before any work starts
-    with SyncLock(settings.home / "sync.lock"), _store(settings) as store:
-        if retry:
-            n = store.retry_failed()
-            if n:
-                err.print(f"Retrying {n} parked step(s).")
-        if not no_refresh:
-            with http_client(settings.http_timeout, settings) as client:
-                for result in refresh_all(store, client):  # feeds checked in parallel
-                    title = escape(result.show.title)
-                    if result.error:
-                        err.print(f"[red]feed error[/] {title}: {escape(result.error)}")
-                    elif result.new_episodes:
-                        err.print(f"{title}: {len(result.new_episodes)} new episode(s)")
-        cache = MediaCache(
-            settings.media_dir,
-            max_bytes=settings.max_download_mb * 1024 * 1024,
-            retries=settings.fetch_retries,
-            timeout=settings.http_timeout,
-            settings=settings,
-            reserve_bytes=settings.disk_reserve_mb * 1024 * 1024,
-        )
+
+    def retried(n: int) -> None:
+        if n:
+            err.print(f"Retrying {n} parked step(s).")
+
+    def checked(result: RefreshResult) -> None:
+        title = escape(result.show.title)
+        if result.error:
+            err.print(f"[red]feed error[/] {title}: {escape(result.error)}")
+        elif result.new_episodes:
+            err.print(f"{title}: {len(result.new_episodes)} new episode(s)")
+
+    with _store(settings) as store:
         reporter = ConsoleReporter(err)
         try:
-            context = StepContext(
-                store, settings, cache, notify=lambda m: err.print(f"note: {escape(m)}")
+            summary = run_sync(
+                settings,
+                store,
+                reporter,
+                retry=retry,
+                refresh=not no_refresh,
+                on_retry=retried,
+                on_feed=checked,
+                notify=lambda m: err.print(f"note: {escape(m)}"),
             )
-            summary = run_pending(context, reporter)
         finally:
             reporter.close()
-            cache.close()
     done = len(summary.episodes_done)
     err.print(
         f"Sync finished: {done} episode(s) ready to search"

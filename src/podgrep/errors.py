@@ -40,6 +40,12 @@ class QueryError(PodgrepError):
     exit_code = 2
 
 
+class SchemaError(PodgrepError):
+    """The library's store was written by a newer podgrep than this one."""
+
+    exit_code = 2
+
+
 class NotFoundError(PodgrepError):
     """An episode, show or source the user named does not exist."""
 

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from podgrep.domain import Episode, Person, Segment, Show, Transcript, TranscriptRef, Word
-from podgrep.errors import DiskFullError, NotFoundError, PodgrepError, is_disk_full
+from podgrep.errors import (
+    DiskFullError,
+    NotFoundError,
+    PodgrepError,
+    SchemaError,
+    is_disk_full,
+)
 from podgrep.store.words import add_words, fill_words
 
 T = TypeVar("T")
@@ -47,6 +53,26 @@ _NEXT_LATER = (
     f"{_NEXT_COLUMNS} WHERE {_READY} AND (show_id, queue_age) > (?, ?)"
     " ORDER BY show_id, queue_age, id LIMIT 1"
 )
+
+
+# the parts of a library `podgrep db status` counts, in the order it prints them
+COUNTED = (
+    "shows", "episodes", "transcripts", "segments", "speakers", "voiceprints", "chapters",
+    "links", "passages", "words", "jobs",
+)  # fmt: skip
+
+
+@dataclass
+class StoreStats:
+    """A store at a glance: kind, location, schema versions, bytes on disk, rows per part."""
+
+    store: str  # "sqlite"
+    location: str
+    schema_version: int
+    latest_version: int  # the newest migration this podgrep knows
+    size_bytes: int
+    rows: dict[str, int]
+    jobs: dict[str, int]  # jobs by state
 
 
 WORDS_VERSION = 7  # the migration creating `words`, filled from the segments already stored
@@ -116,6 +142,9 @@ class SqliteStore:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=30000")
             self._migrate()
+        except SchemaError:
+            self.db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             if is_disk_full(exc):
                 raise DiskFullError.about(
@@ -152,7 +181,14 @@ class SqliteStore:
 
     def _migrate(self) -> None:
         current = self.db.execute("PRAGMA user_version").fetchone()[0]
-        for version, sql in _migrations():
+        known = _migrations()
+        latest = max((v for v, _ in known), default=0)
+        if current > latest:
+            raise SchemaError(
+                f"{self.path} was written by a newer podgrep (schema version {current}; this"
+                f" one knows up to {latest}): upgrade podgrep, or choose another --home"
+            )
+        for version, sql in known:
             if version <= current:
                 continue
             # executescript commits on its own, so the version bump rides inside the script
@@ -160,6 +196,26 @@ class SqliteStore:
             if version == WORDS_VERSION:
                 with self.transaction() as db:
                     fill_words(db)
+
+    def stats(self) -> StoreStats:
+        """What `podgrep db status` prints: the store, where it is, its schema version, its
+        size on disk (the database with its write-ahead log) and how many rows each part of
+        the library holds."""
+        counts = {
+            table: int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
+            for table in COUNTED
+        }
+        jobs = {
+            str(r["state"]): int(r["n"])
+            for r in self.db.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        }
+        size = sum(
+            f.stat().st_size
+            for f in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
+            if f.exists()
+        )
+        latest = max((v for v, _ in _migrations()), default=0)
+        return StoreStats("sqlite", str(self.path), self.schema_version, latest, size, counts, jobs)
 
     @property
     def schema_version(self) -> int:

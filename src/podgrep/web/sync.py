@@ -95,38 +95,28 @@ class SyncRunner:
                     p.episodes_done += 1
 
     def _run(self, retry: bool, refresh: bool) -> None:
-        from podgrep.asr.engine import resolve as resolve_model
         from podgrep.errors import DiskFullError, full_disk_cause
-        from podgrep.fetch import MediaCache
-        from podgrep.jobs.local import SyncLock, run_pending
-        from podgrep.jobs.steps import StepContext
-        from podgrep.library import http_client, refresh_all
+        from podgrep.jobs.sync import run_sync
+        from podgrep.library import RefreshResult
 
         settings = self.settings
-        cache: MediaCache | None = None
+
+        def checked(result: RefreshResult) -> None:
+            if result.error:
+                with self._lock:
+                    self._progress.feed_errors.append(f"{result.show.title}: {result.error}")
+
         try:
-            resolve_model(settings.model)
-            with SyncLock(settings.home / "sync.lock"), open_store(settings.db_path) as store:
-                if retry:
-                    store.retry_failed()
-                if refresh:
-                    self._update(phase="refreshing")
-                    with http_client(settings.http_timeout, settings) as client:
-                        for result in refresh_all(store, client):
-                            if result.error:
-                                with self._lock:
-                                    self._progress.feed_errors.append(
-                                        f"{result.show.title}: {result.error}"
-                                    )
-                self._update(phase="working")
-                cache = MediaCache(
-                    settings.media_dir,
-                    max_bytes=settings.max_download_mb * 1024 * 1024,
-                    retries=settings.fetch_retries,
-                    timeout=settings.http_timeout,
-                    settings=settings,
+            with open_store(settings.db_path) as store:
+                run_sync(
+                    settings,
+                    store,
+                    _Reporter(self),
+                    retry=retry,
+                    refresh=refresh,
+                    on_feed=checked,
+                    on_phase=lambda phase: self._update(phase=phase),
                 )
-                run_pending(StepContext(store, settings, cache), _Reporter(self))
             self._update(phase="done")
         except PodgrepError as exc:
             self._update(phase="failed", error=str(exc))
@@ -137,8 +127,6 @@ class SyncRunner:
             else:
                 self._update(phase="failed", error=f"{type(exc).__name__}: {exc}")
         finally:
-            if cache is not None:
-                cache.close()
             self._update(running=False, finished=time.time(), step=None)
 
 
