@@ -54,3 +54,18 @@ def test_vtt_lines_with_the_voice_fit_32(name: str | None):
         assert all(len(line) <= MAX_LINE for line in caption.lines), caption.raw_text
         if name:
             assert caption.voice  # every cue says who speaks
+
+
+def test_names_cut_alike_stay_two_voices():
+    names = ["Dr. Alexandra Konstantinopoulou", "Dr. Alexandra Kowalski"]
+    segments = [
+        Segment(5.0 * i, 5.0 * i + 4, f"Line {i} of the talk.", [], speaker=names[i % 2])
+        for i in range(4)
+    ]
+    vtt = webvtt.from_buffer(io.StringIO(write_vtt(segments)))
+    voices = [c.voice for c in vtt]
+    assert len(set(voices)) == 2 and voices[0] != voices[1], voices
+    for cue in vtt:
+        assert all(len(line) <= MAX_LINE for line in cue.text.splitlines())
+    prefixes = {c.content.split(":")[0] for c in srt.parse(write_srt(segments))}
+    assert len(prefixes) == 2, prefixes

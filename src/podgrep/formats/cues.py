@@ -166,21 +166,44 @@ def fit_name(name: str) -> str:
     return name[: n - 1].rstrip() + "…"
 
 
+def fit_names(names: list[str]) -> dict[str, str]:
+    """Each name fitted (`fit_name`), kept apart from every other: two names that would be cut
+    to the same prefix ("Dr. Alexandra Konstantinopoulou", "Dr. Alexandra Kowalski" ->
+    "Dr. Alexandra K…") are written with initials for all but their last word ("D. A.
+    Kowalski"), then, if still alike, numbered, so a reader or parser sees two voices."""
+    fitted = {n: fit_name(n) for n in dict.fromkeys(names)}
+    taken: dict[str, str] = {}
+    for name, short in fitted.items():
+        taken.setdefault(short, name)
+    for name, short in list(fitted.items()):
+        if taken[short] == name:
+            continue
+        words = name.split()
+        candidates = [fit_name(" ".join([*(w[0] + "." for w in words[:-1]), words[-1]]))]
+        candidates += [fit_name(short.rstrip("…")[: MAX_PREFIX - 8].rstrip() + "…") + f" {k}"
+                       for k in range(2, 100)]  # fmt: skip
+        for candidate in candidates:
+            if candidate not in taken and prefix_width(candidate) <= MAX_PREFIX:
+                fitted[name] = candidate
+                taken[candidate] = name
+                break
+    return fitted
+
+
 def to_cues(segments: list[Segment]) -> list[Cue]:
     """Split segments into cues of at most two 32-character lines, timed by their words.
 
     A cue with a speaker has its first line shortened by the speaker's prefix (`<v Name>`,
     `Name: `), so no line, prefix included, passes 32 characters; a name whose prefix would
-    pass MAX_PREFIX is cut with an ellipsis."""
+    pass MAX_PREFIX is cut with an ellipsis, and names cut alike are kept apart."""
     cues: list[Cue] = []
     last_end = 0.0
+    # a speaker name comes from feeds, show notes and users: one line, or none at all
+    names = fit_names([one_line(seg.speaker or "") for seg in segments if seg.speaker])
     for seg in segments:
         if not seg.text.strip():
             continue
-        # a speaker name comes from feeds, show notes and users: one line, or none at all
-        speaker = one_line(seg.speaker or "") or None
-        if speaker:
-            speaker = fit_name(speaker)
+        speaker = names.get(one_line(seg.speaker or "")) or None
         first = MAX_LINE - (prefix_width(speaker) if speaker else 0)
         chunks = _chunks(_fit(_pieces(seg), first), first)
         # a segment cut into several cues (long words, a short span) gives each at least
