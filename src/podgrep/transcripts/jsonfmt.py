@@ -141,6 +141,9 @@ def _tool_rows(doc: Any) -> list | None:
     results = doc.get("results")
     if isinstance(results, dict) and isinstance(results.get("items"), list):
         return _amazon(results)
+    channels = results.get("channels") if isinstance(results, dict) else None
+    if isinstance(channels, list) and not isinstance(doc["results"].get("utterances"), list):
+        return _deepgram(channels)  # with utterances, those are read as the list of segments
     rows: list[tuple[float, float | None, str, str | None, list[Word]]]
     if isinstance(doc.get("words"), list) and not any(
         isinstance(doc.get(k), list) and doc.get(k) for k in _LISTS
@@ -155,6 +158,35 @@ def _tool_rows(doc: Any) -> list | None:
                     )
         return rows
     return None
+
+
+def _deepgram(channels: list) -> list:
+    """Deepgram's first channel's best alternative: its paragraphs' sentences (with the
+    paragraph's speaker), else its words (`punctuated_word` when there is one)."""
+    alt = (
+        channels[0].get("alternatives", [{}])[0]
+        if channels and isinstance(channels[0], dict)
+        else {}
+    )
+    if not isinstance(alt, dict):
+        return []
+    rows: list[tuple[float, float | None, str, str | None, list[Word]]] = []
+    paragraphs = (alt.get("paragraphs") or {}).get("paragraphs")
+    if isinstance(paragraphs, list) and paragraphs:
+        for para in paragraphs:
+            speaker = _speaker(para.get("speaker")) if isinstance(para, dict) else None
+            for sentence in para.get("sentences", []) if isinstance(para, dict) else []:
+                start = _seconds(sentence.get("start"))
+                text = str(sentence.get("text") or "").strip()
+                if start is not None and text:
+                    rows.append((start, _seconds(sentence.get("end")), text, speaker, []))
+        return rows
+    for w in alt.get("words") or []:
+        if isinstance(w, dict) and (start := _seconds(w.get("start"))) is not None:
+            text = str(w.get("punctuated_word") or w.get("word") or "").strip()
+            if text:
+                rows.append((start, _seconds(w.get("end")), text, _speaker(w.get("speaker")), []))
+    return rows
 
 
 def _rev(monologues: list) -> list:

@@ -12,10 +12,16 @@ from podgrep.domain import Segment
 from podgrep.transcripts.labels import INAUDIBLE, tidy_name
 from podgrep.transcripts.layouts import WORDS_PER_SECOND, clock
 
-_START = {"start", "begin", "from", "start_time", "starttime", "start time", "in", "offset"}
-_END = {"end", "stop", "to", "end_time", "endtime", "end time", "out"}
+_START = {
+    "start", "begin", "from", "start_time", "starttime", "start time", "in", "offset",
+    "timestamp", "time", "timecode", "start timecode", "start_timecode", "begin time",
+}  # fmt: skip
+_END = {"end", "stop", "to", "end_time", "endtime", "end time", "out", "end timecode"}
 _TEXT = {"text", "transcript", "content", "sentence", "utterance", "words", "caption", "line"}
-_SPEAKER = {"speaker", "speaker_name", "speaker name", "name", "voice", "who", "spk", "talker"}
+_SPEAKER = {
+    "speaker", "speaker_name", "speaker name", "name", "voice", "who", "spk", "talker",
+    "speaker label", "speaker_label", "speakerlabel", "speaker_id", "speaker id", "channel",
+}  # fmt: skip
 _MS_HINT = re.compile(r"(?:\bms\b|_ms$|\(ms\)|\[ms\]|millis)", re.IGNORECASE)
 _S_HINT = re.compile(r"(?:_s$|_sec$|\(s\)|\[s\]|\bsec(?:onds?)?\b)", re.IGNORECASE)
 _UNIT = re.compile(
