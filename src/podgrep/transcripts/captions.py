@@ -31,7 +31,8 @@ _CLOCK = r"(?:\d+:)?\d+:\d+(?:[.,]\d+)?"
 _TIMESTAMP_MAP = re.compile(r"^X-TIMESTAMP-MAP=(.*)$", re.MULTILINE)
 MPEGTS_RATE = 90_000  # HLS: MPEG-TS clock ticks per second
 MPEGTS_WRAP = 2**33  # the MPEG-TS clock is 33 bits: it rolls over after about 26.5 hours
-_TIMING = re.compile(rf"^\s*({_CLOCK})\s*[-–—]{{1,2}}>\s*({_CLOCK})(?:\s+(.*))?$")
+# a time may be negative (`-00:00:00,500` in shifted files): clamped to 0, see `_cue_times`
+_TIMING = re.compile(rf"^\s*(-?{_CLOCK})\s*[-–—]{{1,2}}>\s*(-?{_CLOCK})(?:\s+(.*))?$")
 _SBV_TIMING = re.compile(rf"^\s*({_CLOCK})\s*,\s*({_CLOCK})\s*$")
 _BLOCK_KEYWORD = re.compile(r"^(NOTE|STYLE|REGION)(?:\s|$)")
 _VOICE = re.compile(r"<v(?:\.[^\s>]*)*(?:\s+([^>]*))?>", re.IGNORECASE)
@@ -84,7 +85,7 @@ def _cues(text: str, vtt: bool, sbv: bool = False) -> list[_Cue]:
         if m:
             _flush(cues, pending)
             skipping = False
-            cues.append(_Cue(clock(m.group(1)), clock(m.group(2)), []))
+            cues.append(_Cue(*_cue_times(m.group(1), m.group(2)), []))
             pending = []
             after_blank = False
             continue
@@ -107,13 +108,27 @@ def _cues(text: str, vtt: bool, sbv: bool = False) -> list[_Cue]:
     return cues
 
 
+def _signed(text: str) -> float:
+    text = text.strip()
+    return -clock(text[1:]) if text.startswith("-") else clock(text)
+
+
+def _cue_times(start: str, end: str) -> tuple[float, float]:
+    """A cue's (start, end): a negative start clamped to 0, an end before the start moved
+    to it (the cue's text is kept either way)."""
+    begin = max(_signed(start), 0.0)
+    return begin, max(_signed(end), begin)
+
+
 def _flush(cues: list[_Cue], pending: list[str], last: bool = False) -> None:
     """Hand the lines since the previous timing line to its cue, less the next cue's number or
-    identifier (the last line, when it stands alone after a blank line or is a number)."""
+    identifier: the line right before the timing line, when it stands alone after a blank
+    line or is a number (a number with a blank line after it is the cue's text: `1999`)."""
     lines = list(pending)
+    direct = bool(lines) and lines[-1] != ""  # the last line is right before the timing line
     while lines and not lines[-1]:
         lines.pop()
-    if not last and lines:
+    if not last and lines and direct:
         alone = len(lines) == 1 or lines[-2] == ""
         if lines[-1].isdigit() or (alone and len(lines) > 1):
             lines.pop()

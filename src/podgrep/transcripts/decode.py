@@ -1,5 +1,6 @@
-"""Transcript bytes as text: byte-order marks, UTF-16 without one, Windows-1252, and a clear
-error for files that are no text at all (empty, binary, audio, PDF, Word)."""
+"""Transcript bytes as text: byte-order marks, UTF-16 without one, legacy code pages (detected:
+Shift-JIS, GB18030, Big5, EUC-KR, Windows-1251, Mac Roman; else Windows-1252), and a clear error
+for files that are no text at all (empty, binary, audio, PDF, Word)."""
 
 from __future__ import annotations
 
@@ -79,10 +80,40 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    legacy = _legacy_encoding(data)
+    if legacy:
+        try:
+            return data.decode(legacy)
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("cp1252")  # Windows editors: curly quotes as \x93 \x94 \x92
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+# Latin-script single-byte code pages charset_normalizer confuses with one another (a
+# Windows-1252 file is often called cp1250 or latin-1): for these Windows-1252 is read
+_LATIN = re.compile(
+    r"^(?:cp125[02478]|latin_1|iso8859_(?:1|2|3|4|9|1[0345]|16)|ascii|cp850|cp437)$"
+)
+
+
+def _legacy_encoding(data: bytes) -> str | None:
+    """The legacy code page of text that is not UTF-8 (Shift-JIS, GB18030, Big5, EUC-KR,
+    Windows-1251, Mac Roman…), as charset_normalizer guesses it; None when it is unsure or
+    guesses a Latin code page, which Windows-1252 reads best."""
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:200_000]).best()
+    if best is None:
+        return None
+    encoding = str(best.encoding)
+    if encoding.startswith("mac_"):
+        return "mac_roman"  # mac_iceland, mac_latin2…: Mac Roman is the one editors write
+    if _LATIN.match(encoding) or best.chaos > 0.3:
+        return None
+    return encoding
 
 
 def _utf16_without_bom(data: bytes) -> str | None:

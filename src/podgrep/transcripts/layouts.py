@@ -218,6 +218,9 @@ def parse_text(text: str, known_chapters: dict[float, str] | None = None) -> Par
     unnamed_header = False  # the last segment is a header with no name and no text yet
     started = False
     console = False  # console logs: lines without a time are log noise, not text
+    last_timed = -1  # the index of the last timed line
+    voiced: set[int] = set()  # untimed lines read as a further voice on the timed line above
+    shared: dict[int, list[Segment]] = {}  # segments sharing one timed line's span, by id
     for n, (i, m) in enumerate(timed):
         line = lines[i]
         if m is None:
@@ -225,6 +228,28 @@ def parse_text(text: str, known_chapters: dict[float, str] | None = None) -> Par
                 named = names[i]
                 continue
             if not started or not line or FURNITURE.match(line):
+                continue
+            if (
+                parsed.segments
+                and not console
+                and i > 0
+                and lines[i - 1]
+                and (i - 1 == last_timed or i - 1 in voiced)
+                and (lm := _TEXT_LABEL.match(line))
+                and is_name(lm.group(1))
+                and tidy_name(lm.group(1)) != speaker
+                and parsed.segments[-1].text
+            ):
+                # a second voice on a timed line (`00:00:01 <v Alice>Hi.</v> <v Bob>Hello.</v>`,
+                # read as `Bob: Hello.` on the line after it): a segment of its own, sharing
+                # the line's time span
+                last = parsed.segments[-1]
+                speaker = tidy_name(lm.group(1))
+                seg = Segment(start=last.start, end=-1.0, text=_clean(lm.group(2)), speaker=speaker)
+                parsed.segments.append(seg)
+                shared.setdefault(id(last), [last]).append(seg)
+                shared[id(seg)] = shared[id(last)]
+                voiced.add(i)
                 continue
             if parsed.segments and not console and not _looks_like_heading_block(line):
                 last = parsed.segments[-1]  # a paragraph a page break cut in two
@@ -235,6 +260,7 @@ def parse_text(text: str, known_chapters: dict[float, str] | None = None) -> Par
                 last.text = f"{last.text} {_clean(line)}".strip()
             continue
         started = True
+        last_timed = i
         start, end, who, body = m
         console = end is not None
         if who is None and named is not None and end is None:
@@ -273,6 +299,7 @@ def parse_text(text: str, known_chapters: dict[float, str] | None = None) -> Par
             seg.flags.append("inaudible")
     fold_lone_labels(parsed.segments)
     _close(parsed.segments)
+    _share(parsed.segments, list({id(g): g for g in shared.values()}.values()))
     _flag_invented(parsed.segments)
     return parsed
 
@@ -323,6 +350,27 @@ def _close(segments: list[Segment]) -> None:
             seg.end = max(
                 seg.start, min(nxt, guess) if nxt is not None and nxt > seg.start else guess
             )
+
+
+def _share(segments: list[Segment], groups: list[list[Segment]]) -> None:
+    """Segments read from one timed line share its span (its start to the next line's, or
+    as long as their words take to say) by the length of their text."""
+    for group in groups:
+        group = [seg for seg in group if seg.text]
+        if len(group) < 2:
+            continue
+        start = group[0].start
+        after = group[-1].idx + 1
+        nxt = segments[after].start if after < len(segments) else None
+        guess = start + sum(len(seg.text.split()) for seg in group) / WORDS_PER_SECOND
+        end = min(nxt, guess) if nxt is not None and nxt > start else guess
+        total = sum(len(seg.text) + 1 for seg in group)
+        t = start
+        for seg in group:
+            seg.start = round(t, 3)
+            t += (end - start) * (len(seg.text) + 1) / total
+            seg.end = round(t, 3)
+        group[-1].end = end
 
 
 def _flag_invented(segments: list[Segment]) -> None:
