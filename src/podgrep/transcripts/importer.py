@@ -14,6 +14,7 @@ from podgrep.domain import Chapter, Segment
 from podgrep.enrich.chapters import chapters_from_notes
 from podgrep.errors import PodgrepError
 from podgrep.formats import read_json
+from podgrep.transcripts.ass import looks_like_ass, parse_ass
 from podgrep.transcripts.captions import (
     looks_like_captions,
     parse_sbv,
@@ -59,11 +60,13 @@ class ImportedEpisode:
 
 
 def detect_format(text: str, name: str = "", content_type: str | None = None) -> str:
-    """podcast-json | json | vtt | srt | sbv | ttml | tsv | html | text: what the text itself shows
+    """podcast-json | json | vtt | srt | sbv | ttml | tsv | ass | html | text: what the text shows
     first, then the content type and file name."""
     kind = (content_type or "").split(";")[0].strip().lower()
     name = name.lower()
     stripped = text.lstrip("\ufeff \r\n\t")
+    if looks_like_ass(stripped[:20000]) or name.endswith((".ass", ".ssa")):
+        return "ass"
     if stripped.startswith("{") or (stripped.startswith("[") and not _is_timed_text(stripped)):
         own = '"source"' in stripped[:2000] and '"words"' in stripped
         return "json" if own else "podcast-json"
@@ -115,6 +118,8 @@ def read_transcript(
         episodes = [ImportedEpisode(parse_ttml(text))]
     elif fmt == "tsv":
         episodes = [ImportedEpisode(parse_tsv(text))]
+    elif fmt == "ass":
+        episodes = [ImportedEpisode(parse_ass(text))]
     else:
         episodes = read_text(html_text(text) if fmt == "html" else text)
     if not any(e.segments for e in episodes):

@@ -175,8 +175,57 @@ def speaker_label(line: str) -> tuple[str | None, str]:
     return None, line
 
 
+# words of a label that make it an aside rather than a person ("Editor's Note:", "Quick Update:")
+_ASIDE_WORDS = frozenset(
+    {
+        "note",
+        "notes",
+        "aside",
+        "edit",
+        "edited",
+        "update",
+        "updates",
+        "correction",
+        "corrections",
+        "disclaimer",
+        "spoiler",
+        "warning",
+        "ps",
+        "p.s",
+        "transcript",
+        "summary",
+        "chapter",
+        "intro",
+        "outro",
+        "ad",
+        "ads",
+        "sponsor",
+        "sponsored",
+        "music",
+        "timestamp",
+        "timestamps",
+        "question",
+        "answer",
+        "q",
+        "a",
+        "links",
+        "link",
+    }
+)
+
+
+def _a_person(label: str) -> bool:
+    """Whether a label reads as a person's name: two or more capitalised words, none of them
+    an aside's ("Jane Smith", "Dr. Ada Lovelace"; not "Editor's Note")."""
+    words = label.split()
+    if len(words) < 2 or not all(w[:1].isupper() for w in words):
+        return False
+    return not any(w.lower().removesuffix("'s").strip(".") in _ASIDE_WORDS for w in words)
+
+
 def fold_lone_labels(segments: list[Segment]) -> None:
-    """A `Word: text` label used once only is text (`Aside: …`, `EDIT: …`), not a speaker."""
+    """A `Word: text` label used once only is text (`Aside: …`, `EDIT: …`), not a speaker;
+    a person's full name used once (a caller, a guest with one line) stays a speaker."""
     counts: dict[str, int] = {}
     for seg in segments:
         if seg.speaker:
@@ -188,7 +237,7 @@ def fold_lone_labels(segments: list[Segment]) -> None:
     for seg in segments:
         if seg.speaker != previous:
             current = seg.speaker
-            if seg.speaker and counts[seg.speaker] == 1:
+            if seg.speaker and counts[seg.speaker] == 1 and not _a_person(seg.speaker):
                 seg.text = f"{seg.speaker}: {seg.text}"
                 current = _last_real(segments, seg, counts)
         previous = seg.speaker

@@ -36,6 +36,8 @@ _NAME_BRACKET = re.compile(rf"^({_NAME})\s*:?\s*[\[(]({_CLOCK})[\])]:?\s*(.*)$")
 # Otter and Teams put the name and time on a line of their own: `Jane Doe  0:03`
 _NAME_CLOCK = re.compile(rf"^\[?({_NAME})\]?:?\s+({_CLOCK})\s*$")
 _BARE_CLOCK = re.compile(rf"^[\[(]?({_CLOCK})[\])]?:?$")  # `0:00` then the text (YouTube)
+# `[00:00:01.03] - Alice` then the paragraph (Happy Scribe): a time and a name, no text
+_CLOCK_DASH_NAME = re.compile(rf"^[\[(]({_CLOCK})[\])]\s*[-–—]\s*({_NAME})\s*:?$")
 _TEXT_LABEL = re.compile(rf"^({_NAME}):\s+(\S.*)$")
 _INVENTED_TAG = re.compile(r">>\s?([A-Z][\w'-]*)(?: ([A-Z][\w'-]*))?\s")
 _STARTS_TEXT = (
@@ -160,6 +162,9 @@ def _match(line: str) -> tuple[float, float | None, str | None, str] | None:
     m = _BARE_CLOCK.match(line)
     if m:
         return clock(m.group(1)), None, None, ""
+    m = _CLOCK_DASH_NAME.match(line)
+    if m:
+        return clock(m.group(1)), None, m.group(2), ""
     m = _BRACKET.match(line)
     if m:
         return _labelled(clock(m.group(1)), m.group(2), m.group(3))
