@@ -31,3 +31,22 @@ def test_a_speaker_label_column_is_read() -> None:
         (1.0, 3.5, "spk_0", "Hello and welcome to the show."),
         (3.6, 6.0, "spk_1", "Thanks for having me."),
     ]
+
+
+def test_comma_and_semicolon_separated_files_with_quoted_commas() -> None:
+    [ep] = read_transcript(
+        b'start,end,speaker,text\n0.5,2.0,Alice,"Hello, and welcome, to the show."\n'
+        b'2.5,4.0,Bob,"Thanks, ""Alice""."\n',
+        "t.csv",
+    )
+    assert [(s.start, s.end, s.speaker, s.text) for s in ep.segments] == [
+        (0.5, 2.0, "Alice", "Hello, and welcome, to the show."),
+        (2.5, 4.0, "Bob", 'Thanks, "Alice".'),
+    ]
+    [ep] = read_transcript(b"Start;End;Speaker;Text\n00:00:01;00:00:03;Ann;Bonjour, vous.\n", "x")
+    assert [(s.start, s.end, s.speaker, s.text) for s in ep.segments] == [
+        (1.0, 3.0, "Ann", "Bonjour, vous.")
+    ]
+    # prose with commas is no table
+    [ep] = read_transcript(b"Hello, world, this is prose.\nAnd more, prose.\n", "p.txt")
+    assert ep.segments[0].flags == ["untimed"]

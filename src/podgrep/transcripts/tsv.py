@@ -5,6 +5,8 @@ header, rows of `start<TAB>end<TAB>text` (two times, then the text) are read the
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import statistics
 
@@ -50,9 +52,28 @@ def _header(line: str) -> dict[str, int] | None:
     return roles if "start" in roles and "text" in roles else None
 
 
+def from_csv(text: str) -> str:
+    """A comma- or semicolon-separated transcript with a header naming a start and a text
+    column (spreadsheets, `start,end,speaker,text` with quoted commas), as tab-separated
+    text; any other text unchanged."""
+    first = next((ln for ln in text.split("\n") if ln.strip()), "")
+    if "\t" in first:
+        return text
+    for delimiter in (",", ";"):
+        if delimiter not in first:
+            continue
+        header = next(csv.reader([first], delimiter=delimiter))
+        if _header("\t".join(header)) is None:
+            continue
+        rows = csv.reader(io.StringIO(text.lstrip("\n")), delimiter=delimiter)
+        return "\n".join("\t".join(" ".join(c.split()) for c in row) for row in rows if row)
+    return text
+
+
 def looks_like_tsv(text: str) -> bool:
-    """Whether the text's first line is a tab-separated header with start and text columns, or
-    its rows are `start<TAB>end<TAB>text` without one."""
+    """Whether the text's first line is a tab-separated (or comma-separated, see `from_csv`)
+    header with start and text columns, or its rows are `start<TAB>end<TAB>text` without one."""
+    text = from_csv(text)
     first = next((ln for ln in text.split("\n") if ln.strip()), "")
     return "\t" in first and (_header(first) is not None or _headerless(text))
 
@@ -152,7 +173,7 @@ def unit_by_rate(spans: list[tuple[float | None, float | None, int]]) -> float:
 def parse_tsv(text: str) -> list[Segment]:
     """Segments from a tab-separated transcript, with a header or without (see the module
     docstring)."""
-    lines = [ln for ln in text.split("\n") if ln.strip()]
+    lines = [ln for ln in from_csv(text).split("\n") if ln.strip()]
     if not lines:
         return []
     header = lines[0].split("\t")
