@@ -214,6 +214,13 @@ def search(
     return hits[offset : offset + limit]
 
 
+def holds_excluded(parsed: Query, text: str) -> bool:
+    """Whether `text` holds any of the query's `-words` (as the index would match them)."""
+    return bool(parsed.excluded) and bool(
+        _marks(text, [replace(t, negated=False) for t in parsed.excluded])
+    )
+
+
 def holds(parsed: Query, text: str) -> bool:
     """Whether `text` has every prefix the query asks for as typed (the index matches a
     prefix's stem, and stems are shared: "general" and "generation" are both "gener").
@@ -255,7 +262,7 @@ def _hit(store: SqliteStore, row: dict, parsed: Query) -> Hit | None:
         if last >= len(own) and next_text:
             text = f"{text} {next_text}"
             end = max(end, next_end)
-    if parsed.excluded and _marks(text, [replace(t, negated=False) for t in parsed.excluded]):
+    if holds_excluded(parsed, text):
         return None
     return Hit(
         episode_id=row["episode_id"],

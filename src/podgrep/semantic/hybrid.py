@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import replace
 
 from podgrep.domain import Hit
 from podgrep.errors import QueryError
-from podgrep.search import Query, _marks, _stem, parse_query
+from podgrep.search import Query, _marks, _stem, holds_excluded, parse_query
 from podgrep.search import search as keyword_search
 from podgrep.semantic.embed import shared_embedder
 from podgrep.semantic.lexicon import is_word
@@ -23,8 +22,9 @@ DEPTH = 50  # how many results each ranking contributes to the fusion
 KEYWORD_WEIGHT = 1.0  # the keyword ranking's vote beside the vector ranking's (1.0)
 COMMON = 5000  # segments holding a word, above which it is too common for the keyword side
 MOST_TERMS = 4  # the rarest words of a question the keyword side searches for
-# the cosine below which a passage is not shown as near the query's meaning: the lowest value
-# at which none of benchmarks/search.py's tuning nonsense queries gets a hit (see there)
+# the cosine below which a passage is not shown as near the query's meaning: the highest floor
+# keeping the tuning questions' recall, and no lower than the lowest at which none of the
+# tuning nonsense queries gets a hit (`benchmarks/search.py --calibrate`)
 MEANING_FLOOR = 0.34
 UNKNOWN_SHARE = 3  # a query is made up when a third or more of its content words are unknown
 WHOLE = 0.999  # the share of the question's words a sentence holds to be given alone
@@ -87,7 +87,9 @@ def find(
 
 
 def _name_speakers(store: SqliteStore, hits: list[Hit]) -> None:
-    """Fill in who said each hit that does not say yet (a passage: who began it)."""
+    """Fill in who said each hit that does not say yet: keyword hits and passages say
+    already (`_passage_speaker`); a passage whose matched or main speaker is unlabelled gets
+    the speaker of the segment it begins with."""
     missing = [h.segment_id for h in hits if h.speaker is None and h.segment_id]
     if missing:
         speakers = store.segment_speakers(missing)
@@ -151,13 +153,11 @@ def _without_excluded(
     """The passages that hold none of the query's `-words`."""
     if not parsed.excluded:
         return ranked
-    unwanted = [replace(t, negated=False) for t in parsed.excluded]
-    out = []
-    for pid, score in ranked:
-        info = details.get(pid)
-        if info is not None and not _marks(info["text"] or "", unwanted):
-            out.append((pid, score))
-    return out
+    return [
+        (pid, score)
+        for pid, score in ranked
+        if pid in details and not holds_excluded(parsed, details[pid]["text"] or "")
+    ]
 
 
 def semantic_search(
@@ -262,10 +262,8 @@ def hybrid_search(
     fused = sorted(scores.items(), key=lambda kv: -kv[1])
     terms = _terms(leg)
     hits = _hits(store, fused, by_key, limit + offset, details, terms, wanted, whole_keys)
-    if parsed.excluded:  # a passage around a keyword hit may hold an excluded word
-        unwanted = [replace(t, negated=False) for t in parsed.excluded]
-        hits = [h for h in hits if not _marks(h.text, unwanted)]
-    return hits[offset:]
+    # a passage around a keyword hit may hold an excluded word
+    return [h for h in hits if not holds_excluded(parsed, h.text)][offset:]
 
 
 def _idf(store: SqliteStore, stems: set[str]) -> dict[str, float]:
