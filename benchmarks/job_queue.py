@@ -41,8 +41,9 @@ from podgrep.domain import Episode, Show  # noqa: E402
 from podgrep.fetch import MediaCache  # noqa: E402
 from podgrep.jobs.local import run_pending  # noqa: E402
 from podgrep.jobs.steps import StepContext  # noqa: E402
-from podgrep.store import SqliteStore, open_store  # noqa: E402
-from podgrep.store.sqlite import STEPS  # noqa: E402
+from podgrep.runtime import open_store  # noqa: E402
+from podgrep.store import STEPS  # noqa: E402
+from podgrep.store.sqlite import SqliteStore  # noqa: E402
 from tests.conftest import feed_xml  # noqa: E402
 from tests.support.server import LocalServer  # noqa: E402
 

@@ -47,15 +47,15 @@ import numpy as np  # noqa: E402
 import snowballstemmer  # noqa: E402
 
 from podgrep.domain import Episode, Hit, Segment, Show  # noqa: E402
+from podgrep.runtime import open_store  # noqa: E402
 from podgrep.semantic import hybrid  # noqa: E402
-from podgrep.semantic.embed import MODEL_NAME, shared_embedder  # noqa: E402
+from podgrep.semantic.embed import DIM, MODEL_NAME, shared_embedder  # noqa: E402
 from podgrep.semantic.hybrid import MODES, STOPWORDS, find  # noqa: E402
 from podgrep.semantic.index import quantize  # noqa: E402
 from podgrep.semantic.passages import build_passages  # noqa: E402
-from podgrep.semantic.vectors import embed_missing, vector_index  # noqa: E402
-from podgrep.store import SqliteStore, open_store  # noqa: E402
-from podgrep.store.enrichment import replace_transcript, term_counts  # noqa: E402
-from podgrep.store.sqlite import LEAD_WORDS  # noqa: E402
+from podgrep.semantic.vectors import cached_index, embed_missing  # noqa: E402
+from podgrep.store import LEAD_WORDS  # noqa: E402
+from podgrep.store.sqlite import SqliteStore  # noqa: E402
 from podgrep.transcripts.importer import read_transcript  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
@@ -220,7 +220,7 @@ def _real_transcripts() -> list[tuple[str, list[Segment]]]:
 
 def _add_episode(store: SqliteStore, show_id: int, title: str, segments: list[Segment]) -> int:
     [eid] = store.add_episodes(show_id, [Episode(None, show_id, title, title)])
-    replace_transcript(store, eid, "publisher", None, "en", segments)
+    store.replace_transcript(eid, "publisher", None, "en", segments)
     store.set_status(eid, "indexed")
     return eid
 
@@ -293,7 +293,7 @@ def quality(work: Path, verbose: bool = False) -> None:
 def _said(store: SqliteStore, query: str) -> bool:
     """Whether any content word of `query` is said in the library (its stem is indexed)."""
     stems = sorted(_stems(query) | {_STEM.stemWord(w) for w in _WORD.findall(query.lower())})
-    counts = term_counts(store, [s for s in stems if s not in STOPWORDS])
+    counts = store.term_counts([s for s in stems if s not in STOPWORDS])
     return any(counts.values())
 
 
@@ -512,7 +512,7 @@ def speed(work: Path, hours: float, rebuild: bool, count: int) -> None:
         / 3600
     )
     t = time.perf_counter()
-    index = vector_index(store)
+    index = cached_index(store, MODEL_NAME, DIM)  # the SQLite store's in-memory index
     load = time.perf_counter() - t
     shared_embedder().embed_one("warm up")
     print(

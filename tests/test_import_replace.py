@@ -11,9 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from podgrep.config import load_settings
-from podgrep.store import open_store
-from podgrep.store.enrichment import chapter_rows, transcript_sources
-from podgrep.store.speakers import list_speakers
+from podgrep.runtime import open_store
 from podgrep.web import create_app
 from tests.conftest import Served, invoke
 
@@ -66,10 +64,10 @@ def synced(served: Served, tmp_path_factory: pytest.TempPathFactory) -> Path:
     code, _, err = invoke(["sync"], home)
     assert code == 0, err
     with open_store(home / "podgrep.db") as store:
-        sources = transcript_sources(store, 1)
-        assert [s["source"] for s in sources] == ["whisper"]
-        assert {s.label for s in list_speakers(store, 1)} == {"S1"}
-        assert {r["source"] for r in chapter_rows(store, 1)} == {"feed"}
+        sources = store.transcript_sources(1)
+        assert [s.source for s in sources] == ["whisper"]
+        assert {s.label for s in store.list_speakers(1)} == {"S1"}
+        assert {c.source for c in store.chapter_rows(1)} == {"feed"}
     return home
 
 
@@ -104,17 +102,17 @@ def test_import_replaces_the_whisper_transcript_whole(synced: Path, tmp_path: Pa
     assert "Imported 3 segments" in out
 
     with open_store(synced / "podgrep.db") as store:
-        assert [s["source"] for s in transcript_sources(store, 1)] == ["publisher"]
-        speakers = list_speakers(store, 1)
+        assert [s.source for s in store.transcript_sources(1)] == ["publisher"]
+        speakers = store.list_speakers(1)
         assert sorted((s.label, s.name) for s in speakers) == [
             ("P1", "Kennedy"),
             ("P2", "Announcer"),
         ]
         segments = store.transcript_for(1).segments
         assert [s.speaker for s in segments] == ["Kennedy", "Announcer", "Kennedy"]
-        chapters = chapter_rows(store, 1)
+        chapters = store.chapter_rows(1)
         # the feed's chapters JSON stays: the show notes' timestamps must not replace it
-        assert [(r["start"], r["source"]) for r in chapters] == [
+        assert [(c.start, c.source) for c in chapters] == [
             (0, "feed"),
             (3, "feed"),
             (5, "feed"),

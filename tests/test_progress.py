@@ -16,7 +16,7 @@ from podgrep.fetch import MediaCache
 from podgrep.jobs.local import run_pending
 from podgrep.jobs.steps import StepContext
 from podgrep.progress import ConsoleReporter
-from podgrep.store import open_store
+from podgrep.runtime import open_store
 from tests.conftest import Served, invoke
 
 

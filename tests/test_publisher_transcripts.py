@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from podgrep.store import open_store
-from podgrep.store.enrichment import chapter_rows, link_rows, transcript_sources
+from podgrep.runtime import open_store
 from tests.conftest import Served, invoke
 
 VTT = """WEBVTT
@@ -46,13 +45,13 @@ def test_publisher_transcript_replaces_whisper(served: Served, tmp_path: Path) -
     code, _, err = invoke(["sync"], tmp_path)
     assert code == 0, err
     with open_store(tmp_path / "podgrep.db") as store:
-        sources = transcript_sources(store, 1)
-        assert [(s["source"], s["segments"]) for s in sources] == [("publisher", 2)]
+        sources = store.transcript_sources(1)
+        assert [(s.source, s.segments) for s in sources] == [("publisher", 2)]
         assert store.get_episode(1).status == "indexed"
         segments = store.transcript_for(1).segments
         assert segments[0].speaker == "John F. Kennedy" and segments[0].start == 0.5
-        assert [r["title"] for r in chapter_rows(store, 1)] == ["Start", "Ask what you can do"]
-        assert link_rows(store, 1)[0]["title"] == "JFK Library"
+        assert [c.title for c in store.chapter_rows(1)] == ["Start", "Ask what you can do"]
+        assert store.link_rows(1)[0].title == "JFK Library"
     code, out, _ = invoke(["search", "--mode", "keyword", "fellow Americans"], tmp_path)
     assert code == 0 and "00:00:00" in out
     code, out, _ = invoke(["export", "1", "--format", "vtt"], tmp_path)
@@ -65,6 +64,6 @@ def test_whisper_too_keeps_both(served: Served, tmp_path: Path) -> None:
     code, _, err = invoke(["sync"], tmp_path, PODGREP_WHISPER_TOO="1")
     assert code == 0, err
     with open_store(tmp_path / "podgrep.db") as store:
-        sources = {(s["source"], s["model"]) for s in transcript_sources(store, 1)}
+        sources = {(s.source, s.model) for s in store.transcript_sources(1)}
     assert ("publisher", None) in sources
     assert any(source == "whisper" and model for source, model in sources)

@@ -19,8 +19,9 @@ from podgrep.errors import DiskFullError, FetchError, MediaError
 from podgrep.fetch import MediaCache
 from podgrep.jobs import local
 from podgrep.jobs.steps import StepContext
-from podgrep.store import SqliteStore, open_store
-from podgrep.store.sqlite import STEPS, _migrations
+from podgrep.runtime import open_store
+from podgrep.store import STEPS
+from podgrep.store.sqlite import SqliteStore, _migrations
 
 MAX = 3
 _free = re.compile(r"has \d+(\.\d)? MB free")
@@ -121,10 +122,10 @@ def test_queue_follows_every_job_change(tmp_path: Path) -> None:
     assert store.pending_work(MAX) == legacy_pending_work(store, MAX)
     assert _walk(store, MAX) == legacy_pending_work(store, MAX)
     # a disk-full failure gives its attempt back
-    before = store.jobs(ids[12])[0]["attempts"]
+    before = store.jobs(ids[12])[0].attempts
     store.start_job(ids[12], "fetch")
     store.fail_job(ids[12], "fetch", "full", park=False, max_attempts=MAX, charge=False)
-    assert store.jobs(ids[12])[0]["attempts"] == before
+    assert store.jobs(ids[12])[0].attempts == before
     assert store.pending_work(MAX) == legacy_pending_work(store, MAX)
 
 
@@ -144,7 +145,7 @@ def test_migration_fills_the_queue_of_an_existing_library(tmp_path: Path) -> Non
         " ALTER TABLE episodes DROP COLUMN next_step; ALTER TABLE episodes DROP COLUMN next_failed;"
         " ALTER TABLE shows DROP COLUMN remote; ALTER TABLE shows DROP COLUMN typed;"
         " ALTER TABLE episodes DROP COLUMN remote;"
-        " ALTER TABLE chapters DROP COLUMN location_json; DROP TABLE words;"
+        " ALTER TABLE chapters DROP COLUMN location_json; DROP TABLE words; DROP TABLE library;"
         " PRAGMA user_version = 4;"
     )
     db.close()
@@ -239,8 +240,8 @@ def test_run_pending_runs_the_same_steps_in_the_same_order(
         summary = local.run_pending(StepContext(store, settings, cache))
     assert calls == expected
     assert summary.steps_done == sum(ok(e, s) for e, s in expected)
-    states = [(j["episode_id"], j["step"], j["state"], j["attempts"]) for j in store.jobs()]
-    ref_states = [(j["episode_id"], j["step"], j["state"], j["attempts"]) for j in ref_store.jobs()]
+    states = [(j.episode_id, j.step, j.state, j.attempts) for j in store.jobs()]
+    ref_states = [(j.episode_id, j.step, j.state, j.attempts) for j in ref_store.jobs()]
     assert states == ref_states
 
 
@@ -278,13 +279,13 @@ def test_sqlite_full_in_a_step_is_one_line_and_the_run_goes_on(
     failed = [
         j
         for j in store.jobs()
-        if j["step"] == "fetch" and _free.sub("has N MB free", j["error"] or "") == message
+        if j.step == "fetch" and _free.sub("has N MB free", j.error or "") == message
     ]
     assert len(failed) == len(summary.failures)
     fresh, _ = _library(tmp_path / "fresh.db")  # the same library, before the run
-    before = {j["episode_id"]: j["attempts"] for j in fresh.jobs() if j["step"] == "fetch"}
-    assert all(j["state"] == "failed" for j in failed)
-    assert all(j["attempts"] == before[j["episode_id"]] for j in failed)
+    before = {j.episode_id: j.attempts for j in fresh.jobs() if j.step == "fetch"}
+    assert all(j.state == "failed" for j in failed)
+    assert all(j.attempts == before[j.episode_id] for j in failed)
 
 
 def test_sqlite_full_when_recording_stops_the_run_with_one_line(

@@ -12,14 +12,12 @@ import pytest
 
 from podgrep.domain import Episode, Segment, Show
 from podgrep.errors import QueryError
+from podgrep.runtime import open_store
 from podgrep.search import parse_query, search
 from podgrep.semantic.embed import shared_embedder
 from podgrep.semantic.hybrid import MODES, find
 from podgrep.semantic.vectors import embed_missing
-from podgrep.store import SqliteStore, open_store
-from podgrep.store.enrichment import replace_transcript
-from podgrep.store.sqlite import _migrations
-from podgrep.store.words import widen
+from podgrep.store.sqlite import SqliteStore, _migrations
 from tests.support.truth import truth_sentences
 
 NONSENSE = ["xyzzyplugh", "asdfgh qwerty zxcv", "glimmerwick snarfblat", "kjhsdf"]
@@ -60,10 +58,10 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> SqliteStore:
         ],
     )
     garden = [Segment(5.0 * i, 5.0 * i + 4, t, speaker=n) for i, (n, t) in enumerate(GARDEN)]
-    replace_transcript(store, c, "publisher", None, "en", garden)
-    replace_transcript(store, a, "publisher", None, "en", _truth())
+    store.replace_transcript(c, "publisher", None, "en", garden)
+    store.replace_transcript(a, "publisher", None, "en", _truth())
     extra = [Segment(10.0 * i, 10.0 * i + 8, t, speaker=n) for i, (n, t) in enumerate(EXTRA)]
-    replace_transcript(store, b, "publisher", None, "en", extra)
+    store.replace_transcript(b, "publisher", None, "en", extra)
     for eid in (a, b, c):
         store.set_status(eid, "indexed")
     assert embed_missing(store, shared_embedder()) > 0
@@ -124,9 +122,9 @@ def test_prefix_matches_words_beginning_with_it_as_typed(store: SqliteStore, mod
 
 
 def test_prefix_widening_reads_the_unstemmed_words(store: SqliteStore) -> None:
-    assert {"regulation", "regulated", "regulators"} <= set(widen(store.db, "regulat"))
-    assert "regular" not in widen(store.db, "regulat")
-    fts = parse_query("regulat*").fts(lambda p: widen(store.db, p))
+    assert {"regulation", "regulated", "regulators"} <= set(store.widen("regulat"))
+    assert "regular" not in store.widen("regulat")
+    fts = store.fts_expression(parse_query("regulat*"))
     assert fts.startswith('("regulat" *') and '"regulation"' in fts
 
 
@@ -174,7 +172,7 @@ def test_an_old_database_gets_its_words_on_upgrade(tmp_path: Path) -> None:
     db.close()
     store = open_store(path)
     assert store.schema_version >= 7
-    assert widen(store.db, "regulat") == ["regulation"]  # accents folded as the index folds
+    assert store.widen("regulat") == ["regulation"]  # accents folded as the index folds
     assert [h.text for h in search(store, "régulat*")] == ["Regulation, régulation."]
     store.close()
 

@@ -7,15 +7,32 @@ import pytest
 from podgrep.domain import Word
 from podgrep.errors import QueryError
 from podgrep.search import locate, parse_query
+from podgrep.store.postgres import tsquery
+from podgrep.store.sqlite import fts
 
 
 def test_words_phrases_prefixes():
     q = parse_query('reinforc* "human feedback" -robots OR rlhf')
-    assert q.fts() == '("reinforc" * AND "human feedback" OR "rlhf") NOT "robots"'
+    assert fts.render(q) == '("reinforc" * AND "human feedback" OR "rlhf") NOT "robots"'
+    # the same query for PostgreSQL: the same Porter stems, & binding tighter than |
+    assert (
+        tsquery.render(q, exclude=True)
+        == "((('reinforc':*)) & ('human' <-> 'feedback') | ('rlhf')) & !('robot')"
+    )
 
 
 def test_operators_in_user_text_are_quoted():
-    assert parse_query("NEAR(a b) col:x").fts() == '"near a" AND "b" AND "col x"'
+    assert fts.render(parse_query("NEAR(a b) col:x")) == '"near a" AND "b" AND "col x"'
+    assert tsquery.render(parse_query("NEAR(a b) col:x")) == (
+        "('near' <-> 'a') & ('b') & ('col' <-> 'x')"
+    )
+
+
+def test_text_becomes_the_stems_fts5_indexes():
+    assert tsquery.vector("Regulators, régulation — it's done") == (
+        "'regul':1,2 'it':3 's':4 'done':5"
+    )
+    assert tsquery.vector("") == ""
 
 
 @pytest.mark.parametrize("query", ['"open', 'a "b" "c', '"'])

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from podgrep.domain import Episode, Segment, Show
+from podgrep.runtime import open_store
 from podgrep.semantic.embed import shared_embedder
 from podgrep.semantic.hybrid import find
 from podgrep.semantic.vectors import embed_missing
-from podgrep.store import SqliteStore, open_store
-from podgrep.store.enrichment import replace_transcript
+from podgrep.store.sqlite import SqliteStore
 from tests.support.truth import truth_sentences
 
 
@@ -26,7 +26,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> SqliteStore:
     store = open_store(Path(tmp_path_factory.mktemp("hits")) / "library.db")
     show_id, _ = store.add_show(Show(None, "test://hits", "Hits", kind="local"))
     [eid] = store.add_episodes(show_id, [Episode(None, show_id, "a", "conversation a")])
-    replace_transcript(store, eid, "publisher", None, "en", _segments())
+    store.replace_transcript(eid, "publisher", None, "en", _segments())
     store.set_status(eid, "indexed")
     assert embed_missing(store, shared_embedder()) > 0
     return store
@@ -71,7 +71,7 @@ def test_passages_of_another_model_are_replaced_not_kept(tmp_path: Path) -> None
     lib = open_store(tmp_path / "library.db")
     show_id, _ = lib.add_show(Show(None, "test://models", "Models", kind="local"))
     [eid] = lib.add_episodes(show_id, [Episode(None, show_id, "m", "models")])
-    replace_transcript(lib, eid, "publisher", None, "en", _segments()[:30])
+    lib.replace_transcript(eid, "publisher", None, "en", _segments()[:30])
     first = embed_missing(lib, shared_embedder())
     assert embed_missing(lib, Renamed()) == first  # the new model embeds every transcript again
     models = {m for (m,) in lib.db.execute("SELECT DISTINCT model FROM passages")}

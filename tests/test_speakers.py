@@ -10,13 +10,12 @@ import numpy as np
 
 from podgrep import audio
 from podgrep.domain import Segment, Word
+from podgrep.runtime import open_store
 from podgrep.speakers.assign import label_segments
 from podgrep.speakers.diarize import diarize
 from podgrep.speakers.label import label_episode
 from podgrep.speakers.metrics import der, word_accuracy
 from podgrep.speakers.names import name_speakers
-from podgrep.store import open_store
-from podgrep.store.speakers import list_speakers, voiceprints
 from tests.conftest import DATA, invoke
 
 
@@ -90,25 +89,25 @@ def test_rename_from_the_cli_and_bad_renames(library: Path, tmp_path: Path):
     # a voiceprint per named speaker of the show, following the rename
     with open_store(home / "podgrep.db") as store:
         show_id = store.get_episode(eid).show_id
-        assert set(voiceprints(store, show_id)) >= {"Jane Doe", "Jon Krohn"}
-        assert "Yannic Kilcher" not in voiceprints(store, show_id)
+        assert set(store.voiceprints(show_id)) >= {"Jane Doe", "Jon Krohn"}
+        assert "Yannic Kilcher" not in store.voiceprints(show_id)
 
 
 def test_speakers_step_does_not_redo_finished_work(library: Path, tmp_path: Path):
     home = _copy(library, tmp_path)
     eid = _episode_id(home, "Yannic")
     with open_store(home / "podgrep.db") as store:
-        before = [(s.label, s.name) for s in list_speakers(store, eid)]
+        before = [(s.label, s.name) for s in store.list_speakers(eid)]
         ep = store.get_episode(eid)
         assert label_episode(store, ep) is None  # already labelled: nothing decoded
-        assert [(s.label, s.name) for s in list_speakers(store, eid)] == before
+        assert [(s.label, s.name) for s in store.list_speakers(eid)] == before
 
 
 def test_voiceprint_names_the_host_in_another_episode(library: Path, truth: dict):
     """Other audio of the same voices (conversation_long) and no naming evidence at all."""
     eid = _episode_id(library, "Yannic")
     with open_store(library / "podgrep.db") as store:
-        prints = voiceprints(store, store.get_episode(eid).show_id or 0)
+        prints = store.voiceprints(store.get_episode(eid).show_id or 0)
     long_truth = json.loads((DATA / "conversation_long.truth.json").read_text())
     turns = [t for t in long_truth["turns"] if t["end"] < 240]
     segments = [Segment(t["start"], t["end"], "Mm.") for t in turns]

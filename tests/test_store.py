@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 from podgrep.domain import Episode, Segment, Show, Word
+from podgrep.runtime import open_store
 from podgrep.search import search
-from podgrep.store import open_store
 from podgrep.store.sqlite import _migrations
 
 
@@ -61,7 +61,7 @@ def test_migrates_a_version_1_database(tmp_path: Path):
 def test_episodes_are_unique_per_show_and_guid(tmp_path: Path):
     store, eid = _store(tmp_path)
     assert store.add_episodes(1, [Episode(None, None, "g1", "Ep again")]) == []
-    assert [j["step"] for j in store.jobs(eid)] == ["fetch", "transcribe", "speakers", "index"]
+    assert [j.step for j in store.jobs(eid)] == ["fetch", "transcribe", "speakers", "index"]
 
 
 def test_fts_follows_inserts_deletes_and_boundaries(tmp_path: Path):

@@ -546,8 +546,7 @@ def test_chapters_from_notes_and_json():
 
 def test_untimed_and_inaudible_text_is_marked_on_the_episode_page(tmp_path: Path):
     from podgrep.domain import Episode, Show
-    from podgrep.store import open_store
-    from podgrep.store.enrichment import replace_transcript
+    from podgrep.runtime import open_store
     from podgrep.transcripts.importer import untimed
 
     home = tmp_path / "home"
@@ -556,7 +555,7 @@ def test_untimed_and_inaudible_text_is_marked_on_the_episode_page(tmp_path: Path
         show_id, _ = store.add_show(Show(None, "test://untimed", "Untimed", kind="local"))
         [eid] = store.add_episodes(show_id, [Episode(None, show_id, "u1", "No clock")])
         text = "Jane: Welcome to the show.\n\nTom: Thanks, it is [inaudible] great to be here."
-        replace_transcript(store, eid, "publisher", None, "en", untimed(text))
+        store.replace_transcript(eid, "publisher", None, "en", untimed(text))
     with TestClient(create_app(load_settings(home)), base_url="http://127.0.0.1") as c:
         html = c.get(f"/episodes/{eid}").text
     assert 'id="untimed"' in html and "without timestamps" in html

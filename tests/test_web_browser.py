@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from podgrep.store import open_store
+from podgrep.runtime import open_store
 from tests.conftest import Served
 from tests.support.web import HOSTILE_SHOW, HOSTILE_TITLE, ServeProcess, WebLibrary, build, copy_of
 

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from podgrep.config import load_settings
-from podgrep.store import open_store
-from podgrep.store.speakers import voiceprints
+from podgrep.runtime import open_store
 from podgrep.web import create_app
 from tests.conftest import Served
 from tests.support.web import ServeProcess, WebLibrary, build, copy_of
@@ -69,13 +68,13 @@ def test_rename_shows_everywhere_and_teaches_the_voice(client: TestClient, web: 
     assert 'class="speaker" data-speaker-id' in page and ">Jane Doe</span>" in page
 
     with open_store(web.home / "podgrep.db") as store:
-        assert "Jane Doe" in voiceprints(store, web.data_talk)
+        assert "Jane Doe" in store.voiceprints(web.data_talk)
 
     r = client.post(url(web.conversation), json={"label": label, "name": ""})  # clears it
     assert r.status_code == 200
     assert next(s for s in r.json() if s["label"] == label)["name"] is None
     with open_store(web.home / "podgrep.db") as store:
-        assert "Jane Doe" not in voiceprints(store, web.data_talk)
+        assert "Jane Doe" not in store.voiceprints(web.data_talk)
     assert ">Jane Doe</span>" not in client.get(f"/episodes/{web.conversation}").text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +20,8 @@ from podgrep import __version__
 from podgrep.config import Settings, load_settings
 from podgrep.errors import NotFoundError, PodgrepError
 from podgrep.formats import EXTENSIONS, FORMATS, render, timestamp
-from podgrep.store import SqliteStore, open_store
+from podgrep.runtime import Runtime
+from podgrep.store import Store
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -75,21 +77,34 @@ ModelOpt = Annotated[
 def _root(
     ctx: typer.Context,
     home: HomeOpt = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            help="Where the library's database is: sqlite:///path/to/podgrep.db or"
+            " postgresql://user@host/dbname (default $PODGREP_STORE_URL, store_url in"
+            " podgrep.toml, else SQLite in the home folder).",
+        ),
+    ] = None,
     version: Annotated[bool, typer.Option("--version", help="Show the version.")] = False,
 ) -> None:
     if version:
         out.print(f"podgrep {__version__}")
         raise typer.Exit()
-    ctx.obj = {"home": home}
+    ctx.obj = {"home": home, "store": store}
 
 
 def _settings(ctx: typer.Context, home: Path | None, **overrides: object) -> Settings:
     root = home or (ctx.obj or {}).get("home")
+    store_url = (ctx.obj or {}).get("store")
+    if store_url:
+        overrides.setdefault("store_url", store_url)
     return load_settings(root, **overrides)
 
 
-def _store(settings: Settings) -> SqliteStore:
-    return open_store(settings.db_path)
+def _store(settings: Settings) -> Store:
+    """The library's store, as the settings choose it (the runtime names the concrete one)."""
+    return Runtime(settings).open_store()
 
 
 db_app = typer.Typer(
@@ -123,6 +138,56 @@ def db_status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False
             "jobs by state", ", ".join(f"{k} {v:,}" for k, v in sorted(stats.jobs.items()))
         )
     out.print(table)
+
+
+@db_app.command("copy")
+def db_copy(
+    source: Annotated[str, typer.Argument(help="The store to copy: sqlite:///path or a path.")],
+    target: Annotated[
+        str, typer.Argument(help="An empty store to copy into: postgresql://… or sqlite:///…")
+    ],
+    batch: Annotated[
+        int, typer.Option("--batch", min=1, help="Rows written per transaction.")
+    ] = 2000,
+) -> None:
+    """Copy a whole library into another store (say, SQLite into PostgreSQL): shows, episodes,
+    transcripts with words and speakers, chapters, links, voiceprints, passages with vectors
+    and job states. Interrupted, it goes on where it stopped when run again; it refuses a
+    store that holds another library. Media stays in the media folder."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from podgrep.runtime import open_store
+    from podgrep.store.copy import copy_library
+
+    with open_store(source) as src, open_store(target) as dst:
+        tasks: dict[str, Any] = {}
+        with Progress(
+            TextColumn("{task.description:<12}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=not err.is_terminal,
+        ) as bar:
+
+            def advance(table: str, done: int, total: int) -> None:
+                if table not in tasks:
+                    tasks[table] = bar.add_task(table, total=total)
+                bar.update(tasks[table], completed=done, total=max(total, done))
+
+            result = copy_library(src, dst, advance, batch=batch)
+        table = Table(title=f"{src.location} -> {dst.location}", title_justify="left")
+        table.add_column("part")
+        table.add_column("source", justify="right")
+        table.add_column("target", justify="right")
+        for name in result.source:
+            table.add_row(name, f"{result.source[name]:,}", f"{result.target[name]:,}")
+        out.print(table)
+    if not result.equal:
+        raise PodgrepError(
+            "The copy ended with different counts (was the source written during the copy?):"
+            " run the same command again"
+        )
+    out.print(f"Copied {result.copied:,} rows; both stores hold the same library.")
 
 
 def _bytes(n: int) -> str:
@@ -235,7 +300,13 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
         failures = store.failures()
     if as_json:
         out.print_json(
-            json.dumps({"home": str(settings.home), "shows": shows, "failures": failures})
+            json.dumps(
+                {
+                    "home": str(settings.home),
+                    "shows": [asdict(c) for c in shows],
+                    "failures": [asdict(f) for f in failures],
+                }
+            )
         )
         return
     if not shows:
@@ -248,22 +319,22 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
         table.add_column(col, justify="right" if col not in ("show",) else "left")
     for s in shows:
         table.add_row(
-            str(s["id"]),
-            escape(s["title"]),
-            str(s["episodes"]),
-            str(s["new"]),
-            str(s["fetched"]),
-            str(s["transcribed"]),
-            f"[red]{s['failed']}[/]" if s["failed"] else "0",
+            str(s.id),
+            escape(s.title),
+            str(s.episodes),
+            str(s.new),
+            str(s.fetched),
+            str(s.transcribed),
+            f"[red]{s.failed}[/]" if s.failed else "0",
         )
     out.print(table)
     for s in shows:
-        if s["last_error"]:
-            out.print(f"[red]feed error[/] show {s['id']}: {escape(s['last_error'])}")
+        if s.last_error:
+            out.print(f"[red]feed error[/] show {s.id}: {escape(s.last_error)}")
     for f in failures:
         out.print(
-            f"[red]failed[/] episode {f['episode_id']} {escape(f['title'])!r} at {f['step']} "
-            f"(attempt {f['attempts']}): {escape(f['error'] or '')}"
+            f"[red]failed[/] episode {f.episode_id} {escape(f.title)!r} at {f.step} "
+            f"(attempt {f.attempts}): {escape(f.error or '')}"
         )
     if failures:
         out.print("Fix the cause and run `podgrep sync --retry` to try parked steps again.")
@@ -398,7 +469,7 @@ def search(
             print(f"{h.show}\t{h.episode}\t{timestamp(h.start)}\t{marked}")
 
 
-def _episode_ref(store: SqliteStore, ref: str) -> int:
+def _episode_ref(store: Store, ref: str) -> int:
     if ref.isdigit():
         return store.get_episode(int(ref)).id or 0
     found = store.find_episodes(ref)
@@ -731,15 +802,17 @@ def links(
     as_json: JsonOpt = False,
 ) -> None:
     """Links from show notes and the talk: one episode's, or those a show's episodes share."""
-    from podgrep.store import enrichment
-
     settings = _settings(ctx, home)
+    rows: list[dict[str, Any]]
     with _store(settings) as store:
         if episode is not None:
-            rows = enrichment.link_rows(store, _episode_ref(store, episode))
+            rows = [
+                {"url": lk.url, "title": lk.title, "origin": lk.origin, "start": lk.start}
+                for lk in store.link_rows(_episode_ref(store, episode))
+            ]
         elif show is not None:
             store.get_show(show)
-            rows = enrichment.shared_links(store, show, minimum)
+            rows = [asdict(lk) for lk in store.shared_links(show, minimum)]
         else:
             raise PodgrepError("Give --show ID (shared links) or --episode ID")
     if as_json:
@@ -790,12 +863,8 @@ def index(
     err.print(f"Indexed {done} episode(s); {passages} new passage vector(s).")
 
 
-def _has_enrichment(store: SqliteStore, episode_id: int) -> bool:
-    from podgrep.store import enrichment
-
-    return bool(
-        enrichment.chapter_rows(store, episode_id) or enrichment.link_rows(store, episode_id)
-    )
+def _has_enrichment(store: Store, episode_id: int) -> bool:
+    return bool(store.chapter_rows(episode_id) or store.link_rows(episode_id))
 
 
 def _invoke(args: list[str]) -> None:
@@ -818,8 +887,9 @@ def _disk_full(exc: BaseException) -> PodgrepError:
     tb = exc.__traceback__
     while where is None and tb is not None:  # the store that hit it knows its file
         for value in (tb.tb_frame.f_locals.get("self"), tb.tb_frame.f_locals.get("store")):
-            if isinstance(value, SqliteStore):
-                where = value.path.parent
+            path = getattr(value, "path", None)
+            if getattr(value, "kind", None) == "sqlite" and isinstance(path, Path):
+                where = path.parent
         tb = tb.tb_next
     if where is None:  # the library the command was given, else the default one
         args = sys.argv[1:]

@@ -63,6 +63,8 @@ class Settings:
     resolve: str = ""  # "host=address,…" answered before DNS (like curl --resolve)
     disk_reserve_mb: int = 256  # downloads stop short of leaving less than this free
     allowed_hosts: str = ""  # extra Host names `podgrep serve` answers to: "podgrep.lan,10.0.0.5"
+    store_url: str = ""  # "": SQLite in home; sqlite:///path.db or postgresql://user@host/db
+    media_path: str = ""  # "": <home>/media; the media cache (never in the database)
 
     @property
     def db_path(self) -> Path:
@@ -72,7 +74,12 @@ class Settings:
     @property
     def media_dir(self) -> Path:
         """The content-addressed media cache."""
-        return self.home / "media"
+        return Path(self.media_path).expanduser() if self.media_path else self.home / "media"
+
+    @property
+    def store(self) -> str:
+        """Where the library's database is: `store_url`, else the SQLite file in home."""
+        return self.store_url or f"sqlite://{self.db_path}"
 
 
 def _coerce(name: str, value: object, kind: type) -> object:
@@ -117,6 +124,8 @@ _KINDS = {
     "resolve": str,
     "disk_reserve_mb": int,
     "allowed_hosts": str,
+    "store_url": str,
+    "media_path": str,
 }
 
 

@@ -168,3 +168,127 @@ class Hit:
     marks: list[tuple[int, int]] = field(default_factory=list)  # matched spans of `text`
     speaker: str | None = None  # who said it: the speaker's name, else its label (S1)
     match: str = "words"  # "words": it holds the query's words; "meaning": only its meaning is near
+
+
+@dataclass
+class SegmentMatch:
+    """A segment the full-text index matched, with what a hit needs to be drawn from it."""
+
+    segment_id: int
+    transcript_id: int
+    idx: int
+    start: float
+    end: float
+    text: str
+    search_text: str
+    words: list[Word]
+    episode_id: int
+    episode: str
+    show: str
+    speaker: str | None
+    score: float  # lower is better (BM25 on SQLite, negated ts_rank_cd on PostgreSQL)
+
+
+@dataclass
+class Job:
+    """One step of one episode in the job queue."""
+
+    episode_id: int
+    step: str
+    state: str  # pending | running | done | failed
+    attempts: int = 0
+    lease_until: float | None = None
+    error: str | None = None
+    updated: float = 0.0
+    id: int | None = None
+
+
+@dataclass
+class ShowCounts:
+    """A show with its episodes counted by status (what `podgrep status` prints)."""
+
+    id: int
+    title: str
+    kind: str
+    feed_url: str
+    last_error: str | None
+    episodes: int = 0
+    new: int = 0
+    fetched: int = 0
+    transcribed: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Failure:
+    """A step that failed, with its episode and last error."""
+
+    episode_id: int
+    title: str
+    show: str
+    step: str
+    attempts: int
+    error: str | None
+
+
+@dataclass
+class RunningJob:
+    """A step some process holds a live lease on."""
+
+    episode_id: int
+    step: str
+    attempts: int
+    title: str
+    show_id: int
+
+
+@dataclass
+class TranscriptSource:
+    """One of an episode's transcripts: where it came from and how much it holds."""
+
+    id: int
+    source: str
+    model: str | None
+    language: str | None
+    complete: bool
+    segments: int
+
+
+@dataclass
+class PassageInfo:
+    """A passage of a transcript found by meaning: its span, text, episode and show."""
+
+    id: int
+    transcript_id: int
+    first_idx: int
+    last_idx: int
+    start: float
+    end: float
+    episode_id: int
+    episode: str
+    show: str
+    show_id: int
+    text: str
+    segment_id: int | None
+
+
+@dataclass
+class StoredLink:
+    """A link of an episode: from its notes, or said in it."""
+
+    url: str
+    title: str | None
+    origin: str  # notes | spoken
+    start: float | None = None
+    episode_id: int | None = None
+
+
+@dataclass
+class SharedLink:
+    """A link several episodes of a show give: in how many, its most given title, and the
+    first episode (lowest id) that has it."""
+
+    url: str
+    episodes: int
+    title: str | None
+    first_episode: int

@@ -46,6 +46,13 @@ class SchemaError(PodgrepError):
     exit_code = 2
 
 
+class StoreError(PodgrepError):
+    """The store named by --store / store_url cannot be used (unknown scheme, unreachable
+    server, wrong password, no pgvector): nothing was written."""
+
+    exit_code = 2
+
+
 class NotFoundError(PodgrepError):
     """An episode, show or source the user named does not exist."""
 

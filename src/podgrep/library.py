@@ -14,7 +14,7 @@ from podgrep import net
 from podgrep.domain import Episode, Show
 from podgrep.errors import FeedError, PodgrepError, SourceError
 from podgrep.sources import feed, local, url
-from podgrep.store import SqliteStore
+from podgrep.store import Store
 
 
 @dataclass
@@ -43,9 +43,7 @@ def _local_path(target: str) -> Path | None:
     return Path(target).expanduser()
 
 
-def _store_show(
-    store: SqliteStore, show: Show, episodes: list[Episode]
-) -> tuple[int, bool, list[int]]:
+def _store_show(store: Store, show: Show, episodes: list[Episode]) -> tuple[int, bool, list[int]]:
     show_id, created = store.add_show(show)
     if not created and show.kind == "feed":
         store.update_show(show_id, show)
@@ -54,7 +52,7 @@ def _store_show(
 
 
 def add_source(
-    store: SqliteStore,
+    store: Store,
     target: str,
     *,
     client: httpx.Client | None = None,
@@ -100,9 +98,7 @@ def add_source(
             client.close()
 
 
-def _add_url(
-    store: SqliteStore, target: str, client: httpx.Client, guard: net.Guard | None
-) -> AddResult:
+def _add_url(store: Store, target: str, client: httpx.Client, guard: net.Guard | None) -> AddResult:
     rules = net.source_rules(net.guard_of(client), target)
     try:
         with client.stream("GET", target, extensions=net.with_guard(rules)) as resp:
@@ -138,8 +134,11 @@ def _add_url(
                 show.feed_url = known.feed_url
                 break
         else:
-            known = None if remote_add else store.show_by_url(target) or store.show_holding(
-                show.title, [e.guid for e in episodes if e.guid]
+            known = (
+                None
+                if remote_add
+                else store.show_by_url(target)
+                or store.show_holding(show.title, [e.guid for e in episodes if e.guid])
             )
             if known is not None and known.feed_url != target:
                 # the same podcast followed under an old address: it lives here now
@@ -190,7 +189,7 @@ def _fetch(show: Show, client: httpx.Client) -> feed.FeedResult | PodgrepError:
 
 
 def _apply(
-    store: SqliteStore, show: Show, got: feed.FeedResult | PodgrepError, guard: net.Guard
+    store: Store, show: Show, got: feed.FeedResult | PodgrepError, guard: net.Guard
 ) -> RefreshResult:
     """Store what one feed check found, or record its failure on the show. A move the feed
     announces is followed only to where its content may go (`guard`'s content rules): a feed
@@ -220,7 +219,7 @@ def _apply(
         return RefreshResult(show, error=str(exc))
 
 
-def refresh(store: SqliteStore, show: Show, client: httpx.Client) -> RefreshResult:
+def refresh(store: Store, show: Show, client: httpx.Client) -> RefreshResult:
     """Check one source for new episodes; a failure is recorded on the show, not raised."""
     assert show.id is not None
     if show.kind == "feed":
@@ -240,7 +239,7 @@ def refresh(store: SqliteStore, show: Show, client: httpx.Client) -> RefreshResu
 
 
 def refresh_all(
-    store: SqliteStore, client: httpx.Client, *, at_once: int = FEED_CHECKS_AT_ONCE
+    store: Store, client: httpx.Client, *, at_once: int = FEED_CHECKS_AT_ONCE
 ) -> Iterator[RefreshResult]:
     """Check every source, feeds `at_once` in parallel, yielding each result as it is stored:
     a feed that stalls until its deadline delays no other (the store is written from the

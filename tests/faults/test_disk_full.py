@@ -27,13 +27,14 @@ import httpx
 import pytest
 
 from podgrep.config import Settings, load_settings
-from podgrep.domain import Episode, Show
+from podgrep.domain import Episode, Job, Show
 from podgrep.errors import FetchError
 from podgrep.fetch import MediaCache
 from podgrep.jobs import local
 from podgrep.jobs.steps import StepContext
-from podgrep.store import SqliteStore, open_store
-from podgrep.store.sqlite import STEPS
+from podgrep.runtime import open_store
+from podgrep.store import STEPS
+from podgrep.store.sqlite import SqliteStore
 from tests.conftest import DATA, feed_xml
 from tests.support.server import LocalServer
 
@@ -207,8 +208,8 @@ def _partials(media: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*") if not p.name.endswith(".lock"))
 
 
-def _fetch_job(store: SqliteStore, eid: int) -> dict:
-    return next(j for j in store.jobs(eid) if j["step"] == "fetch")
+def _fetch_job(store: SqliteStore, eid: int) -> Job:
+    return next(j for j in store.jobs(eid) if j.step == "fetch")
 
 
 # -- full disks ----------------------------------------------------------------------------
@@ -235,8 +236,8 @@ def test_download_larger_than_free_space_is_refused_and_the_next_fits(
     assert "free some space or lower disk_reserve_mb" in line and "\n" not in line
     assert gets.count("/big.mp3") == 1  # refused from its Content-Length, not retried
     job = _fetch_job(store, big)
-    assert job["state"] == "failed" and job["attempts"] == 0 and job["error"] == line
-    assert _fetch_job(store, small)["state"] == "done"
+    assert job.state == "failed" and job.attempts == 0 and job.error == line
+    assert _fetch_job(store, small).state == "done"
     path = Path(store.get_episode(small).media_path or "")
     assert path.parent.parent == media and path.read_bytes() == SMALL
     assert _partials(media) == []
@@ -260,8 +261,8 @@ def test_unknown_length_filling_the_disk_drops_an_unresumable_partial(
         tail = r"more than 1\.0 MB for this download: free some space"
         assert _full_line(media, tail).match(line), line
         assert _partials(media) == []  # nothing a later run could resume: removed
-        assert _fetch_job(store, small)["state"] == "done"  # fits in what is left
-        assert _fetch_job(store, big)["attempts"] == 0
+        assert _fetch_job(store, small).state == "done"  # fits in what is left
+        assert _fetch_job(store, big).attempts == 0
         filler.unlink()  # the user frees some space
         summary = _sync(store, settings, 0, monkeypatch)
     assert summary.failures == []

@@ -153,8 +153,6 @@ def test_what_a_remote_caller_added_stays_off_this_machine(hostile: Hostile, tmp
     here); when the name later leads into this machine, the sync refuses it — the media URL
     and the feed refresh alike — where a source the user typed would still be fetched."""
 
-
-
     port = hostile.port
     home = tmp_path / "h"
     hostile.files["/talk.flac"] = hostile.files["/jfk.flac"]
@@ -259,8 +257,6 @@ def test_deprecated_site_local_is_not_public():
 def test_a_remote_caller_cannot_take_over_a_users_show(hostile: Hostile, tmp_path: Path):
     """A remote caller adds a copy of a show the user follows (same title and guids) on its
     own host: it stays a show of its own; the user's show keeps its address and trust."""
-
-
 
     port = hostile.port
     home = tmp_path / "h"

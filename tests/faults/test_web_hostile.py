@@ -23,7 +23,7 @@ from starlette.requests import Request
 
 from podgrep.config import Settings, load_settings
 from podgrep.domain import Episode, Show
-from podgrep.store import open_store
+from podgrep.runtime import open_store
 from podgrep.web import create_app
 from podgrep.web.safety import BadHostName, ForbiddenOrigin, check_write, host_rule
 from podgrep.web.server import write_token

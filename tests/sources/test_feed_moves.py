@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from podgrep.library import add_source, http_client, refresh
-from podgrep.store import open_store
+from podgrep.runtime import open_store
 from tests.conftest import feed_xml
 from tests.support.server import Route
 

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from podgrep.domain import Segment
-from podgrep.store import open_store
+from podgrep.runtime import open_store
 from tests.conftest import Served, invoke
 
 HOSTILE_TITLE = "<script>window.__pwned='title'</script>Hostile \"Ask Not\" & friends"

@@ -12,8 +12,7 @@ import pytest
 from podgrep.domain import Segment
 from podgrep.formats.cues import MAX_LINE, to_cues
 from podgrep.formats.text import write_txt
-from podgrep.store import open_store
-from podgrep.store.speakers import list_speakers
+from podgrep.runtime import open_store
 from podgrep.transcripts.importer import read_transcript
 from podgrep.transcripts.labels import tidy_name
 from tests.conftest import DATA, invoke
@@ -211,7 +210,7 @@ def test_imported_diarizer_labels_are_stored_as_labels_not_names(tmp_path: Path)
     code, _, err = invoke(["import", "1", str(path)], tmp_path)
     assert code == 0, err
     with open_store(tmp_path / "podgrep.db") as store:
-        speakers = {s.label: s.name for s in list_speakers(store, 1)}
+        speakers = {s.label: s.name for s in store.list_speakers(1)}
         assert speakers == {"SPEAKER_00": None, "SPEAKER_01": None}
         segs = store.transcript_for(1).segments
         assert [s.speaker for s in segs] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_00"]

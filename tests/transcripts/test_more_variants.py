@@ -131,7 +131,7 @@ def test_a_transcript_far_longer_than_its_episode_is_refused_in_one_line(tmp_pat
 
     from podgrep.domain import Episode, Segment, Show
     from podgrep.errors import PodgrepError
-    from podgrep.store import open_store
+    from podgrep.runtime import open_store
     from podgrep.transcripts.importer import ImportedEpisode
     from podgrep.transcripts.publisher import store_imported
 

@@ -13,8 +13,7 @@ from podgrep.enrich.links import links_from_notes, spoken_links
 from podgrep.enrich.topics import generate_chapters
 from podgrep.semantic.embed import Embedder
 from podgrep.semantic.vectors import embed_missing
-from podgrep.store import SqliteStore
-from podgrep.store import enrichment as db
+from podgrep.store import Store
 
 
 @dataclass
@@ -27,25 +26,13 @@ class Enriched:
     passages: int
 
 
-def stored_chapters(store: SqliteStore, episode_id: int) -> list[Chapter]:
+def stored_chapters(store: Store, episode_id: int) -> list[Chapter]:
     """The chapters stored for an episode."""
-    return [
-        Chapter(
-            r["start"],
-            r["title"],
-            r["end"],
-            r["url"],
-            r["img"],
-            bool(r["toc"]),
-            r["source"],
-            r["location"],
-        )
-        for r in db.chapter_rows(store, episode_id)
-    ]
+    return store.chapter_rows(episode_id)
 
 
 def choose_chapters(
-    store: SqliteStore, ep: Episode, embedder: Embedder, client: httpx.Client | None
+    store: Store, ep: Episode, embedder: Embedder, client: httpx.Client | None
 ) -> list[Chapter]:
     """The publisher's chapters JSON, else show-notes timestamps, else headings found in an
     imported transcript, else chapters generated from topic shifts."""
@@ -73,7 +60,7 @@ INDEX_PARTS = 3  # what enrich_episode reports progress in: chapters, links, pas
 
 
 def enrich_episode(
-    store: SqliteStore,
+    store: Store,
     ep: Episode,
     embedder: Embedder,
     client: httpx.Client | None = None,
@@ -93,14 +80,14 @@ def enrich_episode(
 
     chapters = choose_chapters(store, ep, embedder, client)
     _fill_ends(chapters, ep.duration)
-    db.set_chapters(store, ep.id, chapters)
+    store.set_chapters(ep.id, chapters)
     tell(1)
     transcript = store.transcript_for(ep.id)
     links = links_from_notes(ep.show_notes_html)
     known = {lk.url for lk in links}
     if transcript:
         links += [lk for lk in spoken_links(transcript.segments) if lk.url not in known]
-    db.set_links(store, ep.id, links)
+    store.set_links(ep.id, links)
     tell(2)
     passages = embed_missing(store, embedder, lambda n, of: tell(2 + n / max(of, 1)))
     tell(3)

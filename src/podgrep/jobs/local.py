@@ -13,7 +13,7 @@ from typing import IO, Protocol
 from podgrep.domain import Episode
 from podgrep.errors import DiskFullError, FetchError, ModelError, PodgrepError, full_disk_cause
 from podgrep.jobs.steps import STEP_FUNCTIONS, StepContext
-from podgrep.store.sqlite import QueuePosition
+from podgrep.store import QueuePosition
 
 
 class Reporter(Protocol):
@@ -63,7 +63,9 @@ def _disk_full(ctx: StepContext, exc: BaseException) -> DiskFullError | None:
     if isinstance(full, OSError) and full.filename:
         where = Path(os.fsdecode(full.filename)).parent
         return DiskFullError.about(where, what="the files this step writes")
-    return DiskFullError.about(ctx.store.path.parent, what="its database")
+    path = getattr(ctx.store, "path", None)  # a SQLite file; a server's disk is its own
+    where = path.parent if isinstance(path, Path) else ctx.settings.home
+    return DiskFullError.about(where, what="its database")
 
 
 def run_pending(ctx: StepContext, reporter: Reporter | None = None) -> RunSummary:

@@ -21,7 +21,7 @@ from podgrep.domain import Episode, Show
 from podgrep.errors import DiskFullError, FetchError, MediaError, full_disk_cause
 from podgrep.fetch import MediaCache
 from podgrep.sources import url as url_source
-from podgrep.store import SqliteStore
+from podgrep.store import Store
 
 Progress = Callable[[float, float | None], None]
 
@@ -30,7 +30,7 @@ Progress = Callable[[float, float | None], None]
 class StepContext:
     """What steps share during one sync: the store, settings, cache and lazily loaded models."""
 
-    store: SqliteStore
+    store: Store
     settings: Settings
     cache: MediaCache
     notify: Callable[[str], None] | None = None

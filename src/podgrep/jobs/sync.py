@@ -9,12 +9,12 @@ from collections.abc import Callable
 from podgrep.config import Settings
 from podgrep.jobs.local import Reporter, RunSummary
 from podgrep.library import RefreshResult
-from podgrep.store import SqliteStore
+from podgrep.store import Store
 
 
 def run_sync(
     settings: Settings,
-    store: SqliteStore,
+    store: Store,
     reporter: Reporter | None = None,
     *,
     retry: bool = False,

@@ -5,15 +5,14 @@ from __future__ import annotations
 import math
 import re
 
-from podgrep.domain import Hit
+from podgrep.domain import Hit, PassageInfo
 from podgrep.errors import QueryError
 from podgrep.search import Query, _marks, _stem, holds_excluded, parse_query
 from podgrep.search import search as keyword_search
-from podgrep.semantic.embed import shared_embedder
+from podgrep.semantic.embed import DIM, MODEL_NAME, shared_embedder
 from podgrep.semantic.lexicon import is_word
-from podgrep.semantic.vectors import has_vectors, vector_index
-from podgrep.store import SqliteStore
-from podgrep.store import enrichment as db
+from podgrep.semantic.vectors import has_vectors
+from podgrep.store import Store
 from podgrep.store.words import tokens
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -42,13 +41,13 @@ a about above after again against all am an and any are as at be because been be
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
-def default_mode(store: SqliteStore) -> str:
+def default_mode(store: Store) -> str:
     """hybrid once passages have vectors, else keyword."""
     return "hybrid" if has_vectors(store) else "keyword"
 
 
 def find(
-    store: SqliteStore,
+    store: Store,
     query: str,
     *,
     mode: str | None = None,
@@ -86,7 +85,7 @@ def find(
     return hits
 
 
-def _name_speakers(store: SqliteStore, hits: list[Hit]) -> None:
+def _name_speakers(store: Store, hits: list[Hit]) -> None:
     """Fill in who said each hit that does not say yet: keyword hits and passages say
     already (`_passage_speaker`); a passage whose matched or main speaker is unlabelled gets
     the speaker of the segment it begins with."""
@@ -98,8 +97,8 @@ def _name_speakers(store: SqliteStore, hits: list[Hit]) -> None:
                 h.speaker = speakers.get(h.segment_id)
 
 
-def _episodes(store: SqliteStore, show: str | None) -> set[int] | None:
-    return db.show_episode_ids(store, show) if show else None
+def _episodes(store: Store, show: str | None) -> set[int] | None:
+    return store.show_episode_ids(show) if show else None
 
 
 def meaning_text(parsed: Query) -> str:
@@ -108,7 +107,7 @@ def meaning_text(parsed: Query) -> str:
     return parsed.text or " ".join(" ".join(t.words) for t, _ in parsed.positives())
 
 
-def meaningful(store: SqliteStore, parsed: Query) -> bool:
+def meaningful(store: Store, parsed: Query) -> bool:
     """Whether a query can match anything: in at least one of its alternatives (`a OR b`)
     fewer than a third of the content words are unknown, a word being known when it is a
     word (of an English dictionary or the embedding model, see semantic/lexicon.py) or said
@@ -123,7 +122,7 @@ def meaningful(store: SqliteStore, parsed: Query) -> bool:
         if word not in known:
             # said: each part the index splits it into ("nvidia's": nvidia, s) is indexed
             parts = [t for t in tokens(word) if len(t) > 1] or tokens(word)
-            counts = db.term_counts(store, [_stem(t) for t in parts])
+            counts = store.term_counts([_stem(t) for t in parts])
             said = bool(counts) and all(counts.values())
             known[word] = said or is_word(word, embedder.knows)
         return known[word]
@@ -138,17 +137,17 @@ def meaningful(store: SqliteStore, parsed: Query) -> bool:
 
 
 def _vector_ranking(
-    store: SqliteStore, parsed: Query, depth: int, show: str | None
+    store: Store, parsed: Query, depth: int, show: str | None
 ) -> list[tuple[int, float]]:
     """Passages near the query's meaning, best first, those below the relevance floor left
     out (so a query meaning nothing said gets none)."""
     vector = shared_embedder().embed_one(meaning_text(parsed))
-    found = vector_index(store).search(vector, depth, _episodes(store, show))
+    found = store.nearest(vector, depth, _episodes(store, show), MODEL_NAME, DIM)
     return [(pid, score) for pid, score in found if score >= MEANING_FLOOR]
 
 
 def _without_excluded(
-    parsed: Query, ranked: list[tuple[int, float]], details: dict[int, dict]
+    parsed: Query, ranked: list[tuple[int, float]], details: dict[int, PassageInfo]
 ) -> list[tuple[int, float]]:
     """The passages that hold none of the query's `-words`."""
     if not parsed.excluded:
@@ -156,18 +155,18 @@ def _without_excluded(
     return [
         (pid, score)
         for pid, score in ranked
-        if pid in details and not holds_excluded(parsed, details[pid]["text"] or "")
+        if pid in details and not holds_excluded(parsed, details[pid].text)
     ]
 
 
 def semantic_search(
-    store: SqliteStore, query: str, *, limit: int = 20, offset: int = 0, show: str | None = None
+    store: Store, query: str, *, limit: int = 20, offset: int = 0, show: str | None = None
 ) -> list[Hit]:
     """Passages nearest the meaning of `query`, above the relevance floor; none holding an
     excluded word."""
     parsed = parse_query(query)
     ranked = _vector_ranking(store, parsed, (limit + offset) * 2 + 10, show)
-    details = db.passage_hits(store, [pid for pid, _ in ranked])
+    details = store.passage_hits([pid for pid, _ in ranked])
     ranked = _without_excluded(parsed, ranked, details)
     fused = [(("p", pid), 1.0 / (RRF_K + r + 1)) for r, (pid, _) in enumerate(ranked)]
     leg = keyword_leg(query)
@@ -175,7 +174,7 @@ def semantic_search(
     return _hits(store, fused, {}, limit + offset, details, _terms(leg), question)[offset:]
 
 
-def keyword_leg(query: str, store: SqliteStore | None = None) -> str:
+def keyword_leg(query: str, store: Store | None = None) -> str:
     """The query the BM25 side of hybrid search runs: the user's own when it uses operators,
     else its content words joined by OR (a question rarely has all its words in the answer).
     Given the store, words in more than COMMON segments are left out and the rarest
@@ -186,7 +185,7 @@ def keyword_leg(query: str, store: SqliteStore | None = None) -> str:
         dict.fromkeys(w for w in _WORD.findall(query.lower()) if w not in STOPWORDS and len(w) > 1)
     )
     if store is not None and words:
-        counts = db.term_counts(store, [_stem(w) for w in words])
+        counts = store.term_counts([_stem(w) for w in words])
         if not counts:
             return " OR ".join(words[:MOST_TERMS])
         by_word = {w: counts[_stem(w)] for w in words}
@@ -202,7 +201,7 @@ def _stems(text: str) -> set[str]:
 
 
 def hybrid_search(
-    store: SqliteStore, query: str, *, limit: int = 20, offset: int = 0, show: str | None = None
+    store: Store, query: str, *, limit: int = 20, offset: int = 0, show: str | None = None
 ) -> list[Hit]:
     """BM25 and vector rankings of passages fused by weighted reciprocal rank.
 
@@ -218,7 +217,7 @@ def hybrid_search(
         keyword_hits = keyword_search(store, leg, limit=depth, show=show) if leg else []
     except QueryError:
         keyword_hits = []  # e.g. only stopwords: the meaning side still answers
-    covering = db.passages_of_segments(store, [h.segment_id for h in keyword_hits])
+    covering = store.passages_of_segments([h.segment_id for h in keyword_hits])
     keyword_ranked: list[tuple[str, int]] = []  # passages (or lone segments), best first
     by_key: dict[tuple[str, int], Hit] = {}
     for hit in keyword_hits:
@@ -230,8 +229,8 @@ def hybrid_search(
                 keyword_ranked.append(key)
     parsed = parse_query(query)
     near = _vector_ranking(store, parsed, depth, show)
-    details = db.passage_hits(
-        store, list({k[1] for k in keyword_ranked if k[0] == "p"} | {pid for pid, _ in near})
+    details = store.passage_hits(
+        list({k[1] for k in keyword_ranked if k[0] == "p"} | {pid for pid, _ in near})
     )
     vector_ranked = [("p", pid) for pid, _ in _without_excluded(parsed, near, details)]
     wanted = _idf(store, _stems(keyword_leg(query)))
@@ -247,7 +246,7 @@ def hybrid_search(
     scores: dict[tuple[str, int], float] = {}
     for rank, key in enumerate(keyword_ranked):
         info = details.get(key[1]) if key[0] == "p" else None
-        text = info["text"] or "" if info is not None else by_key[key].text
+        text = info.text if info is not None else by_key[key].text
         coverage = 1.0 if boolean else _coverage(wanted, text)
         if key not in near_keys and coverage < WHOLE:
             continue  # a few of the question's words, and nothing near its meaning: no hit
@@ -266,14 +265,14 @@ def hybrid_search(
     return [h for h in hits if not holds_excluded(parsed, h.text)][offset:]
 
 
-def _idf(store: SqliteStore, stems: set[str]) -> dict[str, float]:
+def _idf(store: Store, stems: set[str]) -> dict[str, float]:
     """Each stem's inverse document frequency over segments (as BM25 weighs it), so that a
     rare word of the question counts for more than a common one; equal weights on a
     database without the vocabulary table."""
-    counts = db.term_counts(store, sorted(stems)) if stems else {}
+    counts = store.term_counts(sorted(stems)) if stems else {}
     if not counts:
         return dict.fromkeys(stems, 1.0)
-    n = max(db.segments_about(store), 1)
+    n = max(store.segments_about(), 1)
     return {s: math.log(1 + (n - counts[s] + 0.5) / (counts[s] + 0.5)) for s in stems}
 
 
@@ -296,11 +295,11 @@ def _terms(leg: str) -> list:
 
 
 def _hits(
-    store: SqliteStore,
+    store: Store,
     fused: list[tuple[tuple[str, int], float]],
     keyword: dict[tuple[str, int], Hit],
     wanted: int,
-    details: dict[int, dict] | None = None,
+    details: dict[int, PassageInfo] | None = None,
     terms: list | None = None,
     question: dict[str, float] | None = None,
     whole_keys: set[tuple[str, int]] | None = None,
@@ -318,7 +317,7 @@ def _hits(
     does), else "meaning"; a passage's speaker is who said its first matched
     word, else who says most of it."""
     if details is None:
-        details = db.passage_hits(store, [k[1] for k, _ in fused if k[0] == "p"])
+        details = store.passage_hits([k[1] for k, _ in fused if k[0] == "p"])
     question = question or {}
     taken: dict[int, list[tuple[int, int]]] = {}  # transcript -> segment spans given
     given: set[int] = set()  # sentences given
@@ -326,11 +325,11 @@ def _hits(
     for key, score in fused:
         info = details.get(key[1]) if key[0] == "p" else None
         if info is not None:
-            tid, span = info["transcript_id"], (info["first_idx"], info["last_idx"])
+            tid, span = info.transcript_id, (info.first_idx, info.last_idx)
             if any(a <= span[1] and span[0] <= b for a, b in taken.get(tid, [])):
                 continue
             taken.setdefault(tid, []).append(span)
-            text = info["text"] or ""
+            text = info.text
             exact = keyword.get(key)
             if exact is not None and _coverage(question, exact.text) >= max(
                 _coverage(question, text), WHOLE
@@ -341,13 +340,13 @@ def _hits(
             else:
                 marks = _marks(text, terms) if terms else []
                 hit = Hit(
-                    episode_id=info["episode_id"],
-                    show=info["show"],
-                    episode=info["episode"],
-                    start=float(info["start"]),
-                    end=float(info["end"]),
+                    episode_id=info.episode_id,
+                    show=info.show,
+                    episode=info.episode,
+                    start=info.start,
+                    end=info.end,
                     text=text,
-                    segment_id=info["segment_id"] or 0,
+                    segment_id=info.segment_id or 0,
                     score=score,
                     marks=marks,
                     speaker=_passage_speaker(store, info, marks),
@@ -368,9 +367,9 @@ def _hits(
     return out
 
 
-def _passage_speaker(store: SqliteStore, info: dict, marks: list[tuple[int, int]]) -> str | None:
+def _passage_speaker(store: Store, info: PassageInfo, marks: list[tuple[int, int]]) -> str | None:
     """Who said the first matched word of a passage, else who says most of it."""
-    parts = store.passage_segments(info["transcript_id"], info["first_idx"], info["last_idx"])
+    parts = store.passage_segments(info.transcript_id, info.first_idx, info.last_idx)
     if not parts:
         return None
     if marks:

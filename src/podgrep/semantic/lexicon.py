@@ -16,9 +16,26 @@ _words: frozenset[str] | None = None
 _lock = threading.Lock()
 # endings taken off a word, and what replaces them, to find its dictionary form
 _ENDINGS = [
-    ("'s", ""), ("s'", "s"), ("ies", "y"), ("es", ""), ("s", ""), ("ied", "y"), ("ed", ""),
-    ("ed", "e"), ("ing", ""), ("ing", "e"), ("ly", ""), ("er", ""), ("est", ""), ("ness", ""),
-    ("ment", ""), ("ful", ""), ("less", ""), ("ism", ""), ("ist", ""), ("ists", ""),
+    ("'s", ""),
+    ("s'", "s"),
+    ("ies", "y"),
+    ("es", ""),
+    ("s", ""),
+    ("ied", "y"),
+    ("ed", ""),
+    ("ed", "e"),
+    ("ing", ""),
+    ("ing", "e"),
+    ("ly", ""),
+    ("er", ""),
+    ("est", ""),
+    ("ness", ""),
+    ("ment", ""),
+    ("ful", ""),
+    ("less", ""),
+    ("ism", ""),
+    ("ist", ""),
+    ("ists", ""),
 ]
 
 

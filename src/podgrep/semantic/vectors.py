@@ -1,43 +1,46 @@
-"""Passages embedded and stored next to their text, and the in-memory index searched over them."""
+"""Passages embedded and stored next to their text; where a store keeps its vectors in memory
+(SQLite), the index searched over them, loaded once and reloaded when they change."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from podgrep.semantic.embed import DIM, MODEL_NAME, Embedder
-from podgrep.semantic.index import VectorIndex, quantize
+from podgrep.semantic.embed import MODEL_NAME, Embedder
+from podgrep.semantic.index import VectorIndex
 from podgrep.semantic.passages import build_passages
-from podgrep.store import SqliteStore
-from podgrep.store import enrichment as db
+
+if TYPE_CHECKING:
+    from podgrep.store import Store
+    from podgrep.store.sqlite import SqliteStore
 
 _cache: dict[tuple[str, str], tuple[tuple[int, int], VectorIndex]] = {}
-_stamps: dict[tuple[tuple[str, str], int], tuple[int, int]] = {}
+_stamps: dict[tuple[tuple[str, str], int], tuple[int, ...]] = {}
 _lock = threading.Lock()
 
 
-def has_vectors(store: SqliteStore, model: str = MODEL_NAME) -> bool:
+def has_vectors(store: Store, model: str = MODEL_NAME) -> bool:
     """Whether any passage has been embedded with `model` (then hybrid search is the default)."""
-    return db.has_passages(store, model)
+    return store.has_passages(model)
 
 
-def embed_transcript(store: SqliteStore, transcript_id: int, embedder: Embedder) -> int:
+def embed_transcript(store: Store, transcript_id: int, embedder: Embedder) -> int:
     """Cut a transcript into passages, embed and store them; return how many."""
     passages = build_passages(store.segments(transcript_id))
     vectors = embedder.embed([p.text for p in passages])
-    rows, scales = quantize(vectors) if len(passages) else (vectors.astype("int8"), vectors[:, 0])
     spans = [(p.first_idx, p.last_idx, p.start, p.end) for p in passages]
-    db.write_passages(store, transcript_id, embedder.name, spans, rows, scales)
+    store.write_passages(transcript_id, embedder.name, spans, vectors)
     return len(passages)
 
 
 def embed_missing(
-    store: SqliteStore,
+    store: Store,
     embedder: Embedder,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """Embed every complete transcript that has no passages yet; return how many passages."""
-    todo = db.transcripts_without_passages(store, embedder.name)
+    todo = store.transcripts_without_passages(embedder.name)
     total = 0
     for n, tid in enumerate(todo):
         total += embed_transcript(store, tid, embedder)
@@ -46,17 +49,20 @@ def embed_missing(
     return total
 
 
-def vector_index(store: SqliteStore, model: str = MODEL_NAME) -> VectorIndex:
-    """The index over a store's passages, loaded once and reloaded when passages change."""
-    key = (str(store.path), model)
-    stamp = db.change_stamp(store)
+def cached_index(store: SqliteStore, model: str, dim: int) -> VectorIndex:
+    """The in-memory index over a SQLite store's passages of `model`. Kept per database file
+    and model; checked against the store's change stamp (any commit by any connection, and
+    this connection's own changes) and, when that moved, against the passages' count and
+    largest id, so a write by another process is seen at the next search."""
+    key = (store.location, model)
+    stamp = store.change_stamp()
     with _lock:
         cached = _cache.get(key)
         if cached and _stamps.get((key, id(store))) == stamp:
             return cached[1]  # nothing written since the last look: no need to count
-        version = db.passages_version(store)
+        version = store.passages_version()
         if not cached or cached[0] != version:
-            cached = (version, VectorIndex.build(*db.load_vectors(store, model, DIM)))
+            cached = (version, VectorIndex.build(*store.load_vectors(model, dim)))
             _cache[key] = cached
         _stamps[(key, id(store))] = stamp
         return cached[1]

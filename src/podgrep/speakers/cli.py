@@ -5,13 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from podgrep.errors import PodgrepError
-from podgrep.store import SqliteStore
-from podgrep.store.speakers import (
-    list_speakers,
-    refresh_voiceprints,
-    rename_speaker,
-    speaker_segments,
-)
+from podgrep.store import Store
 
 
 def parse_rename(text: str) -> tuple[str, str | None]:
@@ -23,33 +17,29 @@ def parse_rename(text: str) -> tuple[str, str | None]:
     return label, name or None
 
 
-def rename_and_list(
-    store: SqliteStore, episode_id: int, renames: list[str]
-) -> list[dict[str, Any]]:
+def rename_and_list(store: Store, episode_id: int, renames: list[str]) -> list[dict[str, Any]]:
     """Apply `--rename` arguments (all or none), then the episode's speakers as rows."""
     apply_renames(store, episode_id, [parse_rename(r) for r in renames])
     return speaker_rows(store, episode_id)
 
 
-def apply_renames(
-    store: SqliteStore, episode_id: int, renames: list[tuple[str, str | None]]
-) -> None:
+def apply_renames(store: Store, episode_id: int, renames: list[tuple[str, str | None]]) -> None:
     """Give speakers names, (label, name or None to clear), all or none; then refresh the
     show's voiceprints so the new names teach (or stop teaching) their voices at once."""
     if not renames:
         return
     with store.transaction():
         for label, name in renames:
-            rename_speaker(store, episode_id, label, name)
+            store.rename_speaker(episode_id, label, name)
     show_id = store.get_episode(episode_id).show_id
     if show_id is not None:
-        refresh_voiceprints(store, show_id)
+        store.refresh_voiceprints(show_id)
 
 
-def speaker_rows(store: SqliteStore, episode_id: int) -> list[dict[str, Any]]:
+def speaker_rows(store: Store, episode_id: int) -> list[dict[str, Any]]:
     """The episode's speakers as rows, most speech first, with their share and segments."""
-    found = list_speakers(store, episode_id)
-    counts = speaker_segments(store, episode_id)
+    found = store.list_speakers(episode_id)
+    counts = store.speaker_segments(episode_id)
     total = sum(s.seconds for s in found) or 1.0
     return [
         {

@@ -12,18 +12,11 @@ from podgrep.domain import Episode, Speaker
 from podgrep.errors import MediaError
 from podgrep.speakers.diarize import Diarization, diarize
 from podgrep.speakers.names import candidates, name_speakers
-from podgrep.store import SqliteStore
-from podgrep.store.speakers import (
-    labelled,
-    refresh_voiceprints,
-    save_diarization,
-    segment_windows,
-    voiceprints,
-)
+from podgrep.store import Store
 
 
 def label_episode(
-    store: SqliteStore, ep: Episode, progress: Callable[[float], None] | None = None
+    store: Store, ep: Episode, progress: Callable[[float], None] | None = None
 ) -> Diarization | None:
     """Give every segment of the episode's transcript a speaker; None when already done.
 
@@ -33,7 +26,7 @@ def label_episode(
     transcript = store.transcript_for(ep.id)
     if transcript is None or transcript.id is None or not transcript.segments:
         return None
-    if labelled(store, transcript.id):
+    if store.labelled(transcript.id):
         return None  # a run killed after writing: nothing left to do
     if not ep.media_path or not Path(ep.media_path).is_file():
         raise MediaError(f"The media of episode {ep.id} is missing from the cache: run sync again")
@@ -42,7 +35,7 @@ def label_episode(
     show = store.get_show(ep.show_id)
     known = candidates(show.persons, ep.persons, ep.show_notes_html, ep.title)
     namings = name_speakers(
-        result.segments, result.count, known, result.centroids, voiceprints(store, ep.show_id)
+        result.segments, result.count, known, result.centroids, store.voiceprints(ep.show_id)
     )
     speakers = [
         (
@@ -59,11 +52,11 @@ def label_episode(
         )
         for k, n in enumerate(namings)
     ]
-    windows = segment_windows(store, transcript.id)
+    windows = store.segment_windows(transcript.id)
     rows = [(seg, windows.get(seg.idx, 0), k) for seg, k in result.segments]
-    save_diarization(store, ep.id, transcript.id, speakers, rows)
+    store.save_diarization(ep.id, transcript.id, speakers, rows)
     if any(n.name for n in namings):
-        refresh_voiceprints(store, ep.show_id)
+        store.refresh_voiceprints(ep.show_id)
     return result
 
 

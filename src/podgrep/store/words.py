@@ -9,16 +9,13 @@ a prefix is widened with the words that begin with it but whose stems do not.
 from __future__ import annotations
 
 import re
-import sqlite3
 import unicodedata
-from collections.abc import Iterable
 from functools import lru_cache
 
 import snowballstemmer
 
 _STEMMER = snowballstemmer.stemmer("porter")  # the algorithm of FTS5's porter tokenizer
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # unicode61: letters and digits, the rest separates
-MOST_WIDENED = 400  # words one prefix is widened with; beyond, the rest come from the index
 
 
 @lru_cache(maxsize=65536)
@@ -30,50 +27,14 @@ def fold(word: str) -> str:
 
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """The Porter stem of a folded word (memoised: the pure-Python stemmer is slow)."""
+    """The Porter stem of a folded word as FTS5's porter tokenizer makes it: words shorter
+    than 3 or longer than 64 characters are kept as they are (memoised: the pure-Python
+    stemmer is slow)."""
+    if len(word) < 3 or len(word) > 64:
+        return word
     return str(_STEMMER.stemWord(word))
 
 
 def tokens(text: str) -> list[str]:
     """The folded words of `text`, split as the full-text index splits them."""
     return [fold(t) for t in _TOKEN.findall(text)]
-
-
-def add_words(db: sqlite3.Connection, texts: Iterable[str]) -> None:
-    """Record the words of `texts` (inside the caller's transaction)."""
-    seen = {t for text in texts for t in tokens(text)}
-    if seen:
-        db.executemany(
-            "INSERT OR IGNORE INTO words (word, stem) VALUES (?, ?)",
-            [(w, stem(w)) for w in seen],
-        )
-
-
-def fill_words(db: sqlite3.Connection) -> int:
-    """Record the words of every stored segment (once, when the table is new); return how many
-    distinct words the table holds."""
-    batch: list[str] = []
-    for (text,) in db.execute("SELECT text FROM segments"):
-        batch.append(text or "")
-        if len(batch) >= 5000:
-            add_words(db, batch)
-            batch = []
-    add_words(db, batch)
-    return int(db.execute("SELECT COUNT(*) FROM words").fetchone()[0])
-
-
-def widen(db: sqlite3.Connection, prefix: str) -> list[str]:
-    """The words said that begin with `prefix` but whose stems do not (so the index's own
-    prefix match misses them), at most MOST_WIDENED of them."""
-    prefix = fold(prefix)
-    if not prefix:
-        return []
-    try:
-        rows = db.execute(
-            "SELECT word FROM words WHERE word >= ? AND word < ? AND substr(stem, 1, ?) <> ?"
-            " LIMIT ?",
-            (prefix, prefix + "\U0010ffff", len(prefix), prefix, MOST_WIDENED),
-        ).fetchall()
-    except sqlite3.OperationalError:  # a database opened read-only before its upgrade
-        return []
-    return [str(r[0]) for r in rows]

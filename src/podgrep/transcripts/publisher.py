@@ -11,9 +11,7 @@ import httpx
 from podgrep import audio, net
 from podgrep.domain import Episode, TranscriptRef
 from podgrep.errors import FetchError, PodgrepError
-from podgrep.store import SqliteStore
-from podgrep.store import enrichment as db
-from podgrep.store.speakers import refresh_voiceprints, speaker_vectors
+from podgrep.store import Store
 from podgrep.transcripts.importer import ImportedEpisode, read_transcript
 from podgrep.transcripts.labels import is_raw_label
 
@@ -61,7 +59,7 @@ def download(client: httpx.Client, ref: TranscriptRef) -> tuple[bytes, str | Non
 
 
 def store_imported(
-    store: SqliteStore,
+    store: Store,
     episode_id: int,
     imported: ImportedEpisode,
     language: str | None = None,
@@ -84,19 +82,20 @@ def store_imported(
             f"The transcript's times run to {_clock(last)}, far beyond the episode's "
             f"{_clock(duration)}: it is not this episode's transcript, or its times are wrong"
         )
-    voiced = whole and bool(speaker_vectors(store, episode_id))
-    tid = db.replace_transcript(
-        store, episode_id, SOURCE, None, language, imported.segments, whole=whole
+    voiced = whole and bool(store.speaker_vectors(episode_id))
+    tid = store.replace_transcript(
+        episode_id, SOURCE, None, language, imported.segments, whole=whole
     )
-    _keep_raw_labels(store, episode_id)
+    # a diarizer's numbering (`SPEAKER_00`) stays a label the user can name, not a name
+    store.unname_raw_labels(episode_id, SOURCE, is_raw_label)
     if voiced and ep.show_id is not None:
-        refresh_voiceprints(store, ep.show_id)
-    if imported.chapters and not db.chapter_rows(store, episode_id):
-        db.set_chapters(store, episode_id, imported.chapters)
+        store.refresh_voiceprints(ep.show_id)
+    if imported.chapters and not store.chapter_rows(episode_id):
+        store.set_chapters(episode_id, imported.chapters)
     return tid
 
 
-def _local_media(store: SqliteStore, ep: Episode) -> Path | None:
+def _local_media(store: Store, ep: Episode) -> Path | None:
     """The episode's media on this machine: the cached copy, or the local file it was added
     as, read only where the fetch step would read it (a folder, a file, or a feed that is a
     file itself: a feed from the web must not make podgrep open whatever file it names)."""
@@ -113,7 +112,7 @@ def _local_media(store: SqliteStore, ep: Episode) -> Path | None:
     return path if path.is_file() else None
 
 
-def _probe_duration(store: SqliteStore, ep: Episode) -> float | None:
+def _probe_duration(store: Store, ep: Episode) -> float | None:
     """The duration of an episode not fetched yet, read from its media when it is on this
     machine (and remembered); None when nothing says."""
     path = _local_media(store, ep)
@@ -128,29 +127,7 @@ def _probe_duration(store: SqliteStore, ep: Episode) -> float | None:
     return duration or None
 
 
-def _keep_raw_labels(store: SqliteStore, episode_id: int) -> None:
-    """Speakers a diarizer numbered (`SPEAKER_00`, `spk_1`) keep that as their label and get
-    no name: hits show the label and the user can name them (`speakers.name` is for names)."""
-    with store.transaction() as db:
-        rows = db.execute(
-            "SELECT id, name FROM speakers WHERE episode_id=? AND name_source=?",
-            (episode_id, SOURCE),
-        ).fetchall()
-        taken = {
-            r[0] for r in db.execute("SELECT label FROM speakers WHERE episode_id=?", (episode_id,))
-        }
-        for sid, name in rows:
-            if not is_raw_label(name):
-                continue
-            label = name if name not in taken else None
-            if label:
-                taken.add(label)
-            db.execute(
-                "UPDATE speakers SET label=COALESCE(?, label), name=NULL WHERE id=?", (label, sid)
-            )
-
-
-def import_from_feed(store: SqliteStore, ep: Episode, client: httpx.Client) -> int | None:
+def import_from_feed(store: Store, ep: Episode, client: httpx.Client) -> int | None:
     """Fetch and store the episode's best publisher transcript; None when no link worked."""
     assert ep.id is not None
     errors = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,6 @@ from podgrep import net
 from podgrep.errors import InvalidInput, NotFoundError, PodgrepError, QueryError, SourceError
 from podgrep.formats import EXTENSIONS, FORMATS, render
 from podgrep.library import add_source, http_client
-from podgrep.store.browse import job_counts, running_jobs
 from podgrep.web import views
 from podgrep.web.safety import check_write, is_loopback, safe_url, sanitize_notes
 from podgrep.web.schemas import (
@@ -92,7 +92,7 @@ def get_show(show_id: Id, state: State) -> ShowOut:
     """A show with its episode counts."""
     with state.store() as store:
         show = store.get_show(show_id)
-        counts = next((c for c in store.status_counts() if c["id"] == show_id), {})
+        counts = views.counts_of(store, show_id)
         return views.show_out(show, counts)
 
 
@@ -103,8 +103,8 @@ def show_overview(show_id: Id, state: State) -> dict[str, Any]:
         show = store.get_show(show_id)
         episodes = store.list_episodes(show_id)
         g = views.glance(state, store, show, episodes)
-        counts = next((c for c in store.status_counts() if c["id"] == show_id), {})
-    health = views.health(state, show, episodes, counts.get("last_error"))
+        counts = views.counts_of(store, show_id)
+    health = views.health(state, show, episodes, counts.last_error if counts else None)
     o = g.overview
     return {
         "episodes": o.episodes,
@@ -247,11 +247,12 @@ def get_chapters(episode_id: Id, state: State) -> Response:
 @router.get("/episodes/{episode_id}/links", responses=ERRORS, summary="An episode's links")
 def get_links(episode_id: Id, state: State) -> list[dict[str, Any]]:
     """Links from the show notes (with titles) and web addresses said in the episode."""
-    from podgrep.store import enrichment
-
     with state.store() as store:
         store.get_episode(episode_id)
-        return enrichment.link_rows(store, episode_id)
+        return [
+            {"url": lk.url, "title": lk.title, "origin": lk.origin, "start": lk.start}
+            for lk in store.link_rows(episode_id)
+        ]
 
 
 @router.get("/shows/{show_id}/links", responses=ERRORS, summary="Links shared across a show")
@@ -261,11 +262,9 @@ def get_shared_links(
     minimum: Annotated[int, Query(alias="min", ge=1, le=1000)] = 2,
 ) -> list[dict[str, Any]]:
     """Links found in at least `min` episodes of the show, with how many episodes share each."""
-    from podgrep.store import enrichment
-
     with state.store() as store:
         store.get_show(show_id)
-        return enrichment.shared_links(store, show_id, minimum)
+        return [asdict(lk) for lk in store.shared_links(show_id, minimum)]
 
 
 @router.get(
@@ -299,13 +298,12 @@ def rename_speaker_api(episode_id: Id, body: SpeakerRenameIn, state: State) -> l
     EPISODE --rename S1="Jane Doe"` does: transcripts and exports show the name at once, and
     the show's voiceprints learn the voice. Answers the episode's speakers."""
     from podgrep.speakers.cli import apply_renames, speaker_rows
-    from podgrep.store.speakers import list_speakers
 
     label = body.label.strip()
     name = " ".join("".join(c if c.isprintable() else " " for c in body.name or "").split())
     with state.store() as store:
         store.get_episode(episode_id)
-        known = sorted(s.label for s in list_speakers(store, episode_id))
+        known = sorted(s.label for s in store.list_speakers(episode_id))
         if label.lower() not in {k.lower() for k in known}:
             raise InvalidInput(
                 f"Episode {episode_id} has no speaker {label!r} "
@@ -434,7 +432,7 @@ def add_source_api(body: SourceIn, state: State) -> SourceOut:
                 result.show.id if result.created and result.kind == "feed" else None,
                 result.new_episodes,
             )
-        counts = next((c for c in store.status_counts() if c["id"] == result.show.id), {})
+        counts = views.counts_of(store, result.show.id)
     return SourceOut(
         show=views.show_out(result.show, counts),
         kind=result.kind,
@@ -468,7 +466,7 @@ async def upload(
                 result = add_source(store, str(path))
             except PodgrepError as exc:  # its message names the file where it was saved
                 raise _retold(exc, scrub_paths(str(exc), path, folder)) from exc
-            counts = next((c for c in store.status_counts() if c["id"] == result.show.id), {})
+            counts = views.counts_of(store, result.show.id)
         return UploadOut(
             show=views.show_out(result.show, counts),
             episode_ids=result.new_episodes,
@@ -534,11 +532,11 @@ def jobs(state: State) -> JobsOut:
     with state.store() as store:
         return JobsOut(
             sync=state.sync.snapshot(),
-            counts=job_counts(store),
-            running=running_jobs(store),
-            failures=store.failures(),
+            counts=store.job_counts(),
+            running=[asdict(r) for r in store.running_jobs()],
+            failures=[asdict(f) for f in store.failures()],
             shows=[
-                {k: c[k] for k in ("id", "title", "episodes", "transcribed", "failed")}
+                {k: getattr(c, k) for k in ("id", "title", "episodes", "transcribed", "failed")}
                 for c in store.status_counts()
             ],
         )

@@ -11,7 +11,6 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from podgrep.domain import Show
 from podgrep.errors import NotFoundError, PodgrepError
 from podgrep.formats import FORMATS
-from podgrep.store.speakers import list_speakers
 from podgrep.web import views
 from podgrep.web.api import Id, State
 from podgrep.web.overview import history_svg
@@ -87,9 +86,9 @@ def show_page(
         show = store.get_show(show_id)
         episodes = store.list_episodes(show_id)
         glance = views.glance(state, store, show, episodes)
-        counts = next((c for c in store.status_counts() if c["id"] == show_id), {})
+        counts = views.counts_of(store, show_id)
         shared = views.shared_links_for(store, show_id)
-    health = views.health(state, show, episodes, counts.get("last_error"))
+    health = views.health(state, show, episodes, counts.last_error if counts else None)
     pages = max(1, math.ceil(len(episodes) / EPISODES_PER_PAGE))
     page_no = min(page_no, pages)
     start = (page_no - 1) * EPISODES_PER_PAGE
@@ -124,7 +123,7 @@ def episode_page(
         show = store.get_show(ep.show_id or 0)
         transcript = store.transcript_for(episode_id)
         links = views.links_for(store, episode_id)
-        speakers = list_speakers(store, episode_id)
+        speakers = store.list_speakers(episode_id)
     chapters = views.chapters_for(state, ep)
     return page(
         request,

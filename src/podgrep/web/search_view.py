@@ -11,8 +11,7 @@ from markupsafe import Markup, escape
 from podgrep.domain import Episode, Hit
 from podgrep.errors import QueryError
 from podgrep.semantic.hybrid import MODES
-from podgrep.store import SqliteStore
-from podgrep.store.browse import segment_context
+from podgrep.store import Store
 
 SCAN_LIMIT = 1000  # hits read when filters apply that the index cannot (exact show, dates)
 CONTEXT_WORDS = 14
@@ -104,7 +103,7 @@ def check_mode(mode: str | None) -> str | None:
     return mode or None
 
 
-def default_mode(store: SqliteStore) -> str:
+def default_mode(store: Store) -> str:
     """The mode a search without one runs: hybrid once passages have vectors, else keyword."""
     from podgrep.semantic.hybrid import default_mode as library_default
 
@@ -112,7 +111,7 @@ def default_mode(store: SqliteStore) -> str:
 
 
 def find(
-    store: SqliteStore,
+    store: Store,
     query: str,
     filters: Filters,
     *,
@@ -129,7 +128,7 @@ def find(
         raise QueryError("Nothing to search for: give at least one word")
 
     def search(
-        store: SqliteStore, query: str, *, limit: int, offset: int = 0, show: str | None
+        store: Store, query: str, *, limit: int, offset: int = 0, show: str | None
     ) -> list[Hit]:
         return search_mode(store, query, mode=mode, limit=limit, offset=offset, show=show)
 
@@ -166,7 +165,7 @@ def find(
         hits = hits[offset : offset + limit + 1]
     more = len(hits) > limit
     hits = hits[:limit]
-    context = segment_context(store, [h.segment_id for h in hits])
+    context = store.segment_context([h.segment_id for h in hits])
     views = []
     for h in hits:
         before, after = context.get(h.segment_id, (None, None))

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from podgrep.config import Settings
-from podgrep.store import SqliteStore, open_store
+from podgrep.runtime import Runtime
+from podgrep.store import Store
 from podgrep.web.art import ArtCache
 from podgrep.web.health import HealthChecker
 from podgrep.web.safety import HostRule, host_rule
@@ -33,22 +34,22 @@ class WebState:
     hosts: HostRule = field(default_factory=host_rule)
     feeds: HealthChecker | None = None  # made from `settings` when not given
     art: ArtCache = field(init=False)
+    runtime: Runtime = field(init=False)
     _cache: dict[tuple[Any, ...], tuple[float, Any]] = field(default_factory=dict)
     _cache_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.art = ArtCache(self.settings)
+        self.runtime = Runtime(self.settings)
         if self.feeds is None:
             self.feeds = HealthChecker(self.settings, ttl=FEED_CHECK_SECONDS)
 
     @contextmanager
-    def store(self) -> Iterator[SqliteStore]:
-        """A store for this request's thread (SQLite connections stay in their thread)."""
-        store = open_store(self.settings.db_path)
-        try:
+    def store(self) -> Iterator[Store]:
+        """A store for this request's thread (SQLite connections stay in their thread; a
+        PostgreSQL pool is shared)."""
+        with self.runtime.session() as store:
             yield store
-        finally:
-            store.close()
 
     def cached(self, key: tuple[Any, ...], make: Callable[[], T], ttl: float | None = None) -> T:
         """`make()` once per key (and again after `ttl` seconds, when given)."""

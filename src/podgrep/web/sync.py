@@ -10,7 +10,7 @@ from typing import Any
 from podgrep.config import Settings
 from podgrep.domain import Episode
 from podgrep.errors import PodgrepError
-from podgrep.store import open_store
+from podgrep.runtime import Runtime
 
 
 @dataclass
@@ -107,7 +107,8 @@ class SyncRunner:
                     self._progress.feed_errors.append(f"{result.show.title}: {result.error}")
 
         try:
-            with open_store(settings.db_path) as store:
+            with Runtime(settings) as runtime:
+                store = runtime.store
                 run_sync(
                     settings,
                     store,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
-from podgrep.domain import Chapter, Episode, Show
+from podgrep.domain import Chapter, Episode, SharedLink, Show, ShowCounts, StoredLink
 from podgrep.enrich.chapters import chapters_from_notes
-from podgrep.store import SqliteStore
-from podgrep.store.browse import show_texts, show_version
+from podgrep.store import Store
 from podgrep.web.health import FeedHealth
 from podgrep.web.overview import Overview, overview, top_words
 from podgrep.web.safety import safe_url
@@ -21,9 +19,8 @@ TRANSCRIBED = ("transcribed", "indexed")
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
 
 
-def show_out(show: Show, counts: dict[str, Any] | None = None) -> ShowOut:
+def show_out(show: Show, counts: ShowCounts | None = None) -> ShowOut:
     """A show for the API, with counts from `store.status_counts()` when given."""
-    counts = counts or {}
     return ShowOut(
         id=show.id or 0,
         title=show.title,
@@ -34,18 +31,23 @@ def show_out(show: Show, counts: dict[str, Any] | None = None) -> ShowOut:
         image=safe_url(show.image),
         link=safe_url(show.link),
         language=show.language,
-        episodes=counts.get("episodes", 0),
-        transcribed=counts.get("transcribed", 0),
-        failed=counts.get("failed", 0),
-        last_error=counts.get("last_error"),
+        episodes=counts.episodes if counts else 0,
+        transcribed=counts.transcribed if counts else 0,
+        failed=counts.failed if counts else 0,
+        last_error=counts.last_error if counts else None,
         url=f"/shows/{show.id}",
     )
 
 
-def shows_with_counts(store: SqliteStore) -> list[tuple[Show, dict[str, Any]]]:
+def shows_with_counts(store: Store) -> list[tuple[Show, ShowCounts | None]]:
     """Every show with its episode counts by status."""
-    counts = {c["id"]: c for c in store.status_counts()}
-    return [(s, counts.get(s.id, {})) for s in store.list_shows()]
+    counts = {c.id: c for c in store.status_counts()}
+    return [(s, counts.get(s.id or 0)) for s in store.list_shows()]
+
+
+def counts_of(store: Store, show_id: int | None) -> ShowCounts | None:
+    """One show's episode counts by status (None for a show not known)."""
+    return next((c for c in store.status_counts() if c.id == show_id), None)
 
 
 def has_audio(ep: Episode) -> bool:
@@ -87,20 +89,16 @@ def chapters_for(state: WebState, ep: Episode) -> list[Chapter]:
     return chapters_from_notes(ep.show_notes_html)
 
 
-def links_for(store: SqliteStore, episode_id: int) -> list[dict[str, Any]]:
+def links_for(store: Store, episode_id: int) -> list[StoredLink]:
     """The episode's links with only safe (http/https) addresses."""
-    from podgrep.store import enrichment
-
-    rows = enrichment.link_rows(store, episode_id)
-    return [{**r, "url": safe_url(r["url"])} for r in rows if safe_url(r["url"])]
+    rows = store.link_rows(episode_id)
+    return [replace(r, url=url) for r in rows if (url := safe_url(r.url))]
 
 
-def shared_links_for(store: SqliteStore, show_id: int) -> list[dict[str, Any]]:
+def shared_links_for(store: Store, show_id: int) -> list[SharedLink]:
     """Links shared by two or more of the show's episodes (safe addresses only), top 20."""
-    from podgrep.store import enrichment
-
-    rows = enrichment.shared_links(store, show_id)[:20]
-    return [{**r, "url": safe_url(r["url"])} for r in rows if safe_url(r["url"])]
+    rows = store.shared_links(show_id)[:20]
+    return [replace(r, url=url) for r in rows if (url := safe_url(r.url))]
 
 
 @dataclass
@@ -111,13 +109,13 @@ class Glance:
     words: list[tuple[str, int]]
 
 
-def glance(state: WebState, store: SqliteStore, show: Show, episodes: list[Episode]) -> Glance:
+def glance(state: WebState, store: Store, show: Show, episodes: list[Episode]) -> Glance:
     """Totals, cadence, monthly history and most-said words (words cached until text changes)."""
     assert show.id is not None
-    version = show_version(store, show.id)
+    version = store.show_version(show.id)
     words = state.cached(
-        ("words", str(state.settings.db_path), show.id, version),
-        lambda: top_words(show_texts(store, show.id or 0)),
+        ("words", state.settings.store, show.id, version),
+        lambda: top_words(store.show_texts(show.id or 0)),
     )
     return Glance(overview(episodes), words)
 

@@ -1,0 +1,510 @@
+"""A library in PostgreSQL: many processes and machines share it.
+
+psycopg 3 with a connection pool; the schema versioned like SQLite's (table `podgrep_schema`);
+keyword search on a `tsvector` column (Porter stems made by podgrep, as SQLite's FTS5 makes
+them) with a GIN index; passage vectors in pgvector with an HNSW index (cosine). Nothing is
+cached in the process: every read sees what any other process has committed.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from podgrep.domain import SegmentMatch
+from podgrep.errors import PodgrepError, SchemaError, StoreError
+from podgrep.query import Query
+from podgrep.store.base import Row
+from podgrep.store.postgres import tsquery
+from podgrep.store.sql import COUNTED, SqlStore, StoreStats
+from podgrep.store.words import tokens
+
+BASELINE = 8  # a new PostgreSQL library starts at SQLite's schema version 8
+CANDIDATES = 1000  # matching segments scored with BM25 per query (see match_segments)
+POOL_SIZE = 4  # connections a process keeps (the web app serves requests on threads)
+_PLACEHOLDER = re.compile(r"\?")
+# INSERT INTO t (…) VALUES (… one level of (…) inside …) [ON CONFLICT …]
+_INSERT = re.compile(
+    r"^(?P<head>\s*INSERT INTO .+? VALUES\s*)(?P<row>\((?:[^()]|\([^()]*\))*\))"
+    r"(?P<tail>\s+ON CONFLICT .*)?$",
+    re.S,
+)
+MAX_PARAMS = 30000  # values one statement carries (the protocol allows 65535)
+_WINDOW = re.compile(r'(?<!")\bwindow\b(?!")')
+
+
+def _migrations() -> list[tuple[int, str]]:
+    folder = resources.files("podgrep.store.postgres") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class PgRow(dict[str, Any]):
+    """A row read by name (like sqlite3.Row) or by position."""
+
+    def __getitem__(self, key: str | int) -> Any:  # type: ignore[override]
+        if isinstance(key, int):
+            return list(self.values())[key]
+        return super().__getitem__(key)
+
+
+def _row_factory(cursor: Any) -> Any:
+    names = [c.name for c in cursor.description] if cursor.description else []
+
+    def make(values: Sequence[Any]) -> PgRow:
+        return PgRow(zip(names, values, strict=True))
+
+    return make
+
+
+def _redacted(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
+
+
+def _where(url: str) -> tuple[str, str, str]:
+    """(host:port, database, user) of a URL, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = parts.port or 5432
+    return f"{host}:{port}", (parts.path or "/").lstrip("/") or "(default)", parts.username or ""
+
+
+def _connect_error(url: str, exc: Exception) -> StoreError:
+    """One line naming what to check, for a connection that failed."""
+    where, database, user = _where(url)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    low = str(exc).lower()
+    if "password authentication failed" in low or "no password supplied" in low:
+        return StoreError(
+            f"PostgreSQL at {where} refused the password for user {user!r}: check the password"
+            " in the store URL (or PGPASSWORD, ~/.pgpass)"
+        )
+    if "does not exist" in low and "database" in low:
+        return StoreError(
+            f"PostgreSQL at {where} has no database {database!r}: create it (createdb"
+            f" {database}) or fix the database name in the store URL"
+        )
+    if "role" in low and "does not exist" in low:
+        return StoreError(
+            f"PostgreSQL at {where} has no user {user!r}: create the role or fix the user in"
+            " the store URL"
+        )
+    return StoreError(
+        f"Cannot reach PostgreSQL at {where} ({text}): check that the server is running and"
+        " that the store URL names the right host and port"
+    )
+
+
+class PostgresStore(SqlStore):
+    """Shows, episodes, transcripts, segments, passages and jobs in a PostgreSQL database."""
+
+    kind = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise StoreError(
+                "The PostgreSQL store needs psycopg: pip install 'podgrep[postgres]'"
+            ) from exc
+        self._psycopg = psycopg
+        self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self._local = threading.local()
+        conninfo = self.url
+        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": _row_factory}
+        if "connect_timeout" not in conninfo:
+            kwargs["connect_timeout"] = 10
+        try:
+            first = psycopg.connect(conninfo, **kwargs)
+        except psycopg.Error as exc:
+            raise _connect_error(self.url, exc) from None
+        try:
+            self._migrate(first)
+        finally:
+            first.close()
+        self._pool = ConnectionPool(
+            conninfo, min_size=1, max_size=POOL_SIZE, kwargs=kwargs, open=False
+        )
+        try:
+            self._pool.open(wait=True, timeout=30)
+        except Exception as exc:
+            raise _connect_error(self.url, exc) from None
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        return _redacted(self.url)
+
+    def _sql(self, sql: str) -> str:
+        sql = _WINDOW.sub('"window"', sql.replace("%", "%%"))
+        return _PLACEHOLDER.sub("%s", sql)
+
+    @contextmanager
+    def _conn(self) -> Iterator[Any]:
+        held = getattr(self._local, "conn", None)
+        if held is not None:
+            yield held
+            return
+        with self._pool.connection() as conn:
+            yield conn
+
+    def _run(self, sql: str, args: Sequence[Any]) -> tuple[list[Row], int]:
+        psycopg = self._psycopg
+        try:
+            with self._conn() as conn:
+                cur = conn.execute(self._sql(sql), tuple(args))
+                rows = cur.fetchall() if cur.description else []
+                return rows, cur.rowcount
+        except psycopg.errors.DiskFull as exc:
+            raise PodgrepError(
+                f"The PostgreSQL server at {_where(self.url)[0]} is out of disk space ({exc}):"
+                " free space on the server, then run the command again"
+            ) from exc
+        except psycopg.OperationalError as exc:
+            raise _connect_error(self.url, exc) from exc
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self._run(sql, args)[0]
+
+    def _exec(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self._run(sql, args)[1]
+
+    def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        """An INSERT … VALUES (…) runs as multi-row statements (one trigger call and one
+        round trip per few thousand values, not per row); anything else row by row."""
+        batch = [tuple(r) for r in rows]
+        if not batch:
+            return
+        insert = _INSERT.match(sql)
+        with self._conn() as conn, conn.cursor() as cur:
+            if insert is None:
+                cur.executemany(self._sql(sql), batch)
+                return
+            head, values, tail = insert.group("head"), insert.group("row"), insert.group("tail")
+            per = max(1, MAX_PARAMS // max(1, len(batch[0])))
+            for start in range(0, len(batch), per):
+                part = batch[start : start + per]
+                statement = head + ",".join([values] * len(part)) + (tail or "")
+                cur.execute(self._sql(statement), [v for row in part for v in row])
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run a block atomically on one connection of the pool; a block inside another joins
+        it."""
+        if getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self._pool.connection() as conn:
+            self._local.conn = conn
+            try:
+                with conn.transaction():
+                    yield
+            finally:
+                self._local.conn = None
+
+    def close(self) -> None:
+        """Close every connection of the pool."""
+        self._pool.close()
+
+    def _migrate(self, conn: Any) -> None:
+        known = _migrations()
+        latest = max((v for v, _ in known), default=0)
+        psycopg = self._psycopg
+        with conn.transaction():
+            # one process migrates at a time; the others wait here, then find nothing to do
+            conn.execute("SELECT pg_advisory_xact_lock(7263011)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS podgrep_schema (version INTEGER PRIMARY KEY,"
+                " applied DOUBLE PRECISION NOT NULL)"
+            )
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM podgrep_schema")
+            version_now = int(current.fetchone()[0])
+            if version_now > latest:
+                raise SchemaError(
+                    f"{self.location} was written by a newer podgrep (schema version"
+                    f" {version_now}; this one knows up to {latest}): upgrade podgrep, or"
+                    " choose another --store"
+                )
+            for version, sql in known:
+                if version <= version_now:
+                    continue
+                try:
+                    with conn.transaction():
+                        conn.execute(sql)
+                except (
+                    psycopg.errors.FeatureNotSupported,
+                    psycopg.errors.InsufficientPrivilege,
+                    psycopg.errors.UndefinedFile,
+                ) as exc:
+                    if "vector" in str(exc):
+                        where, database, _ = _where(self.url)
+                        raise StoreError(
+                            f"The PostgreSQL database {database!r} at {where} has no `vector`"
+                            " extension and this user may not create it: install pgvector on"
+                            " the server and run CREATE EXTENSION vector; in that database as"
+                            " its owner or a superuser"
+                        ) from None
+                    raise StoreError(
+                        f"Could not set up the podgrep schema in {self.location}: {exc}"
+                    ) from None
+                conn.execute(
+                    "INSERT INTO podgrep_schema (version, applied) VALUES (%s, %s)",
+                    (version, time.time()),
+                )
+                if version == BASELINE:  # the baseline stands for migrations 1..8
+                    conn.execute(
+                        "INSERT INTO podgrep_schema (version, applied)"
+                        " SELECT v, %s FROM generate_series(1, %s) v ON CONFLICT DO NOTHING",
+                        (time.time(), BASELINE - 1),
+                    )
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._value("SELECT COALESCE(MAX(version), 0) AS v FROM podgrep_schema"))
+
+    def stats(self) -> StoreStats:
+        """The store, where it is, its schema version, its size (the database's, as the server
+        counts it) and how many rows each part of the library holds."""
+        counts = {
+            table: int(self._value(f"SELECT COUNT(*) AS n FROM {table}"))  # noqa: S608
+            for table in COUNTED
+        }
+        jobs = {
+            str(r["state"]): int(r["n"])
+            for r in self._rows("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        }
+        size = int(self._value("SELECT pg_database_size(current_database()) AS n"))
+        latest = max((v for v, _ in _migrations()), default=0)
+        return StoreStats(
+            "postgresql", self.location, self.schema_version, latest, size, counts, jobs
+        )
+
+    def index_sizes(self) -> dict[str, int]:
+        """Bytes each index of the library takes on the server (for benchmarks and capacity
+        planning): the GIN full-text index, the HNSW vector index and the rest."""
+        rows = self._rows(
+            "SELECT c.relname AS name, pg_relation_size(c.oid) AS bytes FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE c.relkind = 'i' AND n.nspname = current_schema()"
+        )
+        return {str(r["name"]): int(r["bytes"]) for r in rows}
+
+    # -- full-text search ---------------------------------------------------------------------
+
+    def _index_columns(self, searchable: str) -> dict[str, Any]:
+        return {
+            "search_tsv": tsquery.vector(searchable),
+            "search_len": len(tokens(searchable)),
+        }
+
+    def match_segments(
+        self, query: Query, *, limit: int, offset: int = 0, show: str | None = None
+    ) -> list[SegmentMatch]:
+        """Segments matching the query, ranked by BM25 exactly as FTS5's bm25() ranks them
+        (same phrases, same counts, same lengths), best first.
+
+        The index gives the matching segments, up to CANDIDATES of them by ts_rank_cd (or
+        four times the page); podgrep scores those with BM25 from the stored counts. When a
+        query matches no more than that, both stores give the same hits in the same order;
+        a word said in more segments is ranked among its CANDIDATES best by ts_rank_cd."""
+        widened: dict[str, list[str]] = {}
+
+        def widen(prefix: str) -> list[str]:
+            if prefix not in widened:
+                widened[prefix] = self.widen(prefix)
+            return widened[prefix]
+
+        expr = tsquery.render(query, widen)
+        if not expr:
+            return []
+        args: list[Any] = [expr, expr]
+        where = "s.search_tsv @@ CAST(? AS tsquery)"
+        if show:
+            where += " AND" + self.SHOW_FILTER
+            args += [f"%{show}%", show]
+        cap = max(CANDIDATES, (limit + offset) * 4)
+        sql = (
+            self.HIT_COLUMNS + ", ts_rank_cd(s.search_tsv, CAST(? AS tsquery), 1) AS rank"
+            " FROM segments s" + self.HIT_JOINS + f" WHERE {where} ORDER BY rank DESC, s.id LIMIT ?"
+        )
+        rows = self._rows(sql, [args[1], args[0], *args[2:], cap])
+        if not rows:
+            return []
+        found = tsquery.phrases(query, widen)
+        holding = self._phrase_counts(found)
+        totals = self._row("SELECT segments, words FROM segment_totals WHERE id = 1")
+        n_rows = int(totals["segments"]) if totals else 0
+        n_words = int(totals["words"]) if totals else 0
+        scored = sorted(
+            (
+                (tsquery.bm25(found, holding, n_rows, n_words, str(r["search_text"] or "")), r)
+                for r in rows
+            ),
+            key=lambda pair: (pair[0], int(pair[1]["segment_id"])),
+        )
+        return [self._match(r, score) for score, r in scored[offset : offset + limit]]
+
+    def _phrase_counts(self, found: list[tsquery.Phrase]) -> dict[tsquery.Phrase, int]:
+        """How many segments hold each phrase: a word from term_docs, a phrase or a prefix
+        counted in the index (as FTS5 counts them for BM25)."""
+        words = [p for p in found if len(p.stems) == 1 and not p.prefix]
+        counts = self.term_counts([p.stems[0] for p in words])
+        out = {p: counts.get(p.stems[0], 0) for p in words}
+        for p in found:
+            if p not in out:
+                out[p] = int(
+                    self._value(
+                        "SELECT COUNT(*) AS n FROM segments WHERE search_tsv @@ CAST(? AS tsquery)",
+                        (p.tsquery(),),
+                    )
+                )
+        return out
+
+    def term_counts(self, terms: list[str]) -> dict[str, int]:
+        if not terms:
+            return {}
+        rows = self._rows(
+            "SELECT stem, segments FROM term_docs WHERE stem = ANY(?)", (list(set(terms)),)
+        )
+        found = {str(r["stem"]): int(r["segments"]) for r in rows}
+        return {t: max(found.get(t, 0), 0) for t in terms}
+
+    def optimize_index(self) -> None:
+        """Let the server refresh its statistics of the tables search reads (ANALYZE); the
+        GIN index's pending list is merged by autovacuum."""
+        self._exec("ANALYZE segments")
+        self._exec("ANALYZE passages")
+
+    # -- vectors ------------------------------------------------------------------------------
+
+    def write_passages(
+        self,
+        transcript_id: int,
+        model: str,
+        spans: list[tuple[int, int, float, float]],
+        vectors: np.ndarray,
+    ) -> None:
+        """Store a transcript's passages with their vectors (pgvector), replacing its passages
+        of any model. A vector is kept as SQLite keeps it (int8 steps times a scale), so both
+        stores score a passage alike; vectors are unit length, so the inner product the index
+        ranks by is their cosine."""
+        from podgrep.semantic.index import quantize
+
+        if len(spans):
+            steps, scales = quantize(vectors)
+            vectors = steps.astype(np.float32) * scales[:, None]
+        with self.transaction():
+            self._exec("DELETE FROM passages WHERE transcript_id=?", (transcript_id,))
+            self._many(
+                'INSERT INTO passages (transcript_id, first_idx, last_idx, start, "end", model,'
+                " embedding) VALUES (?,?,?,?,?,?,CAST(? AS vector))",
+                [
+                    (transcript_id, a, b, start, end, model, _vector_text(vectors[i]))
+                    for i, (a, b, start, end) in enumerate(spans)
+                ],
+            )
+
+    def passage_vectors(self, model: str, dim: int) -> list[tuple[int, np.ndarray]]:
+        """(passage id, float vector) of every passage of a model, for `db copy`."""
+        rows = self._rows(
+            "SELECT id, CAST(embedding AS text) AS v FROM passages WHERE model=? ORDER BY id",
+            (model,),
+        )
+        return [(int(r["id"]), _parse_vector(str(r["v"]))) for r in rows]
+
+    def table_columns(self, table: str) -> list[str]:
+        rows = self._rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
+            " AND table_schema = current_schema() AND is_generated = 'NEVER'"
+            " ORDER BY ordinal_position",
+            (table,),
+        )
+        return [str(r["column_name"]) for r in rows]
+
+    def vectors_of(self, passage_ids: list[int]) -> dict[int, np.ndarray]:
+        rows = self._rows(
+            "SELECT id, CAST(embedding AS text) AS v FROM passages WHERE id = ANY(?)",
+            (list(passage_ids),),
+        )
+        return {int(r["id"]): _parse_vector(str(r["v"])) for r in rows}
+
+    def import_passages(
+        self, columns: list[str], rows: list[Row], vectors: dict[int, np.ndarray]
+    ) -> None:
+        if not rows:
+            return
+        names = [*columns, "embedding"]
+        marks = ",".join(["?"] * len(columns) + ["CAST(? AS vector)"])
+        quoted = ", ".join(f'"{c}"' for c in names)
+        self._many(
+            f"INSERT INTO passages ({quoted}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+            [[*(r[c] for c in columns), _vector_text(vectors[int(r["id"])])] for r in rows],
+        )
+
+    def after_import(self, table: str) -> None:
+        self._rows(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1),"
+            f" MAX(id) IS NOT NULL) AS v FROM {table}"  # noqa: S608
+        )
+
+    def nearest(
+        self, vector: np.ndarray, k: int, episodes: set[int] | None, model: str, dim: int
+    ) -> list[tuple[int, float]]:
+        """The k passages of `model` nearest a unit vector: (passage id, cosine), best first,
+        through the HNSW index (ef_search raised to cover k)."""
+        if k < 1:
+            return []
+        v = _vector_text(vector)
+        if episodes is not None:
+            if not episodes:
+                return []
+            # a show's passages: scored exactly (the filter would starve the index's candidates)
+            rows = self._rows(
+                "WITH c AS MATERIALIZED (SELECT p.id, p.embedding FROM passages p"
+                " JOIN transcripts t ON t.id = p.transcript_id"
+                " WHERE p.model = ? AND t.episode_id = ANY(?))"
+                " SELECT id, -(embedding <#> CAST(? AS vector)) AS cosine FROM c"
+                " ORDER BY embedding <#> CAST(? AS vector), id LIMIT ?",
+                (model, sorted(episodes), v, v, k),
+            )
+        else:
+            with self.transaction():
+                # hnsw.ef_search bounds how many candidates the index returns; iterative scans
+                # (pgvector 0.8) keep looking when the model filter drops some
+                self._exec(f"SET LOCAL hnsw.ef_search = {max(40, min(1000, int(k)))}")
+                self._exec("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                rows = self._rows(
+                    "SELECT id, -(embedding <#> CAST(? AS vector)) AS cosine FROM passages"
+                    " WHERE model = ? ORDER BY embedding <#> CAST(? AS vector) LIMIT ?",
+                    (v, model, v, k),
+                )
+        found = [(int(r["id"]), float(r["cosine"])) for r in rows]
+        return sorted(found, key=lambda f: (-f[1], f[0]))
+
+
+def _vector_text(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+
+
+def _parse_vector(text: str) -> np.ndarray:
+    return np.asarray([float(x) for x in text.strip("[]").split(",") if x], dtype=np.float32)
+
+
+__all__ = ["PostgresStore"]

@@ -1,0 +1,942 @@
+"""What both stores share: the catalog, transcripts and job queue in SQL that SQLite and
+PostgreSQL both run.
+
+Each store (store/sqlite, store/postgres) supplies its connection and transactions, the few
+words of dialect that differ (`_sql`), its migrations, and its full-text index and vectors.
+Statements here are written once with `?` placeholders and portable SQL (`RETURNING id`,
+`ON CONFLICT DO NOTHING`, `GREATEST`, `IS NOT DISTINCT FROM`, `ILIKE`, `string_agg`), which
+each store renders to its own dialect. Nothing outside `store/` sees a connection or a row.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from podgrep.domain import (
+    Episode,
+    Failure,
+    Job,
+    Person,
+    Segment,
+    SegmentMatch,
+    Show,
+    ShowCounts,
+    Transcript,
+    TranscriptRef,
+    Word,
+)
+from podgrep.errors import NotFoundError
+from podgrep.query import Query
+from podgrep.store.base import HIDDEN_FLAGS, Row, SqlBase, from_row, hidden, words_of
+from podgrep.store.browse import BrowseQueries
+from podgrep.store.enrichment import EnrichmentQueries
+from podgrep.store.speakers import SpeakerQueries
+from podgrep.store.words import fold, stem, tokens
+
+T = TypeVar("T")
+STEPS = ("fetch", "transcribe", "speakers", "index")
+LEAD_WORDS = 8  # words of the next segment appended to a segment's searchable text
+# Where an episode stands in the job queue: (show id, -published (or added), episode id).
+QueuePosition = tuple[int, float, int]
+MOST_WIDENED = 400  # words one prefix is widened with; beyond, the rest come from the index
+
+# the parts of a library `podgrep db status` counts, in the order it prints them
+COUNTED = (
+    "shows", "episodes", "transcripts", "segments", "speakers", "voiceprints", "chapters",
+    "links", "passages", "words", "jobs",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class NextJob:
+    """The next runnable step of the queue and where its episode stands in it."""
+
+    episode_id: int
+    step: str
+    position: QueuePosition
+
+
+@dataclass
+class StoreStats:
+    """A store at a glance: kind, location, schema versions, bytes on disk, rows per part."""
+
+    store: str  # "sqlite" | "postgresql"
+    location: str
+    schema_version: int
+    latest_version: int  # the newest migration this podgrep knows
+    size_bytes: int
+    rows: dict[str, int]
+    jobs: dict[str, int]  # jobs by state
+
+
+# Episodes with a step left whose step is not parked (failed max_attempts times), read from
+# the partial index episodes_queue in its own order, so LIMIT 1 stops at the first row.
+_READY = "next_step IS NOT NULL AND (next_failed IS NULL OR next_failed < ?)"
+_NEXT_COLUMNS = "SELECT id, next_step, show_id, queue_age FROM episodes {queue_index}"
+_NEXT_FIRST = f"{_NEXT_COLUMNS} WHERE {_READY} ORDER BY show_id, queue_age, id LIMIT 1"
+# past a position: the rest of its tie (same show and date) by id, else the next date or show
+_NEXT_SAME = (
+    f"{_NEXT_COLUMNS} WHERE {_READY} AND show_id = ? AND queue_age = ? AND id > ?"
+    " ORDER BY id LIMIT 1"
+)
+_NEXT_LATER = (
+    f"{_NEXT_COLUMNS} WHERE {_READY} AND (show_id, queue_age) > (?, ?)"
+    " ORDER BY show_id, queue_age, id LIMIT 1"
+)
+
+
+def _show_metadata(show: Show) -> tuple:
+    """The feed-given columns of a show, in the order `add_show` and `update_show` write them:
+    title, author, description, image, language, link, persons_json, etag, last_modified."""
+    return (
+        show.title,
+        show.author,
+        show.description,
+        show.image,
+        show.language,
+        show.link,
+        _persons_json(show.persons),
+        show.etag,
+        show.last_modified,
+    )
+
+
+def _persons_json(persons: list[Person]) -> str:
+    return json.dumps([asdict(p) for p in persons], ensure_ascii=False)
+
+
+def _persons(raw: str | None) -> list[Person]:
+    return [Person(**p) for p in json.loads(raw or "[]")]
+
+
+class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
+    """Shows, episodes, transcripts, segments and jobs in a SQL database."""
+
+    kind = "sql"
+    # rendered into the queue queries: SQLite names its partial index, PostgreSQL plans it
+    queue_index = ""
+
+    # -- what each store provides beyond the primitives ----------------------------------------
+
+    @abstractmethod
+    def stats(self) -> StoreStats:
+        """What `podgrep db status` prints."""
+
+    @property
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The migration version this database is at."""
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the library lives, as shown to the user (a path, or a URL without password)."""
+
+    @abstractmethod
+    def match_segments(
+        self, query: Query, *, limit: int, offset: int = 0, show: str | None = None
+    ) -> list[SegmentMatch]:
+        """Segments matching a parsed query, best first (the `-words` are left to the caller,
+        which checks them on the text it shows)."""
+
+    @abstractmethod
+    def term_counts(self, terms: list[str]) -> dict[str, int]:
+        """How many segments hold each stemmed term (0 for a term never said)."""
+
+    @abstractmethod
+    def optimize_index(self) -> None:
+        """Keep the full-text index fast as the library grows."""
+
+    @abstractmethod
+    def write_passages(
+        self,
+        transcript_id: int,
+        model: str,
+        spans: list[tuple[int, int, float, float]],
+        vectors: np.ndarray,
+    ) -> None:
+        """Store a transcript's passages (first idx, last idx, start, end) with their unit
+        vectors, replacing its passages of any model."""
+
+    @abstractmethod
+    def nearest(
+        self, vector: np.ndarray, k: int, episodes: set[int] | None, model: str, dim: int
+    ) -> list[tuple[int, float]]:
+        """The k passages of `model` nearest a unit vector, among those of `episodes` when
+        given: (passage id, cosine), best first."""
+
+    @abstractmethod
+    def passage_vectors(self, model: str, dim: int) -> list[tuple[int, np.ndarray]]:
+        """(passage id, vector) of every passage of a model, in id order."""
+
+    # search text written with a segment, in whatever form the store's index wants
+    def _index_columns(self, searchable: str) -> dict[str, Any]:
+        return {}
+
+    def __enter__(self) -> SqlStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.location}>"
+
+    @abstractmethod
+    def table_columns(self, table: str) -> list[str]:
+        """The stored (not generated) columns of a table, in order."""
+
+    @abstractmethod
+    def vectors_of(self, passage_ids: list[int]) -> dict[int, np.ndarray]:
+        """The float vector of each passage (for `db copy`)."""
+
+    @abstractmethod
+    def import_passages(
+        self, columns: list[str], rows: list[Row], vectors: dict[int, np.ndarray]
+    ) -> None:
+        """Write copied passages (ids kept) with their vectors in this store's form."""
+
+    def import_rows(self, table: str, columns: list[str], rows: list[Row]) -> None:
+        """Write copied rows as they are, ids kept (inside the caller's transaction); segments
+        get this store's index columns."""
+        if not rows:
+            return
+        names = list(columns)
+        extra: list[str] = []
+        if table == "segments":
+            extra = list(self._index_columns(""))
+        marks = ",".join("?" * (len(names) + len(extra)))
+        quoted = ", ".join(f'"{c}"' for c in names + extra)
+        values = []
+        for r in rows:
+            row = [r[c] for c in names]
+            if extra:
+                row += list(self._index_columns(str(r["search_text"] or "")).values())
+            values.append(row)
+        self._many(
+            f"INSERT INTO {table} ({quoted}) VALUES ({marks}) ON CONFLICT DO NOTHING",  # noqa: S608
+            values,
+        )
+
+    def after_import(self, table: str) -> None:
+        """Bring a table's id generator past the ids a copy wrote."""
+
+    # -- shows ----------------------------------------------------------------------------------
+
+    def add_show(self, show: Show) -> tuple[int, bool]:
+        """Insert a show unless its feed URL is known; return (id, created)."""
+        with self.transaction():
+            known = self._value("SELECT id FROM shows WHERE feed_url = ?", (show.feed_url,))
+            if known is not None:
+                return int(known), False
+            sid = self._insert(
+                "INSERT INTO shows (feed_url, kind, title, author, description, image, language,"
+                " link, persons_json, etag, last_modified, last_checked, added)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (show.feed_url, show.kind, *_show_metadata(show), show.last_checked, time.time()),
+            )
+        return sid, True
+
+    def mark_remote(self, show_id: int | None, episode_ids: list[int]) -> None:
+        """Record that a show and/or episodes were added by a remote API caller."""
+        with self.transaction():
+            if show_id is not None:
+                self._exec("UPDATE shows SET remote = 1 WHERE id = ?", (show_id,))
+                self._exec("UPDATE episodes SET remote = 1 WHERE show_id = ?", (show_id,))
+            self._many("UPDATE episodes SET remote = 1 WHERE id = ?", [(e,) for e in episode_ids])
+
+    def update_show(self, show_id: int, show: Show) -> None:
+        """Refresh a show's metadata and conditional-GET state after a feed fetch."""
+        self._exec(
+            "UPDATE shows SET title=?, author=?, description=?, image=?, language=?, link=?,"
+            " persons_json=?, etag=?, last_modified=?, last_checked=?, last_error=NULL WHERE id=?",
+            (*_show_metadata(show), time.time(), show_id),
+        )
+
+    def mark_show_checked(self, show_id: int, error: str | None = None) -> None:
+        """Record a feed check that changed nothing (304) or failed with `error`."""
+        self._exec(
+            "UPDATE shows SET last_checked=?, last_error=? WHERE id=?",
+            (time.time(), error, show_id),
+        )
+
+    def _show(self, row: Row) -> Show:
+        return from_row(
+            Show,
+            row,
+            persons=_persons(row["persons_json"]),
+            remote=bool(row["remote"]),
+            typed=bool(row["typed"]),
+        )
+
+    def get_show(self, show_id: int) -> Show:
+        """The show with this id."""
+        row = self._row("SELECT * FROM shows WHERE id=?", (show_id,))
+        if not row:
+            raise NotFoundError(f"No show with id {show_id}: `podgrep status` lists them")
+        return self._show(row)
+
+    def show_by_url(self, feed_url: str) -> Show | None:
+        """The show added from this feed URL (or pseudo-URL), if any."""
+        row = self._row("SELECT * FROM shows WHERE feed_url=?", (feed_url,))
+        return self._show(row) if row else None
+
+    def show_holding(self, title: str, guids: list[str]) -> Show | None:
+        """A feed show of this title that already holds most of these episode guids: the same
+        podcast under another address."""
+        if not guids:
+            return None
+        for row in self._rows("SELECT * FROM shows WHERE kind='feed' AND title=?", (title,)):
+            known = {
+                r["guid"]
+                for r in self._rows("SELECT guid FROM episodes WHERE show_id=?", (row["id"],))
+            }
+            if sum(g in known for g in guids) * 2 >= len(guids):
+                return self._show(row)
+        return None
+
+    def move_show(self, show_id: int, feed_url: str, *, typed: bool = True) -> bool:
+        """Give a show the address its feed moved to (`typed`: one the user gave, not one the
+        feed announced); False (nothing changed) when another show already has that address."""
+        if self.show_by_url(feed_url) is not None:
+            return False
+        self._exec(
+            "UPDATE shows SET feed_url=?, typed=? WHERE id=?", (feed_url, int(typed), show_id)
+        )
+        return True
+
+    def list_shows(self) -> list[Show]:
+        """Every show, in the order added."""
+        return [self._show(r) for r in self._rows("SELECT * FROM shows ORDER BY id")]
+
+    def show_errors(self) -> dict[int, str]:
+        """The last feed error per show, for shows whose last check failed."""
+        rows = self._rows("SELECT id, last_error FROM shows WHERE last_error IS NOT NULL")
+        return {int(r["id"]): r["last_error"] for r in rows}
+
+    def show_episode_ids(self, show: str) -> set[int]:
+        """Episodes of the shows a `--show` filter names (title part or id), as search reads it."""
+        rows = self._rows(
+            "SELECT e.id FROM episodes e JOIN shows sh ON sh.id = e.show_id"
+            " WHERE sh.title ILIKE ? OR CAST(sh.id AS TEXT) = ?",
+            (f"%{show}%", show),
+        )
+        return {int(r["id"]) for r in rows}
+
+    # -- episodes -------------------------------------------------------------------------------
+
+    def add_episodes(self, show_id: int, episodes: list[Episode]) -> list[int]:
+        """Insert episodes not yet known (by show and guid) with their jobs; return the new ids."""
+        new_ids: list[int] = []
+        now = time.time()
+        with self.transaction():
+            owner = self._value("SELECT remote FROM shows WHERE id = ?", (show_id,))
+            remote = bool(owner)  # a remote caller's feed: so are its episodes
+            for ep in episodes:
+                ids = self._ids(
+                    "INSERT INTO episodes (show_id, guid, title, published, duration,"
+                    " media_url, media_type, media_length, link, show_notes_html, image,"
+                    " transcripts_json, chapters_url, persons_json, media_sha256, media_path,"
+                    " status, added, remote) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT DO NOTHING",
+                    (
+                        show_id,
+                        ep.guid,
+                        ep.title,
+                        ep.published,
+                        ep.duration,
+                        ep.media_url,
+                        ep.media_type,
+                        ep.media_length,
+                        ep.link,
+                        ep.show_notes_html,
+                        ep.image,
+                        json.dumps([asdict(t) for t in ep.transcripts], ensure_ascii=False),
+                        ep.chapters_url,
+                        _persons_json(ep.persons),
+                        ep.media_sha256,
+                        ep.media_path,
+                        "new",
+                        now,
+                        int(remote or ep.remote),
+                    ),
+                )
+                for eid in ids:
+                    new_ids.append(eid)
+                    self._many(
+                        "INSERT INTO jobs (episode_id, step, updated) VALUES (?,?,?)",
+                        [(eid, step, now) for step in STEPS],
+                    )
+        return new_ids
+
+    def _episode(self, row: Row) -> Episode:
+        refs = [TranscriptRef(**t) for t in json.loads(row["transcripts_json"] or "[]")]
+        return from_row(
+            Episode,
+            row,
+            transcripts=refs,
+            persons=_persons(row["persons_json"]),
+            remote=bool(row["remote"]),
+        )
+
+    def get_episode(self, episode_id: int) -> Episode:
+        """The episode with this id."""
+        row = self._row("SELECT * FROM episodes WHERE id=?", (episode_id,))
+        if not row:
+            raise NotFoundError(
+                f"No episode with id {episode_id}: `podgrep episodes` lists them with their ids"
+            )
+        return self._episode(row)
+
+    def list_episodes(self, show_id: int | None = None) -> list[Episode]:
+        """Episodes, newest first (per show when `show_id` is given)."""
+        sql = "SELECT * FROM episodes"
+        args: tuple[Any, ...] = ()
+        if show_id is not None:
+            sql += " WHERE show_id=?"
+            args = (show_id,)
+        sql += " ORDER BY show_id, COALESCE(published, added) DESC, id DESC"
+        return [self._episode(r) for r in self._rows(sql, args)]
+
+    def episode_count(self, show_id: int | None) -> int:
+        """How many episodes a show has."""
+        return int(self._value("SELECT COUNT(*) AS n FROM episodes WHERE show_id=?", (show_id,)))
+
+    def find_episodes(self, text: str) -> list[Episode]:
+        """Episodes whose guid equals `text` or whose title contains it (case-insensitive)."""
+        rows = self._rows(
+            "SELECT * FROM episodes WHERE guid = ? OR title ILIKE ? ESCAPE '\\' ORDER BY id",
+            (text, "%" + text.replace("%", "\\%").replace("_", "\\_") + "%"),
+        )
+        return [self._episode(r) for r in rows]
+
+    def set_media(self, episode_id: int, sha256: str, path: str) -> None:
+        """Record where an episode's media bytes lie in the cache."""
+        self._exec(
+            "UPDATE episodes SET media_sha256=?, media_path=? WHERE id=?",
+            (sha256, path, episode_id),
+        )
+
+    def set_duration(self, episode_id: int, duration: float) -> None:
+        """Record the measured duration of an episode's audio."""
+        self._exec("UPDATE episodes SET duration=? WHERE id=?", (duration, episode_id))
+
+    def set_status(self, episode_id: int, status: str, error: str | None = None) -> None:
+        """Set an episode's pipeline status (and its last error)."""
+        self._exec("UPDATE episodes SET status=?, error=? WHERE id=?", (status, error, episode_id))
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    def _queue(self, sql: str) -> str:
+        return sql.format(queue_index=self.queue_index)
+
+    def pending_work(self, max_attempts: int) -> list[tuple[int, str]]:
+        """(episode id, next step) for each episode with a step left to run, in queue order:
+        by show, newest published first; a parked step holds back its episode's later steps."""
+        rows = self._rows(
+            self._queue(
+                f"SELECT id, next_step FROM episodes {{queue_index}} WHERE {_READY}"
+                " ORDER BY show_id, queue_age, id"
+            ),
+            (max_attempts,),
+        )
+        return [(int(r["id"]), str(r["next_step"])) for r in rows]
+
+    def next_job(self, max_attempts: int, after: QueuePosition | None = None) -> NextJob | None:
+        """The first runnable step in queue order (pending_work's first entry), or the first
+        one past `after`: an index lookup, never a scan of the job table.
+
+        Each episode's next step (its first job not done, in pipeline order) and that step's
+        failed attempts are kept on the episode by triggers; running jobs count as runnable,
+        so a killed run's work is taken up again. A runner that moves `after` past each
+        episode whose step failed tries every (episode, step) at most once per run.
+        """
+        if after is None:
+            row = self._row(self._queue(_NEXT_FIRST), (max_attempts,))
+        else:
+            show_id, age, episode_id = after
+            row = self._row(self._queue(_NEXT_SAME), (max_attempts, show_id, age, episode_id))
+            if row is None:
+                row = self._row(self._queue(_NEXT_LATER), (max_attempts, show_id, age))
+        if row is None:
+            return None
+        position = (int(row["show_id"]), float(row["queue_age"]), int(row["id"]))
+        return NextJob(int(row["id"]), str(row["next_step"]), position)
+
+    def start_job(self, episode_id: int, step: str, lease_seconds: float = 3600) -> int:
+        """Mark a step running and count the attempt; return the attempt number."""
+        with self.transaction():
+            self._exec(
+                "UPDATE jobs SET state='running', attempts=attempts+1, lease_until=?, updated=?"
+                " WHERE episode_id=? AND step=?",
+                (time.time() + lease_seconds, time.time(), episode_id, step),
+            )
+            attempts = self._value(
+                "SELECT attempts FROM jobs WHERE episode_id=? AND step=?", (episode_id, step)
+            )
+        return int(attempts or 0)
+
+    def finish_job(self, episode_id: int, step: str) -> None:
+        """Mark a step done."""
+        self._exec(
+            "UPDATE jobs SET state='done', error=NULL, lease_until=NULL, updated=?"
+            " WHERE episode_id=? AND step=?",
+            (time.time(), episode_id, step),
+        )
+
+    def _abandon(self) -> None:
+        """Drop a transaction a failed commit left open (SQLite on a full disk)."""
+
+    def fail_job(
+        self,
+        episode_id: int,
+        step: str,
+        error: str,
+        *,
+        park: bool,
+        max_attempts: int,
+        charge: bool = True,
+    ) -> None:
+        """Record a failed attempt; `park` stops retries at once (the input itself is bad);
+        `charge=False` gives the attempt back (a full disk is not the episode's fault)."""
+        self._abandon()
+        with self.transaction():
+            if not charge:
+                self._exec(
+                    "UPDATE jobs SET attempts=GREATEST(attempts-1, 0)"
+                    " WHERE episode_id=? AND step=?",
+                    (episode_id, step),
+                )
+            if park:
+                self._exec(
+                    "UPDATE jobs SET attempts=GREATEST(attempts, ?) WHERE episode_id=? AND step=?",
+                    (max_attempts, episode_id, step),
+                )
+            self._exec(
+                "UPDATE jobs SET state='failed', error=?, lease_until=NULL, updated=?"
+                " WHERE episode_id=? AND step=?",
+                (error, time.time(), episode_id, step),
+            )
+            self._exec(
+                "UPDATE episodes SET status='failed', error=? WHERE id=?", (error, episode_id)
+            )
+
+    def retry_failed(self) -> int:
+        """Give parked steps a fresh set of attempts; return how many."""
+        return self._exec(
+            "UPDATE jobs SET state='pending', attempts=0, updated=? WHERE state='failed'",
+            (time.time(),),
+        )
+
+    def release_job(self, episode_id: int, step: str) -> None:
+        """Give back a started attempt that was not the episode's fault (e.g. no model)."""
+        self._exec(
+            "UPDATE jobs SET state='pending', attempts=GREATEST(attempts-1, 0), lease_until=NULL"
+            " WHERE episode_id=? AND step=?",
+            (episode_id, step),
+        )
+
+    def jobs(self, episode_id: int | None = None) -> list[Job]:
+        """Job rows (optionally for one episode)."""
+        sql = "SELECT * FROM jobs"
+        args: tuple[Any, ...] = ()
+        if episode_id is not None:
+            sql += " WHERE episode_id=?"
+            args = (episode_id,)
+        return [from_row(Job, r) for r in self._rows(sql + " ORDER BY episode_id, id", args)]
+
+    def job_counts(self) -> dict[str, int]:
+        """How many job steps are pending, running, done and failed in the whole library."""
+        counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
+        for r in self._rows("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state"):
+            counts[str(r["state"])] = int(r["n"])
+        return counts
+
+    def status_counts(self) -> list[ShowCounts]:
+        """Per show: episode counts by status."""
+
+        rows = self._rows(
+            "SELECT s.id, s.title, s.kind, s.feed_url, s.last_error,"
+            " COUNT(e.id) AS episodes,"
+            " SUM(CASE WHEN e.status = 'new' THEN 1 ELSE 0 END) AS new,"
+            " SUM(CASE WHEN e.status = 'fetched' THEN 1 ELSE 0 END) AS fetched,"
+            " SUM(CASE WHEN e.status IN ('transcribed', 'indexed') THEN 1 ELSE 0 END)"
+            " AS transcribed,"
+            " SUM(CASE WHEN e.status = 'failed' THEN 1 ELSE 0 END) AS failed"
+            " FROM shows s LEFT JOIN episodes e ON e.show_id = s.id"
+            " GROUP BY s.id, s.title, s.kind, s.feed_url, s.last_error ORDER BY s.id"
+        )
+        counted = ("episodes", "new", "fetched", "transcribed", "failed")
+        return [from_row(ShowCounts, r, **{k: int(r[k] or 0) for k in counted}) for r in rows]
+
+    def failures(self) -> list[Failure]:
+        """Failed steps with their episode, attempts and last error."""
+        rows = self._rows(
+            "SELECT e.id AS episode_id, e.title, s.title AS show, j.step, j.attempts, j.error"
+            " FROM jobs j JOIN episodes e ON e.id = j.episode_id JOIN shows s ON s.id = e.show_id"
+            " WHERE j.state = 'failed' ORDER BY e.id"
+        )
+        return [from_row(Failure, r) for r in rows]
+
+    # -- transcripts ----------------------------------------------------------------------------
+
+    def open_transcript(
+        self,
+        episode_id: int,
+        source: str,
+        model: str | None,
+        language: str | None,
+        language_prob: float | None,
+    ) -> Transcript:
+        """The unfinished transcript of this source and model to resume, or a new one."""
+        with self.transaction():
+            row = self._row(
+                "SELECT * FROM transcripts WHERE episode_id=? AND source=?"
+                " AND model IS NOT DISTINCT FROM ? ORDER BY id DESC LIMIT 1",
+                (episode_id, source, model),
+            )
+            if row is None:
+                tid = self._insert(
+                    "INSERT INTO transcripts (episode_id, source, model, language, language_prob,"
+                    " created) VALUES (?,?,?,?,?,?)",
+                    (episode_id, source, model, language, language_prob, time.time()),
+                )
+                row = self._row("SELECT * FROM transcripts WHERE id=?", (tid,))
+        assert row is not None
+        return self._transcript(row)
+
+    def _transcript(self, row: Row) -> Transcript:
+        return from_row(Transcript, row, complete=bool(row["complete"]))
+
+    def windows_done(self, transcript_id: int) -> int:
+        """How many audio windows of this transcript are fully written."""
+        done = self._value("SELECT windows_done FROM transcripts WHERE id=?", (transcript_id,))
+        return int(done or 0)
+
+    def windows(self, transcript_id: int) -> tuple[float | None, list[tuple[int, int]]]:
+        """The window target (seconds) and the cuts fixed so far for this transcript.
+
+        Windows are planned as the audio streams in; each cut is stored before its window is
+        decoded, and the target with the first, so a resumed run plans exactly the same windows.
+        """
+        raw = self._value("SELECT windows_json FROM transcripts WHERE id=?", (transcript_id,))
+        if raw is None:
+            return None, []
+        data = json.loads(raw)
+        if isinstance(data, list):  # written by 0.1 before windows were streamed
+            return None, [(int(a), int(b)) for a, b in data]
+        return data.get("target"), [(int(a), int(b)) for a, b in data["cuts"]]
+
+    def set_windows(
+        self, transcript_id: int, target: float, windows: list[tuple[int, int]]
+    ) -> None:
+        """Store the window target and the cuts planned so far (they only ever grow)."""
+        self._exec(
+            "UPDATE transcripts SET windows_json=? WHERE id=?",
+            (json.dumps({"target": target, "cuts": windows}), transcript_id),
+        )
+
+    def set_language(self, transcript_id: int, language: str | None, prob: float | None) -> None:
+        """Record the transcript's language and the detector's confidence."""
+        self._exec(
+            "UPDATE transcripts SET language=?, language_prob=? WHERE id=?",
+            (language, prob, transcript_id),
+        )
+
+    def drop_partial_window(self, transcript_id: int) -> int:
+        """Delete segments of windows not finished (left by a killed run); return how many."""
+        with self.transaction():
+            done = self.windows_done(transcript_id)
+            return self._exec(
+                'DELETE FROM segments WHERE transcript_id=? AND "window">=?', (transcript_id, done)
+            )
+
+    def add_segment(self, transcript_id: int, segment: Segment, window: int) -> int:
+        """Write one segment (searchable at once); return its id."""
+        with self.transaction():
+            self.insert_segments(transcript_id, [segment], window)
+        return int(segment.id or 0)
+
+    def add_window(self, transcript_id: int, window: int, segments: list[Segment]) -> None:
+        """Write a finished window's segments and mark it done, all in one transaction.
+
+        A crash can leave a window entirely written or not at all, never half.
+        """
+        with self.transaction():
+            self.insert_segments(transcript_id, segments, window)
+            self.finish_window(transcript_id, window)
+
+    def insert_segments(self, transcript_id: int, segments: list[Segment], window: int) -> None:
+        """Append segments to a transcript inside the caller's transaction: each gets the next
+        idx, and each shown segment's searchable text ends with the first words of the shown
+        segment after it (so a phrase said across the boundary is found). Sets each segment's
+        id and idx. One batch of rows, one update of the segment written before them."""
+        if not segments:
+            return
+        prev = self._row(
+            "SELECT id, idx, text, flags FROM segments WHERE transcript_id=?"
+            " ORDER BY idx DESC LIMIT 1",
+            (transcript_id,),
+        )
+        first = int(prev["idx"]) + 1 if prev else 0
+        texts = [s.text.strip() for s in segments]
+        shown = [not (HIDDEN_FLAGS & set(s.flags)) for s in segments]
+        searchable = [t if ok else "" for t, ok in zip(texts, shown, strict=True)]
+        for i in range(len(segments) - 1):
+            if shown[i] and shown[i + 1] and searchable[i + 1]:
+                searchable[i] += " " + " ".join(searchable[i + 1].split()[:LEAD_WORDS])
+        rows = []
+        extra_names: list[str] = []
+        for i, segment in enumerate(segments):
+            extra = self._index_columns(searchable[i])
+            extra_names = list(extra)
+            segment.idx = first + i
+            rows.append(
+                (
+                    transcript_id,
+                    first + i,
+                    window,
+                    segment.start,
+                    segment.end,
+                    texts[i],
+                    searchable[i],
+                    json.dumps([asdict(w) for w in segment.words], ensure_ascii=False),
+                    ",".join(segment.flags),
+                    segment.speaker_id,
+                    *extra.values(),
+                )
+            )
+        names = "".join(f", {k}" for k in extra_names)
+        marks = ",?" * len(extra_names)
+        self._many(
+            'INSERT INTO segments (transcript_id, idx, "window", start, "end", text,'
+            f" search_text, words_json, flags, speaker_id{names})"
+            f" VALUES (?,?,?,?,?,?,?,?,?,?{marks})",
+            rows,
+        )
+        ids = {
+            int(r["idx"]): int(r["id"])
+            for r in self._rows(
+                "SELECT id, idx FROM segments WHERE transcript_id=? AND idx >= ?",
+                (transcript_id, first),
+            )
+        }
+        for segment in segments:
+            segment.id = ids.get(segment.idx)
+        if prev and not hidden(prev["flags"]) and shown[0] and searchable[0]:
+            lead = str(prev["text"]) + " " + " ".join(texts[0].split()[:LEAD_WORDS])
+            lead_extra = self._index_columns(lead)
+            sets = "".join(f", {k}=?" for k in lead_extra)
+            self._exec(
+                f"UPDATE segments SET search_text=?{sets} WHERE id=?",
+                (lead, *lead_extra.values(), prev["id"]),
+            )
+        self.add_words(t for t in searchable if t)
+
+    def finished_transcript(self, episode_id: int, source: str) -> bool:
+        """True when the episode has a complete transcript from this source."""
+        row = self._row(
+            "SELECT 1 AS one FROM transcripts WHERE episode_id=? AND source=? AND complete=1"
+            " LIMIT 1",
+            (episode_id, source),
+        )
+        return row is not None
+
+    def resumable_transcript(self, episode_id: int, source: str) -> Transcript | None:
+        """The newest unfinished transcript of this source, whatever its model, if any."""
+        row = self._row(
+            "SELECT * FROM transcripts WHERE episode_id=? AND source=? AND complete=0"
+            " ORDER BY id DESC LIMIT 1",
+            (episode_id, source),
+        )
+        return self._transcript(row) if row else None
+
+    def finish_window(self, transcript_id: int, window: int) -> None:
+        """Mark audio window `window` fully written: a resumed run starts after it."""
+        self._exec(
+            "UPDATE transcripts SET windows_done=GREATEST(windows_done, ?) WHERE id=?",
+            (window + 1, transcript_id),
+        )
+
+    def complete_transcript(self, transcript_id: int) -> None:
+        """Mark a transcript finished."""
+        self._exec("UPDATE transcripts SET complete=1 WHERE id=?", (transcript_id,))
+
+    def transcript_for(self, episode_id: int) -> Transcript | None:
+        """The episode's best transcript with its segments (complete first, newest first)."""
+        row = self._row(
+            "SELECT * FROM transcripts WHERE episode_id=? ORDER BY complete DESC, id DESC LIMIT 1",
+            (episode_id,),
+        )
+        if not row:
+            return None
+        t = self._transcript(row)
+        t.segments = self.segments(int(row["id"]))
+        return t
+
+    def segments(self, transcript_id: int) -> list[Segment]:
+        """All segments of a transcript in order."""
+        rows = self._rows(
+            'SELECT s.id, s.idx, s.start, s."end", s.text, s.words_json, s.flags, s.speaker_id,'
+            " COALESCE(p.name, p.label) AS speaker FROM segments s"
+            " LEFT JOIN speakers p ON p.id = s.speaker_id"
+            " WHERE s.transcript_id=? ORDER BY s.idx",
+            (transcript_id,),
+        )
+        return [self._segment(r) for r in rows]
+
+    def _segment(self, r: Row) -> Segment:
+        return from_row(
+            Segment,
+            r,
+            words=words_of(r["words_json"]),
+            flags=[f for f in r["flags"].split(",") if f],
+        )
+
+    def segment_count(self) -> int:
+        """Segments in the whole library."""
+        return int(self._value("SELECT COUNT(*) AS n FROM segments"))
+
+    def segments_about(self) -> int:
+        """About how many segments the library holds (the largest id: instant at any size)."""
+        return int(self._value("SELECT MAX(id) AS n FROM segments") or 0)
+
+    # -- words ----------------------------------------------------------------------------------
+
+    def add_words(self, texts: Iterable[str]) -> None:
+        """Record the words of `texts` (inside the caller's transaction)."""
+        seen = sorted({t for text in texts for t in tokens(text)})
+        if seen:
+            self._many(
+                "INSERT INTO words (word, stem) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [(w, stem(w)) for w in seen],
+            )
+
+    def fill_words(self) -> int:
+        """Record the words of every stored segment (once, when the table is new); return how
+        many distinct words the table holds."""
+        last = 0
+        while True:
+            rows = self._rows(
+                "SELECT id, text FROM segments WHERE id > ? ORDER BY id LIMIT 5000", (last,)
+            )
+            if not rows:
+                break
+            self.add_words(str(r["text"] or "") for r in rows)
+            last = int(rows[-1]["id"])
+        return int(self._value("SELECT COUNT(*) AS n FROM words"))
+
+    def widen(self, prefix: str) -> list[str]:
+        """The words said that begin with `prefix` but whose stems do not (so the index's own
+        prefix match misses them), at most MOST_WIDENED of them."""
+        prefix = fold(prefix)
+        if not prefix:
+            return []
+        rows = self._rows(
+            "SELECT word FROM words WHERE word >= ? AND word < ? AND substr(stem, 1, ?) <> ?"
+            " ORDER BY word LIMIT ?",
+            (prefix, prefix + "\U0010ffff", len(prefix), prefix, MOST_WIDENED),
+        )
+        return [str(r["word"]) for r in rows]
+
+    # -- reading around hits ----------------------------------------------------------------------
+
+    def segment_speakers(self, segment_ids: list[int]) -> dict[int, str]:
+        """Who said each segment: the speaker's name, else its label (unlabelled: absent)."""
+        out: dict[int, str] = {}
+        for start in range(0, len(segment_ids), 500):
+            part = segment_ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._rows(
+                "SELECT s.id, COALESCE(sp.name, sp.label) AS speaker FROM segments s"
+                f" JOIN speakers sp ON sp.id = s.speaker_id WHERE s.id IN ({marks})",
+                part,
+            )
+            out.update({int(r["id"]): str(r["speaker"]) for r in rows})
+        return out
+
+    def next_segment(self, transcript_id: int, idx: int) -> tuple[str, list[Word], float]:
+        """The text, words and end of the segment after `idx` (where a boundary-spanning
+        match ends); empty when there is none."""
+        row = self._row(
+            'SELECT text, words_json, "end" FROM segments WHERE transcript_id=? AND idx=?',
+            (transcript_id, idx + 1),
+        )
+        if row is None:
+            return "", [], 0.0
+        return str(row["text"] or ""), words_of(row["words_json"]), float(row["end"])
+
+    def passage_segments(
+        self, transcript_id: int, first_idx: int, last_idx: int
+    ) -> list[tuple[str, str | None]]:
+        """The text and speaker (name, else label) of each segment of a passage, in order."""
+        rows = self._rows(
+            "SELECT s.text, COALESCE(sp.name, sp.label) AS speaker FROM segments s"
+            " LEFT JOIN speakers sp ON sp.id = s.speaker_id"
+            " WHERE s.transcript_id=? AND s.idx BETWEEN ? AND ? ORDER BY s.idx",
+            (transcript_id, first_idx, last_idx),
+        )
+        return [(str(r["text"] or ""), r["speaker"]) for r in rows]
+
+    def segment_context(self, segment_ids: list[int]) -> dict[int, tuple[str | None, str | None]]:
+        """For each segment id: the text of the segments just before and just after it."""
+        if not segment_ids:
+            return {}
+        marks = ",".join("?" * len(segment_ids))
+        rows = self._rows(
+            "SELECT s.id, p.text AS before, n.text AS after, p.flags AS pflags, n.flags AS nflags"
+            " FROM segments s"
+            " LEFT JOIN segments p ON p.transcript_id = s.transcript_id AND p.idx = s.idx - 1"
+            " LEFT JOIN segments n ON n.transcript_id = s.transcript_id AND n.idx = s.idx + 1"
+            f" WHERE s.id IN ({marks})",
+            segment_ids,
+        )
+        out: dict[int, tuple[str | None, str | None]] = {}
+        for r in rows:
+            before = r["before"] if not hidden(r["pflags"]) else None
+            after = r["after"] if not hidden(r["nflags"]) else None
+            out[int(r["id"])] = (before, after)
+        return out
+
+    def _match(self, r: Row, score: float) -> SegmentMatch:
+        return SegmentMatch(
+            segment_id=int(r["segment_id"]),
+            transcript_id=int(r["transcript_id"]),
+            idx=int(r["idx"]),
+            start=float(r["start"]),
+            end=float(r["end"]),
+            text=str(r["text"] or ""),
+            search_text=str(r["search_text"] or ""),
+            words=words_of(r["words_json"]),
+            episode_id=int(r["episode_id"]),
+            episode=str(r["episode"]),
+            show=str(r["show"]),
+            speaker=r["speaker"],
+            score=score,
+        )
+
+    # columns and joins of a search hit's row, shared by both stores' match_segments
+    HIT_COLUMNS = (
+        'SELECT s.id AS segment_id, s.transcript_id, s.idx, s.start, s."end", s.text,'
+        " s.search_text, s.words_json, e.id AS episode_id, e.title AS episode,"
+        " sh.title AS show, (SELECT COALESCE(sp.name, sp.label) FROM speakers sp"
+        " WHERE sp.id = s.speaker_id) AS speaker"
+    )
+    HIT_JOINS = (
+        " JOIN transcripts t ON t.id = s.transcript_id"
+        " JOIN episodes e ON e.id = t.episode_id JOIN shows sh ON sh.id = e.show_id"
+    )
+    SHOW_FILTER = " (sh.title ILIKE ? OR CAST(sh.id AS TEXT) = ?)"
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,189 @@
+"""PostgreSQL as the library's store: choosing it, its errors, its schema, and `db copy`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from podgrep.domain import Episode, Show, Word
+from podgrep.errors import SchemaError
+from podgrep.runtime import open_store, redact
+from podgrep.search import search
+from tests.conftest import invoke
+
+DATA = Path(__file__).parent / "data" / "transcripts"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unknown_scheme_is_one_line_exit_2(tmp_path: Path) -> None:
+    code, out, err = invoke(["--store", "mysql://u@h/db", "status"], tmp_path)
+    assert code == 2 and "Unknown store URL scheme 'mysql'" in err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "podgrep.db").exists()
+
+
+def test_unreachable_server_is_one_line_exit_2(tmp_path: Path) -> None:
+    url = f"postgresql://podgrep:secret@127.0.0.1:{_free_port()}/podgrep"
+    code, _, err = invoke(["--store", url, "status"], tmp_path)
+    assert code == 2 and "Cannot reach PostgreSQL at 127.0.0.1" in err, err
+    assert "secret" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_wrong_password_is_one_line_exit_2(pg_server, pg_url: str, tmp_path: Path) -> None:
+    wrong = pg_url.replace(f":{pg_server.password}@", ":not-the-password@")
+    code, _, err = invoke(["status"], tmp_path, PODGREP_STORE_URL=wrong)
+    assert code == 2 and "refused the password for user 'podgrep'" in err, err
+    assert "not-the-password" not in err
+
+
+def test_missing_vector_extension_is_one_line_and_writes_nothing(pg_server, tmp_path: Path) -> None:
+    url = pg_server.create_limited("novector", "limited", "limited-pw")
+    code, _, err = invoke(["--store", url, "status"], tmp_path)
+    assert code == 2 and "has no `vector` extension" in err, err
+    import psycopg
+
+    with psycopg.connect(url) as conn:  # nothing was written: not even the schema table
+        tables = conn.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchone()
+    assert tables is not None and tables[0] == 0
+
+
+def test_newer_schema_refused(pg_url: str) -> None:
+    open_store(pg_url).close()
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("INSERT INTO podgrep_schema (version, applied) VALUES (99, 0)")
+    with pytest.raises(SchemaError, match="newer podgrep"):
+        open_store(pg_url)
+
+
+def test_store_chosen_by_option_env_and_toml(pg_url: str, tmp_path: Path) -> None:
+    code, out, _ = invoke(["--store", pg_url, "db", "status", "--json"], tmp_path)
+    status = json.loads(out)
+    assert code == 0 and status["store"] == "postgresql" and status["schema_version"] >= 9
+    assert "podgrep-test" not in status["location"]  # the password is never printed
+    code, out, _ = invoke(["db", "status", "--json"], tmp_path, PODGREP_STORE_URL=pg_url)
+    assert json.loads(out)["store"] == "postgresql"
+    (tmp_path / "podgrep.toml").write_text(f'store_url = "{pg_url}"\n')
+    code, out, _ = invoke(["db", "status", "--json"], tmp_path)
+    assert json.loads(out)["store"] == "postgresql"
+    assert not (tmp_path / "podgrep.db").exists()  # SQLite was never opened
+
+
+def test_redact_hides_the_password() -> None:
+    assert redact("postgresql://u:pw@h:5432/db") == "postgresql://u:***@h:5432/db"
+    assert redact("postgresql://u@h/db") == "postgresql://u@h/db"
+
+
+def _library(path: Path, episodes: int = 12) -> None:
+    """A SQLite library of real transcript text, with speakers, chapters, links and jobs."""
+    from podgrep.domain import Chapter
+    from podgrep.transcripts.importer import read_transcript
+
+    texts = [
+        DATA / name
+        for name in (
+            "sds-733-edited-transcript.txt",
+            "gradient-dissent-whisper-cpp.txt",
+            "openassistant-faster-whisper-log.txt",
+        )
+    ]
+    store = open_store(path)
+    sid, _ = store.add_show(Show(None, "http://example.org/feed.xml", "Copied Show"))
+    for n in range(episodes):
+        [eid] = store.add_episodes(sid, [Episode(None, sid, f"g{n}", f"Episode {n}")])
+        segments = read_transcript(texts[n % len(texts)].read_bytes())[0].segments[:120]
+        for i, seg in enumerate(segments):
+            seg.speaker = "Ann" if i % 3 else "Ben"
+            if not seg.words:
+                seg.words = [Word(seg.start, seg.end, w) for w in seg.text.split()[:3]]
+        store.replace_transcript(eid, "publisher", None, "en", segments)
+        store.set_chapters(eid, [Chapter(0.0, "Start"), Chapter(30.0, "Later", url="https://x")])
+        store.finish_job(eid, "fetch")
+    store.close()
+
+
+def _hits(store_target: str | Path, queries: list[str]) -> list[list[tuple[int, float]]]:
+    """Every hit of each query (the two stores rank alike but not identically: BM25 and
+    ts_rank_cd), as (episode, second)."""
+    store = open_store(store_target)
+    try:
+        return [
+            sorted((h.episode_id, round(h.start, 1)) for h in search(store, q, limit=1000))
+            for q in queries
+        ]
+    finally:
+        store.close()
+
+
+def test_db_copy_killed_half_way_then_rerun(pg_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "source.db"
+    _library(source)
+    cmd = [sys.executable, "-m", "podgrep", "db", "copy", str(source), pg_url, "--batch", "40"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import psycopg
+
+    deadline = time.monotonic() + 120
+    copied = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with psycopg.connect(pg_url) as conn:
+                row = conn.execute("SELECT COUNT(*) FROM segments").fetchone()
+                copied = int(row[0]) if row else 0
+        except psycopg.Error:
+            copied = 0
+        if copied >= 200:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the copy ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert copied > 0
+
+    done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "both stores hold the same library" in done.stdout
+    src, dst = open_store(source), open_store(pg_url)
+    assert src.stats().rows == dst.stats().rows
+    assert [(j.episode_id, j.step, j.state) for j in src.jobs()] == [
+        (j.episode_id, j.step, j.state) for j in dst.jobs()
+    ]
+    first = src.list_episodes()[0].id
+    assert first is not None
+    assert src.list_speakers(first) == dst.list_speakers(first)
+    assert src.chapter_rows(first) == dst.chapter_rows(first)
+    src_t, dst_t = src.transcript_for(first), dst.transcript_for(first)
+    assert src_t is not None and dst_t is not None
+    assert [(s.text, s.start, s.speaker, s.words) for s in src_t.segments] == [
+        (s.text, s.start, s.speaker, s.words) for s in dst_t.segments
+    ]
+    src.close()
+    dst.close()
+    queries = ["data", '"machine learning"', "model*", "people OR science"]
+    assert _hits(source, queries) == _hits(pg_url, queries)
+    # a third run finds nothing to do; a store holding another library is refused
+    again = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert again.returncode == 0 and "Copied 0 rows" in again.stdout
+    other = tmp_path / "other.db"
+    _library(other, episodes=1)
+    refused = subprocess.run(
+        [sys.executable, "-m", "podgrep", "db", "copy", str(other), pg_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode == 2 and "already holds a different library" in refused.stderr
