@@ -53,9 +53,10 @@ from podgrep.semantic.embed import DIM, MODEL_NAME, shared_embedder  # noqa: E40
 from podgrep.semantic.hybrid import MODES, STOPWORDS, find  # noqa: E402
 from podgrep.semantic.index import quantize  # noqa: E402
 from podgrep.semantic.passages import build_passages  # noqa: E402
-from podgrep.semantic.vectors import cached_index, embed_missing  # noqa: E402
+from podgrep.semantic.vectors import embed_missing  # noqa: E402
 from podgrep.store import LEAD_WORDS  # noqa: E402
 from podgrep.store.sqlite import SqliteStore  # noqa: E402
+from podgrep.store.sqlite.vectors import cached_index  # noqa: E402
 from podgrep.transcripts.importer import read_transcript  # noqa: E402
 
 DATA = ROOT / "tests" / "data"

@@ -28,7 +28,8 @@ from podgrep.store.sql import COUNTED, SqlStore, StoreStats
 from podgrep.store.words import tokens
 
 BASELINE = 8  # a new PostgreSQL library starts at SQLite's schema version 8
-CANDIDATES = 1000  # matching segments scored with BM25 per query (see match_segments)
+CANDIDATES = 500  # matching segments scored with BM25 per query (see match_segments)
+MATCH_SCAN = 20000  # matches ranked at most per query (and phrases counted up to)
 POOL_SIZE = 4  # connections a process keeps (the web app serves requests on threads)
 _PLACEHOLDER = re.compile(r"\?")
 # INSERT INTO t (…) VALUES (… one level of (…) inside …) [ON CONFLICT …]
@@ -320,10 +321,12 @@ class PostgresStore(SqlStore):
         """Segments matching the query, ranked by BM25 exactly as FTS5's bm25() ranks them
         (same phrases, same counts, same lengths), best first.
 
-        The index gives the matching segments, up to CANDIDATES of them by ts_rank_cd (or
-        four times the page); podgrep scores those with BM25 from the stored counts. When a
-        query matches no more than that, both stores give the same hits in the same order;
-        a word said in more segments is ranked among its CANDIDATES best by ts_rank_cd."""
+        The index gives the matching segments; the best CANDIDATES of them by ts_rank_cd (or
+        four times the page) are scored with BM25 from the stored counts, and only the page
+        is read whole. When a query matches no more than CANDIDATES segments, both stores give
+        the same hits in the same order. A query matching more than MATCH_SCAN segments (a
+        word said every few minutes in a library of thousands of hours) is ranked among the
+        first MATCH_SCAN found, and its phrases counted up to that, so no query reads more."""
         widened: dict[str, list[str]] = {}
 
         def widen(prefix: str) -> list[str]:
@@ -334,17 +337,22 @@ class PostgresStore(SqlStore):
         expr = tsquery.render(query, widen)
         if not expr:
             return []
-        args: list[Any] = [expr, expr]
-        where = "s.search_tsv @@ CAST(? AS tsquery)"
+        inner = "SELECT s.id, s.search_text, s.search_tsv FROM segments s"
+        args: list[Any] = []
         if show:
-            where += " AND" + self.SHOW_FILTER
-            args += [f"%{show}%", show]
+            inner += self.HIT_JOINS + " WHERE s.search_tsv @@ CAST(? AS tsquery) AND"
+            inner += self.SHOW_FILTER
+            args += [expr, f"%{show}%", show]
+        else:
+            inner += " WHERE s.search_tsv @@ CAST(? AS tsquery)"
+            args.append(expr)
         cap = max(CANDIDATES, (limit + offset) * 4)
-        sql = (
-            self.HIT_COLUMNS + ", ts_rank_cd(s.search_tsv, CAST(? AS tsquery), 1) AS rank"
-            " FROM segments s" + self.HIT_JOINS + f" WHERE {where} ORDER BY rank DESC, s.id LIMIT ?"
+        # the first MATCH_SCAN matches, ranked by ts_rank_cd; the best `cap` scored by BM25
+        rows = self._rows(
+            "SELECT m.id, m.search_text, ts_rank_cd(m.search_tsv, CAST(? AS tsquery), 1) AS rank"
+            f" FROM ({inner} LIMIT ?) m ORDER BY rank DESC, m.id LIMIT ?",
+            [expr, *args, MATCH_SCAN, cap],
         )
-        rows = self._rows(sql, [args[1], args[0], *args[2:], cap])
         if not rows:
             return []
         found = tsquery.phrases(query, widen)
@@ -354,12 +362,21 @@ class PostgresStore(SqlStore):
         n_words = int(totals["words"]) if totals else 0
         scored = sorted(
             (
-                (tsquery.bm25(found, holding, n_rows, n_words, str(r["search_text"] or "")), r)
-                for r in rows
-            ),
-            key=lambda pair: (pair[0], int(pair[1]["segment_id"])),
-        )
-        return [self._match(r, score) for score, r in scored[offset : offset + limit]]
+                tsquery.bm25(found, holding, n_rows, n_words, str(r["search_text"] or "")),
+                int(r["id"]),
+            )
+            for r in rows
+        )[offset : offset + limit]
+        if not scored:
+            return []
+        full = {
+            int(r["segment_id"]): r
+            for r in self._rows(
+                self.HIT_COLUMNS + " FROM segments s" + self.HIT_JOINS + " WHERE s.id = ANY(?)",
+                ([sid for _, sid in scored],),
+            )
+        }
+        return [self._match(full[sid], score) for score, sid in scored if sid in full]
 
     def _phrase_counts(self, found: list[tsquery.Phrase]) -> dict[tsquery.Phrase, int]:
         """How many segments hold each phrase: a word from term_docs, a phrase or a prefix
@@ -371,8 +388,9 @@ class PostgresStore(SqlStore):
             if p not in out:
                 out[p] = int(
                     self._value(
-                        "SELECT COUNT(*) AS n FROM segments WHERE search_tsv @@ CAST(? AS tsquery)",
-                        (p.tsquery(),),
+                        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM segments"
+                        " WHERE search_tsv @@ CAST(? AS tsquery) LIMIT ?) m",
+                        (p.tsquery(), MATCH_SCAN),
                     )
                 )
         return out

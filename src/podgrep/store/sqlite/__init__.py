@@ -348,7 +348,7 @@ class SqliteStore(SqlStore):
     ) -> list[tuple[int, float]]:
         """The k passages of `model` nearest a unit vector: (passage id, cosine), best first.
         Searched in memory (semantic/index.py), reloaded when the library's passages change."""
-        from podgrep.semantic.vectors import cached_index
+        from podgrep.store.sqlite.vectors import cached_index
 
         return cached_index(self, model, dim).search(vector, k, episodes)
 
