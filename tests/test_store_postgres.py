@@ -187,3 +187,62 @@ def test_db_copy_killed_half_way_then_rerun(pg_url: str, tmp_path: Path) -> None
         check=False,
     )
     assert refused.returncode == 2 and "already holds a different library" in refused.stderr
+
+
+def test_two_writers_at_once_neither_deadlock_nor_miscount(pg_url: str) -> None:
+    """Workers writing windows into one library at the same moment (the next issue's case):
+    both finish, and the per-word counts hybrid search reads equal a recount."""
+    import threading
+
+    from podgrep.domain import Segment
+    from podgrep.store.postgres.tsquery import segment_stems
+    from podgrep.transcripts.importer import read_transcript
+
+    lines = [
+        s.text
+        for s in read_transcript((DATA / "sds-733-edited-transcript.txt").read_bytes())[0].segments
+    ][:240]
+    setup = open_store(pg_url)
+    sid, _ = setup.add_show(Show(None, "http://example.org/w.xml", "Writers"))
+    eids = setup.add_episodes(sid, [Episode(None, sid, f"w{n}", f"W{n}") for n in range(2)])
+    tids = [setup.open_transcript(e, "whisper", "tiny.en", "en", None).id for e in eids]
+    setup.close()
+    errors: list[BaseException] = []
+
+    def write(tid: int, texts: list[str]) -> None:
+        store = open_store(pg_url)
+        try:
+            for w in range(0, len(texts), 4):
+                window = [Segment(i, i + 1.0, t) for i, t in enumerate(texts[w : w + 4], w)]
+                store.add_window(tid, w // 4, window)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [
+        threading.Thread(target=write, args=(tid, lines[n::2]))
+        for n, tid in enumerate(tids)
+        if tid is not None
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    store = open_store(pg_url)
+    recount: dict[str, int] = {}
+    assert len(lines) > 100
+    for n, tid in enumerate(tids):
+        assert tid is not None
+        segments = store.segments(tid)
+        said = lines[n::2]
+        assert [s.text for s in segments] == [t.strip() for t in said]
+        assert store.windows_done(tid) == (len(said) + 3) // 4
+        for i, seg in enumerate(segments):
+            lead = segments[i + 1].text.split()[:8] if i + 1 < len(segments) else []
+            for stem_ in set(segment_stems(" ".join([seg.text, *lead]))):
+                recount[stem_] = recount.get(stem_, 0) + 1
+    sample = sorted(recount)[:: max(1, len(recount) // 60)]
+    assert store.term_counts(sample) == {s: recount[s] for s in sample}
+    store.close()

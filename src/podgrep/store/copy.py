@@ -76,9 +76,10 @@ def copy_library(
         with target.transaction():
             target._exec("UPDATE library SET value = ? WHERE key = 'id'", (theirs,))
     copied = 0
-    for table in TABLES:
-        copied += _copy_table(source, target, table, progress, batch)
-    copied += _copy_words(source, target, progress, batch)
+    with target.bulk_load():
+        for table in TABLES:
+            copied += _copy_table(source, target, table, progress, batch)
+        copied += _copy_words(source, target, progress, batch)
     return CopyResult(_counts(source), _counts(target), copied)
 
 

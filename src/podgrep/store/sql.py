@@ -14,6 +14,7 @@ import json
 import time
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -202,6 +203,12 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         self, columns: list[str], rows: list[Row], vectors: dict[int, np.ndarray]
     ) -> None:
         """Write copied passages (ids kept) with their vectors in this store's form."""
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load much at once (db copy, benchmarks): a store may put off index upkeep till the
+        end (PostgreSQL does); SQLite keeps its indexes as it goes."""
+        yield
 
     def import_rows(self, table: str, columns: list[str], rows: list[Row]) -> None:
         """Write copied rows as they are, ids kept (inside the caller's transaction); segments

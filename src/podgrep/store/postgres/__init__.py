@@ -31,6 +31,18 @@ BASELINE = 8  # a new PostgreSQL library starts at SQLite's schema version 8
 CANDIDATES = 500  # matching segments scored with BM25 per query (see match_segments)
 MATCH_SCAN = 20000  # matches ranked at most per query (and phrases counted up to)
 POOL_SIZE = 4  # connections a process keeps (the web app serves requests on threads)
+# the indexes a bulk load builds at its end (as in migrations/0008_initial.sql)
+DEFERRED = (
+    (
+        "segments_search",
+        "CREATE INDEX IF NOT EXISTS segments_search ON segments USING gin (search_tsv)",
+    ),
+    (
+        "passages_embedding",
+        "CREATE INDEX IF NOT EXISTS passages_embedding ON passages"
+        " USING hnsw (embedding vector_ip_ops)",
+    ),
+)
 _PLACEHOLDER = re.compile(r"\?")
 # INSERT INTO t (…) VALUES (… one level of (…) inside …) [ON CONFLICT …]
 _INSERT = re.compile(
@@ -146,6 +158,7 @@ class PostgresStore(SqlStore):
             self._pool.open(wait=True, timeout=30)
         except Exception as exc:
             raise _connect_error(self.url, exc) from None
+        self.ensure_indexes()
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -275,6 +288,35 @@ class PostgresStore(SqlStore):
                         " SELECT v, %s FROM generate_series(1, %s) v ON CONFLICT DO NOTHING",
                         (time.time(), BASELINE - 1),
                     )
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """Load much at once: the full-text (GIN) and vector (HNSW) indexes are dropped for the
+        load and built once at the end, which is many times faster than keeping them up to
+        date row by row. A load killed half-way leaves them missing; the next open of the
+        store builds them again (ensure_indexes)."""
+        self._exec("DROP INDEX IF EXISTS passages_embedding")
+        self._exec("DROP INDEX IF EXISTS segments_search")
+        try:
+            yield
+        finally:
+            self.ensure_indexes()
+
+    def ensure_indexes(self) -> None:
+        """Build the search indexes a bulk load dropped (with room to build them in memory)."""
+        present = {
+            str(r["indexname"])
+            for r in self._rows(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            )
+        }
+        missing = [(name, sql) for name, sql in DEFERRED if name not in present]
+        if not missing:
+            return
+        with self.transaction():
+            self._exec("SET LOCAL maintenance_work_mem = '2GB'")
+            for _, sql in missing:
+                self._exec(sql)
 
     @property
     def schema_version(self) -> int:

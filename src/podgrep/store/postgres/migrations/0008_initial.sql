@@ -176,7 +176,9 @@ CREATE TABLE words (
 
 -- how many segments hold each stem (SQLite reads this from fts5vocab), and how many segments
 -- and words there are in all (FTS5 keeps both for BM25): kept by statement triggers on
--- segments, each statement's changes summed per stem and applied in stem order
+-- segments, each statement's changes summed per stem. Every trigger takes the one row of
+-- segment_totals first, so writers of segments take their turn there (till they commit)
+-- and never lock stems in opposite orders: no deadlock between workers writing at once.
 CREATE TABLE term_docs (
     stem     TEXT COLLATE "C" PRIMARY KEY,
     segments BIGINT NOT NULL
@@ -190,28 +192,30 @@ INSERT INTO segment_totals VALUES (1, 0, 0);
 
 CREATE FUNCTION podgrep_terms_added() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    UPDATE segment_totals SET segments = segments + (SELECT COUNT(*) FROM added),
+        words = words + (SELECT COALESCE(SUM(search_len), 0) FROM added) WHERE id = 1;
     INSERT INTO term_docs (stem, segments)
         SELECT t.stem, COUNT(*) FROM added a, unnest(tsvector_to_array(a.search_tsv)) AS t(stem)
         GROUP BY t.stem ORDER BY t.stem
     ON CONFLICT (stem) DO UPDATE SET segments = term_docs.segments + EXCLUDED.segments;
-    UPDATE segment_totals SET segments = segments + (SELECT COUNT(*) FROM added),
-        words = words + (SELECT COALESCE(SUM(search_len), 0) FROM added) WHERE id = 1;
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION podgrep_terms_removed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    UPDATE segment_totals SET segments = segments - (SELECT COUNT(*) FROM removed),
+        words = words - (SELECT COALESCE(SUM(search_len), 0) FROM removed) WHERE id = 1;
     UPDATE term_docs d SET segments = d.segments - r.n
     FROM (SELECT t.stem, COUNT(*) AS n FROM removed x,
           unnest(tsvector_to_array(x.search_tsv)) AS t(stem) GROUP BY t.stem ORDER BY t.stem) r
     WHERE d.stem = r.stem;
-    UPDATE segment_totals SET segments = segments - (SELECT COUNT(*) FROM removed),
-        words = words - (SELECT COALESCE(SUM(search_len), 0) FROM removed) WHERE id = 1;
     RETURN NULL;
 END $$;
 
 CREATE FUNCTION podgrep_terms_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    UPDATE segment_totals SET words = words + (SELECT COALESCE(SUM(search_len), 0) FROM added)
+        - (SELECT COALESCE(SUM(search_len), 0) FROM removed) WHERE id = 1;
     INSERT INTO term_docs (stem, segments)
         SELECT stem, SUM(n) FROM (
             SELECT t.stem, 1 AS n FROM added a, unnest(tsvector_to_array(a.search_tsv)) AS t(stem)
@@ -219,8 +223,6 @@ BEGIN
             SELECT t.stem, -1 FROM removed r, unnest(tsvector_to_array(r.search_tsv)) AS t(stem)
         ) c GROUP BY stem HAVING SUM(n) <> 0 ORDER BY stem
     ON CONFLICT (stem) DO UPDATE SET segments = term_docs.segments + EXCLUDED.segments;
-    UPDATE segment_totals SET words = words + (SELECT COALESCE(SUM(search_len), 0) FROM added)
-        - (SELECT COALESCE(SUM(search_len), 0) FROM removed) WHERE id = 1;
     RETURN NULL;
 END $$;
 
