@@ -187,6 +187,16 @@ def test_db_copy_killed_half_way_then_rerun(pg_url: str, tmp_path: Path) -> None
         check=False,
     )
     assert refused.returncode == 2 and "already holds a different library" in refused.stderr
+    # and back: PostgreSQL into a new SQLite file holds the same library again
+    back = tmp_path / "back.db"
+    from typer.testing import CliRunner
+
+    from podgrep.cli import app
+
+    result = CliRunner().invoke(app, ["db", "copy", pg_url, f"sqlite://{back}"])
+    assert result.exit_code == 0, result.stderr
+    assert open_store(back).stats().rows == open_store(source).stats().rows
+    assert _hits(back, queries) == _hits(source, queries)
 
 
 def test_two_writers_at_once_neither_deadlock_nor_miscount(pg_url: str) -> None:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 
 from podgrep.errors import QueryError
-from podgrep.store.words import fold
+from podgrep.words import fold
 
 _TOKEN = re.compile(r'"[^"]*"|\S+')
 _WORDCHARS = re.compile(r"[\w']+", re.UNICODE)

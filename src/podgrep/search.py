@@ -86,8 +86,9 @@ def search(
         # `-words` are left to _hit, which checks them on the text shown: the index would
         # also exclude a segment for an excluded word in the next segment's lead
         rows = store.match_segments(parsed, limit=page, offset=skip, show=show)
+        following = store.next_segments([(r.transcript_id, r.idx) for r in rows])
         for row in rows:
-            hit = _hit(store, row, parsed)
+            hit = _hit(row, parsed, following.get((row.transcript_id, row.idx)))
             if hit is not None:
                 hits.append(hit)
         if len(rows) < page:
@@ -118,7 +119,9 @@ def holds(parsed: Query, text: str) -> bool:
     return any(all(has(t) for t in group) for group in parsed.groups())
 
 
-def _hit(store: Store, row: SegmentMatch, parsed: Query) -> Hit | None:
+def _hit(
+    row: SegmentMatch, parsed: Query, following: tuple[str, list[Word], float] | None
+) -> Hit | None:
     """The hit of one matching segment, opened at its first matched word; None when the
     match only begins in the next segment (that segment is its own hit) or the text shown
     holds an excluded word. A match running on into the next segment shows both."""
@@ -130,7 +133,7 @@ def _hit(store: Store, row: SegmentMatch, parsed: Query) -> Hit | None:
     timed = bool(own)
     if not timed:  # a publisher's transcript without word times: the words of the text
         own = [Word(start, end, w) for w in _WORDCHARS.findall(text)]
-    next_text, next_words, next_end = store.next_segment(row.transcript_id, row.idx)
+    next_text, next_words, next_end = following or ("", [], 0.0)
     lead_said = next_words or [Word(next_end, next_end, w) for w in next_text.split()]
     lead = lead_said[:LEAD_WORDS]
     spans = locate(parsed.terms, own + lead)

@@ -13,7 +13,7 @@ from podgrep.semantic.embed import DIM, MODEL_NAME, shared_embedder
 from podgrep.semantic.lexicon import is_word
 from podgrep.semantic.vectors import has_vectors
 from podgrep.store import Store
-from podgrep.store.words import tokens
+from podgrep.words import tokens
 
 MODES = ("keyword", "semantic", "hybrid")
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al. 2009)

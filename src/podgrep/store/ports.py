@@ -29,9 +29,9 @@ from podgrep.domain import (
     TranscriptSource,
     Word,
 )
-from podgrep.query import Query
 
 if TYPE_CHECKING:
+    from podgrep.query import Query
     from podgrep.store.sql import NextJob, QueuePosition, StoreStats
 
 
@@ -263,9 +263,11 @@ class Transcripts(Protocol):
         absent)."""
         ...
 
-    def next_segment(self, transcript_id: int, idx: int) -> tuple[str, list[Word], float]:
-        """The text, words and end of the segment after `idx` (where a boundary-spanning
-        match ends); empty when there is none."""
+    def next_segments(
+        self, places: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], tuple[str, list[Word], float]]:
+        """For each (transcript id, idx): the text, words and end of the segment after it;
+        places with none are absent. One query."""
         ...
 
     def passage_segments(

@@ -39,7 +39,7 @@ from podgrep.store.base import HIDDEN_FLAGS, Row, SqlBase, from_row, hidden, wor
 from podgrep.store.browse import BrowseQueries
 from podgrep.store.enrichment import EnrichmentQueries
 from podgrep.store.speakers import SpeakerQueries
-from podgrep.store.words import fold, stem, tokens
+from podgrep.words import fold, stem, tokens
 
 T = TypeVar("T")
 STEPS = ("fetch", "transcribe", "speakers", "index")
@@ -869,16 +869,26 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             out.update({int(r["id"]): str(r["speaker"]) for r in rows})
         return out
 
-    def next_segment(self, transcript_id: int, idx: int) -> tuple[str, list[Word], float]:
-        """The text, words and end of the segment after `idx` (where a boundary-spanning
-        match ends); empty when there is none."""
-        row = self._row(
-            'SELECT text, words_json, "end" FROM segments WHERE transcript_id=? AND idx=?',
-            (transcript_id, idx + 1),
-        )
-        if row is None:
-            return "", [], 0.0
-        return str(row["text"] or ""), words_of(row["words_json"]), float(row["end"])
+    def next_segments(
+        self, places: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], tuple[str, list[Word], float]]:
+        """For each (transcript id, idx): the text, words and end of the segment after it
+        (where a boundary-spanning match ends); places with none are absent. One query."""
+        out: dict[tuple[int, int], tuple[str, list[Word], float]] = {}
+        for part in chunks(sorted(set(places)), 400):
+            marks = ",".join("(?,?)" for _ in part)
+            rows = self._rows(
+                'SELECT transcript_id, idx, text, words_json, "end" FROM segments'
+                f" WHERE (transcript_id, idx) IN ({marks})",
+                [v for tid, idx in part for v in (tid, idx + 1)],
+            )
+            for r in rows:
+                out[(int(r["transcript_id"]), int(r["idx"]) - 1)] = (
+                    str(r["text"] or ""),
+                    words_of(r["words_json"]),
+                    float(r["end"]),
+                )
+        return out
 
     def passage_segments(
         self, transcript_id: int, first_idx: int, last_idx: int

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from podgrep.query import Query, Term
-from podgrep.store.words import stem, tokens
+from podgrep.words import stem, tokens
 
 MAX_POSITION = 16383  # the largest word position a tsvector holds
 MAX_LEXEME = 500  # longer "words" (pasted garbage) are left out of the index
@@ -97,14 +97,17 @@ class Phrase:
 
     def count_in(self, stems: list[str]) -> int:
         """How many times the phrase is said in a segment's stems."""
-        n = len(self.stems)
+        want = self.stems
+        if len(want) == 1:
+            if self.prefix:
+                return sum(1 for s in stems if s.startswith(want[0]))
+            return stems.count(want[0])
+        n, last = len(want), want[-1]
         found = 0
-        for i in range(len(stems) - n + 1):
-            head_ok = all(stems[i + k] == self.stems[k] for k in range(n - 1))
-            last = stems[i + n - 1]
-            want = self.stems[-1]
-            if head_ok and (last.startswith(want) if self.prefix else last == want):
-                found += 1
+        for i in (i for i, s in enumerate(stems[: len(stems) - n + 1]) if s == want[0]):
+            if all(stems[i + k] == want[k] for k in range(1, n - 1)):
+                tail = stems[i + n - 1]
+                found += tail.startswith(last) if self.prefix else tail == last
         return found
 
 

@@ -1,9 +1,9 @@
-"""The words said, unstemmed: what a prefix query (`regulat*`) is matched against.
-
-The full-text index stems every word (porter), and FTS5 does not stem a prefix, so `regulat*`
-would look for stems beginning with "regulat" while "regulation" is indexed as "regul". The
-`words` table keeps each word as said (folded as the index's tokenizer folds it) with its stem;
-a prefix is widened with the words that begin with it but whose stems do not.
+"""Words as the full-text index sees them: split at anything not a letter or digit, folded
+(lowercase, accents off) and Porter-stemmed, as SQLite's `porter unicode61 remove_diacritics 2`
+tokenizer does. Both stores index with these (PostgreSQL's tsvector is built from them), and
+the `words` table each store keeps (every word as said, with its stem) widens a prefix query:
+FTS5 does not stem a prefix, so `regulat*` would look for stems beginning with "regulat"
+while "regulation" is indexed as "regul".
 """
 
 from __future__ import annotations
