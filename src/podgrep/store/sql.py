@@ -877,9 +877,12 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         out: dict[tuple[int, int], tuple[str, list[Word], float]] = {}
         for part in chunks(sorted(set(places)), 400):
             marks = ",".join("(?,?)" for _ in part)
+            # a join on a VALUES list (columns column1, column2 in both dialects): each place
+            # one lookup in the (transcript_id, idx) index; SQLite would scan for a row-value IN
             rows = self._rows(
-                'SELECT transcript_id, idx, text, words_json, "end" FROM segments'
-                f" WHERE (transcript_id, idx) IN ({marks})",
+                'SELECT s.transcript_id, s.idx, s.text, s.words_json, s."end"'
+                f" FROM (VALUES {marks}) AS v JOIN segments s"
+                " ON s.transcript_id = v.column1 AND s.idx = v.column2",
                 [v for tid, idx in part for v in (tid, idx + 1)],
             )
             for r in rows:
