@@ -298,6 +298,7 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
     with _store(settings) as store:
         shows = store.status_counts()
         failures = store.failures()
+        where = str(settings.home) if store.kind == "sqlite" else store.location
     if as_json:
         out.print_json(
             json.dumps(
@@ -314,7 +315,7 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
             "The library is empty: add a feed with `podgrep add URL` (or try `podgrep demo`)."
         )
         return
-    table = Table(title=f"podgrep library in {settings.home}", title_justify="left")
+    table = Table(title=f"podgrep library in {where}", title_justify="left")
     for col in ("id", "show", "episodes", "new", "fetched", "transcribed", "failed"):
         table.add_column(col, justify="right" if col not in ("show",) else "left")
     for s in shows:
