@@ -78,10 +78,11 @@ def search(
         raise QueryError("--limit must be at least 1")
     parsed = parse_query(query)
     hits: list[Hit] = []
-    page = max(limit * 2, 20)
+    page = max((limit + offset) * 2, 20)
     skip = 0
     # rows whose match begins in the next segment's lead are dropped (that segment is its own
-    # hit), so pages are read until enough hits remain
+    # hit), so pages are read until enough hits remain, each twice the one before (a query
+    # whose best rows are mostly such leads costs a few index reads, not dozens)
     while len(hits) < limit + offset:
         # `-words` are left to _hit, which checks them on the text shown: the index would
         # also exclude a segment for an excluded word in the next segment's lead
@@ -94,6 +95,7 @@ def search(
         if len(rows) < page:
             break
         skip += page
+        page *= 2
     return hits[offset : offset + limit]
 
 

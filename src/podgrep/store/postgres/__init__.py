@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -383,43 +383,11 @@ class PostgresStore(SqlStore):
         expr = tsquery.render(query, widen)
         if not expr:
             return []
-        inner = "SELECT s.id, s.search_text, s.search_tsv FROM segments s"
-        args: list[Any] = []
-        if show:
-            inner += self.HIT_JOINS + " WHERE s.search_tsv @@ CAST(? AS tsquery) AND"
-            inner += self.SHOW_FILTER
-            args += [expr, f"%{show}%", show]
-        else:
-            inner += " WHERE s.search_tsv @@ CAST(? AS tsquery)"
-            args.append(expr)
-        cap = max(CANDIDATES, (limit + offset) * 4)
-        # the first MATCH_SCAN matches, ranked by ts_rank; the best `cap` scored by BM25
-        with self.transaction():
-            # a full-text match is answered from the GIN index: a scan of the whole table
-            # (which the planner may pick for a common phrase) reads every row
-            self._exec("SET LOCAL enable_seqscan = off")
-            rows = self._rows(
-                "SELECT m.id, m.search_text, ts_rank(m.search_tsv, CAST(? AS tsquery), 1) AS rank,"
-                " COUNT(*) OVER () AS matched"
-                f" FROM ({inner} LIMIT ?) m ORDER BY rank DESC, m.id LIMIT ?",
-                [expr, *args, MATCH_SCAN, cap],
-            )
-        if not rows:
-            return []
-        found = tsquery.phrases(query, widen)
-        # one phrase: the segments holding it are the ones just matched (up to MATCH_SCAN)
-        known = {found[0]: int(rows[0]["matched"])} if len(found) == 1 else {}
-        holding = self._phrase_counts(found, known)
         totals = self._row("SELECT segments, words FROM segment_totals WHERE id = 1")
         n_rows = int(totals["segments"]) if totals else 0
         n_words = int(totals["words"]) if totals else 0
-        scored = sorted(
-            (
-                tsquery.bm25(found, holding, n_rows, n_words, str(r["search_text"] or "")),
-                int(r["id"]),
-            )
-            for r in rows
-        )[offset : offset + limit]
+        ranked = self._ranked(query, expr, show, widen, (n_rows, n_words), limit + offset)
+        scored = ranked[offset : offset + limit]
         if not scored:
             return []
         full = {
@@ -430,6 +398,63 @@ class PostgresStore(SqlStore):
             )
         }
         return [self._match(full[sid], score) for score, sid in scored if sid in full]
+
+    def _ranked(
+        self,
+        query: Query,
+        expr: str,
+        show: str | None,
+        widen: Callable[[str], list[str]],
+        totals: tuple[int, int],
+        wanted: int,
+    ) -> list[tuple[float, int]]:
+        """(BM25 score, segment id) of the best candidates, best first. The last query's
+        ranking is kept for this thread and reused while the library's segment totals are
+        unchanged (the next page of the same search costs no index read); any write of
+        segments changes the totals, and the ranking is made again."""
+        key = (expr, show, totals)
+        memo = getattr(self._local, "ranked", None)
+        if memo is not None and memo[0] == key and (memo[2] or len(memo[1]) >= wanted):
+            return list(memo[1])
+        inner = "SELECT s.id, s.search_text, s.search_tsv FROM segments s"
+        args: list[Any] = []
+        if show:
+            inner += self.HIT_JOINS + " WHERE s.search_tsv @@ CAST(? AS tsquery) AND"
+            inner += self.SHOW_FILTER
+            args += [expr, f"%{show}%", show]
+        else:
+            inner += " WHERE s.search_tsv @@ CAST(? AS tsquery)"
+            args.append(expr)
+        cap = max(CANDIDATES, wanted * 4)
+        # the first MATCH_SCAN matches, ranked by ts_rank; the best `cap` scored by BM25
+        with self.transaction():
+            # a full-text match is answered from the GIN index: a scan of the whole table
+            # (which the planner may pick for a common phrase) reads every row; room for the
+            # bitmap of a common word to stay exact (a lossy one rechecks whole pages)
+            self._exec("SET LOCAL enable_seqscan = off")
+            self._exec("SET LOCAL work_mem = '64MB'")
+            rows = self._rows(
+                "SELECT m.id, m.search_text, ts_rank(m.search_tsv, CAST(? AS tsquery), 1) AS rank,"
+                " COUNT(*) OVER () AS matched"
+                f" FROM ({inner} LIMIT ?) m ORDER BY rank DESC, m.id LIMIT ?",
+                [expr, *args, MATCH_SCAN, cap],
+            )
+        if not rows:
+            self._local.ranked = (key, [], True)
+            return []
+        found = tsquery.phrases(query, widen)
+        # one phrase: the segments holding it are the ones just matched (up to MATCH_SCAN)
+        known = {found[0]: int(rows[0]["matched"])} if len(found) == 1 else {}
+        holding = self._phrase_counts(found, known)
+        scored = sorted(
+            (
+                tsquery.bm25(found, holding, *totals, str(r["search_text"] or "")),
+                int(r["id"]),
+            )
+            for r in rows
+        )
+        self._local.ranked = (key, scored, len(rows) < cap)
+        return list(scored)
 
     def _phrase_counts(
         self, found: list[tsquery.Phrase], known: dict[tsquery.Phrase, int]
