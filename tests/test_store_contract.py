@@ -152,3 +152,25 @@ def test_vectors_nearest_and_replaced(store: Store) -> None:
     assert store.nearest(vectors[2], 3, {eid}, "m", 384)[0][0] == near[0][0]
     store.write_passages(t.id, "m", [(0, 2, 0, 9)], vectors[:1])  # replaces all three
     assert len(store.nearest(vectors[0], 5, None, "m", 384)) == 1
+
+
+def test_a_common_word_is_ranked_over_all_its_matches(store: Store) -> None:
+    """Thousands of segments say the word; the best one (in the newest episode) comes first,
+    paging reaches the last match, and an excluded word is checked over all of them."""
+    sid, _ = store.add_show(Show(None, "http://example.org/common.xml", "Common"))
+    ids = store.add_episodes(sid, [Episode(None, sid, f"c{n}", f"C{n}") for n in range(6)])
+    for n, eid in enumerate(ids):
+        t = store.open_transcript(eid, "publisher", None, "en", None)
+        assert t.id is not None
+        lines = [f"a common thing number {i} of episode {n} is said here" for i in range(400)]
+        if n == 5:
+            lines[200] = "common common common"
+        if n == 2:
+            lines[100] = "a common topic apart"
+        store.add_window(t.id, 0, [_segment(i * 3.0, line) for i, line in enumerate(lines)])
+    best = search(store, "common", limit=3)
+    assert best[0].text.startswith("common common common") and best[0].episode_id == ids[5]
+    assert len(search(store, "common", limit=20, offset=2390)) == 10  # 2,400 in all
+    assert [h.text for h in search(store, "topic")] == ["a common topic apart"]
+    rest = search(store, "common -topic", limit=5000)
+    assert len(rest) >= 2390 and not any("topic" in h.text for h in rest)

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from podgrep.config import Settings
 from podgrep.domain import Episode, Show, Word
 from podgrep.errors import SchemaError
 from podgrep.runtime import open_store, redact
 from podgrep.search import search
+from podgrep.store import Store
 from tests.conftest import invoke
 
 DATA = Path(__file__).parent / "data" / "transcripts"
@@ -255,4 +257,213 @@ def test_two_writers_at_once_neither_deadlock_nor_miscount(pg_url: str) -> None:
                 recount[stem_] = recount.get(stem_, 0) + 1
     sample = sorted(recount)[:: max(1, len(recount) // 60)]
     assert store.term_counts(sample) == {s: recount[s] for s in sample}
+    store.close()
+
+
+def test_sync_lock_keeps_two_syncs_of_one_library_apart(pg_url: str, tmp_path: Path) -> None:
+    """Two syncs of one PostgreSQL library (other machines, other homes) never run at once:
+    the second is refused with one line; the lock goes with its holder, even a killed one."""
+    from podgrep.config import load_settings
+    from podgrep.errors import PodgrepError
+    from podgrep.jobs.sync import run_sync
+
+    first, second = open_store(pg_url), open_store(pg_url)
+    try:
+        with first.sync_lock():
+            with (
+                pytest.raises(PodgrepError, match="Another sync is running") as held,
+                second.sync_lock(),
+            ):
+                pass
+            message = str(held.value)
+            assert "PostgreSQL backend pid" in message
+            assert message.endswith(": wait for it or stop it")
+            # a sync from another home (its own file lock is free) is refused before any work
+            other = load_settings(tmp_path / "other-home", store_url=pg_url)
+            with pytest.raises(PodgrepError, match="Another sync is running"):
+                run_sync(other, second, refresh=False)
+        with second.sync_lock():  # released at the end of the block: taken at once
+            pass
+
+        # a process that holds the lock and is killed: the server ends its session, and the lock
+        script = (
+            "import sys, time\n"
+            "from podgrep.runtime import open_store\n"
+            "with open_store(sys.argv[1]).sync_lock():\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(600)\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script, pg_url], stdout=subprocess.PIPE, text=True
+        )
+        try:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+            with pytest.raises(PodgrepError, match="Another sync is running"), first.sync_lock():
+                pass
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with first.sync_lock():
+                    break
+            except PodgrepError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        first.close()
+        second.close()
+
+
+def _one_episode(pg_url: str, tmp_path: Path) -> tuple[Store, Settings, int]:
+    """A PostgreSQL library of one episode not yet fetched, and settings for it."""
+    from podgrep.config import load_settings
+
+    store = open_store(pg_url)
+    sid, _ = store.add_show(Show(None, "http://example.org/flaky.xml", "Flaky"))
+    [eid] = store.add_episodes(
+        sid, [Episode(None, sid, "g1", "Episode 1", media_url="http://127.0.0.1:9/ep.mp3")]
+    )
+    settings = load_settings(tmp_path / "home", store_url=pg_url, max_attempts=3)
+    return store, settings, eid
+
+
+def test_a_step_that_meets_a_store_gone_away_is_retried_not_parked(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podgrep.errors import StoreUnavailable
+    from podgrep.fetch import MediaCache
+    from podgrep.jobs import local
+    from podgrep.jobs.steps import StepContext
+
+    gone = "The PostgreSQL server at 127.0.0.1:5432 closed the connection: run sync again"
+
+    def fetch(ctx: object, ep: Episode, progress: object) -> None:
+        raise StoreUnavailable(gone)
+
+    monkeypatch.setitem(local.STEP_FUNCTIONS, "fetch", fetch)
+    store, settings, eid = _one_episode(pg_url, tmp_path)
+    try:
+        with MediaCache(tmp_path / "media") as cache:
+            ctx = StepContext(store, settings, cache)
+            for _ in range(settings.max_attempts + 1):  # more runs than attempts allowed
+                summary = local.run_pending(ctx)
+                assert summary.failures == [(eid, "fetch", gone)]
+                [job] = [j for j in store.jobs(eid) if j.step == "fetch"]
+                assert job.attempts == 0 and job.error == gone  # not charged, not parked
+                offered = store.next_job(settings.max_attempts)
+                assert offered is not None and (offered.episode_id, offered.step) == (eid, "fetch")
+    finally:
+        store.close()
+
+
+def test_a_store_that_cannot_record_a_failure_stops_the_run_with_its_line(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podgrep.errors import MediaError, StoreUnavailable
+    from podgrep.fetch import MediaCache
+    from podgrep.jobs import local
+    from podgrep.jobs.steps import StepContext
+    from podgrep.store.postgres import PostgresStore
+
+    gone = "The PostgreSQL server at 127.0.0.1:5432 closed the connection: run sync again"
+
+    def fetch(ctx: object, ep: Episode, progress: object) -> None:
+        raise MediaError("not audio")
+
+    def unrecorded(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable(gone)
+
+    monkeypatch.setitem(local.STEP_FUNCTIONS, "fetch", fetch)
+    store, settings, _ = _one_episode(pg_url, tmp_path)
+    monkeypatch.setattr(PostgresStore, "fail_job", unrecorded)
+    try:
+        with (
+            MediaCache(tmp_path / "media") as cache,
+            pytest.raises(StoreUnavailable, match="closed the connection"),
+        ):
+            local.run_pending(StepContext(store, settings, cache))
+    finally:
+        store.close()
+
+
+def test_serve_with_an_unusable_store_is_one_line_before_listening(
+    pg_server, pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import podgrep.web.server
+
+    listened: list[object] = []
+    monkeypatch.setattr(podgrep.web.server.uvicorn, "run", lambda *a, **k: listened.append(a))
+    wrong = pg_url.replace(f":{pg_server.password}@", ":WRONG@")
+    code, _, err = invoke(["--store", wrong, "serve", "--port", str(_free_port())], tmp_path)
+    assert code == 2 and "refused the password for user 'podgrep'" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "WRONG" not in err
+    assert not listened
+    # a store that works: the start-up line names it (without its password), not the home
+    code, _, err = invoke(["--store", pg_url, "serve", "--port", str(_free_port())], tmp_path)
+    assert code == 0 and len(listened) == 1, err
+    assert f"podgrep: library in {redact(pg_url)}" in err and pg_server.password not in err
+
+
+def test_the_password_is_never_printed(pg_server, pg_url: str, tmp_path: Path) -> None:
+    secret = pg_server.password
+    bad = [
+        pg_url.replace("postgresql://", "POSTGRESQL://"),  # any case of the scheme works
+        pg_url.replace("postgresql://", "postgresql+asyncpg://"),
+        pg_url.replace(f":{secret}@", ":se%zzcret@"),
+        pg_url.split("@")[0].replace(f":{secret}", "")
+        + "@"
+        + pg_url.split("@")[1]
+        + f"?password={secret}",
+        f"host=127.0.0.1 dbname=x user=podgrep password={secret}",
+    ]
+    for url in bad:
+        code, out, err = invoke(["--store", url, "db", "status", "--json"], tmp_path)
+        assert secret not in out + err and "zzcret" not in out + err, url
+        assert code in (0, 2) and "Traceback" not in err, (url, err)
+    assert not list(Path(".").glob("host=*"))  # a libpq string is not taken for a file name
+
+
+def test_odd_text_and_racing_writers_are_not_tracebacks(pg_url: str) -> None:
+    import threading
+
+    store = open_store(pg_url)
+    sid, _ = store.add_show(Show(None, "http://example.org/nul.xml", "Nul\x00Show"))
+    assert store.get_show(sid).title == "Nul\ufffdShow"  # PostgreSQL text holds no NUL
+    results: list[tuple[int, bool]] = []
+
+    def add() -> None:
+        s = open_store(pg_url)
+        results.append(s.add_show(Show(None, "http://example.org/race.xml", "Race")))
+        s.close()
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({sid for sid, _ in results}) == 1 and sum(new for _, new in results) == 1
+    store.close()
+
+
+def test_a_dropped_connection_is_one_transient_line(pg_server, pg_url: str) -> None:
+    import psycopg
+
+    from podgrep.errors import StoreUnavailable
+
+    store = open_store(pg_url)
+    store.list_shows()
+    with psycopg.connect(pg_server.url("postgres"), autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            (pg_url.rsplit("/", 1)[1],),
+        )
+    with pytest.raises(StoreUnavailable, match="stopped answering") as caught:
+        for _ in range(5):  # the pool notices the dead connections one by one
+            store.list_shows()
+    assert pg_server.password not in str(caught.value)
+    store.list_shows()  # and then goes on with new ones
     store.close()

@@ -85,3 +85,28 @@ def test_jobs_agree_but_for_timing(both: tuple[TestClient, TestClient]) -> None:
     a, b = sqlite.get("/api/jobs").json(), pg.get("/api/jobs").json()
     assert a["counts"] == b["counts"] and a["failures"] == b["failures"]
     assert [s["id"] for s in a["shows"]] == [s["id"] for s in b["shows"]]
+
+
+def test_a_store_gone_away_is_answered_503(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request made while the library's PostgreSQL cannot answer gets 503 and the store's
+    one line (the API as JSON, a page as HTML), not 400: the request was fine."""
+    from podgrep.errors import StoreUnavailable
+    from podgrep.store.postgres import PostgresStore
+
+    app = create_app(load_settings(tmp_path, store_url=pg_url))
+    gone = "The PostgreSQL server at 127.0.0.1:5432 closed the connection: try again"
+
+    def unavailable(*args: object, **kwargs: object) -> None:
+        raise StoreUnavailable(gone)
+
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        assert client.get("/api/shows").status_code == 200
+        monkeypatch.setattr(PostgresStore, "_rows", unavailable)
+        answer = client.get("/api/shows")
+        assert answer.status_code == 503 and answer.json() == {"detail": gone}
+        assert answer.headers.get("retry-after")
+        for path in ("/", "/search?q=choir"):
+            page = client.get(path)
+            assert page.status_code == 503 and "closed the connection" in page.text, path

@@ -184,8 +184,9 @@ def db_copy(
         out.print(table)
     if not result.equal:
         raise PodgrepError(
-            "The copy ended with different counts (was the source written during the copy?):"
-            " run the same command again"
+            "The copy ended with different counts: the source was written to while it was"
+            " copied, or after an earlier run (a copy adds rows the target lacks and changes"
+            " none). Copy into a new, empty database while nothing writes to the source"
         )
     out.print(f"Copied {result.copied:,} rows; both stores hold the same library.")
 

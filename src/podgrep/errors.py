@@ -53,6 +53,12 @@ class StoreError(PodgrepError):
     exit_code = 2
 
 
+class StoreUnavailable(StoreError):
+    """The store's server went away or refused work mid-command (a restart, a failover, a
+    dropped connection): nothing about the episode is wrong, so a step that met it is tried
+    again by the next sync without being charged an attempt."""
+
+
 class NotFoundError(PodgrepError):
     """An episode, show or source the user named does not exist."""
 

@@ -3,6 +3,7 @@ engine and the runner), built from settings. The CLI and the web app receive a R
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +20,14 @@ SCHEMES = ("sqlite", "postgresql", "postgres")
 
 def store_kind(target: str | Path) -> str:
     """ "sqlite" or "postgresql" for a store URL or a path (a path is a SQLite file)."""
-    if isinstance(target, Path) or "://" not in target:
+    if isinstance(target, Path):
+        return "sqlite"
+    if "://" not in target:
+        if _CONNINFO.match(target):  # libpq's "host=… dbname=…", not a file name
+            raise StoreError(
+                f"{redact(target)!r} looks like a libpq connection string: write the store as"
+                " a URL, postgresql://user:password@host:5432/dbname"
+            )
         return "sqlite"
     scheme = target.split("://", 1)[0].lower()
     if scheme == "sqlite":
@@ -45,8 +53,13 @@ def sqlite_path(target: str | Path) -> Path:
     return Path(rest).expanduser()
 
 
+_PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
+_CONNINFO = re.compile(r"^\s*\w+\s*=\s*\S+(\s+\w+\s*=)?")
+
+
 def redact(url: str) -> str:
-    """A store URL fit to print: the password replaced by ***."""
+    """A store URL fit to print: the password (in the address, or ?password=) as ***."""
+    url = _PASSWORD_PARAM.sub(r"\1***", url)
     if "://" not in url:
         return url
     parts = urlsplit(url)

@@ -21,7 +21,7 @@ _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # unicode61: letters and digits, th
 @lru_cache(maxsize=65536)
 def fold(word: str) -> str:
     """Lowercased, accents removed: how `unicode61 remove_diacritics 2` sees a word."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
+    decomposed = unicodedata.normalize("NFD", word.lower())  # ligatures stay, as in FTS5
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 

@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import IO, Protocol
 
 from podgrep.domain import Episode
-from podgrep.errors import DiskFullError, FetchError, ModelError, PodgrepError, full_disk_cause
+from podgrep.errors import (
+    DiskFullError,
+    FetchError,
+    ModelError,
+    PodgrepError,
+    StoreError,
+    StoreUnavailable,
+    full_disk_cause,
+)
 from podgrep.jobs.steps import STEP_FUNCTIONS, StepContext
 from podgrep.store import QueuePosition
 
@@ -47,9 +55,12 @@ class RunSummary:
 
 
 def _permanent(exc: BaseException) -> bool:
-    """Errors that another attempt cannot fix (bad input), as opposed to a flaky network."""
+    """Errors that another attempt cannot fix (bad input), as opposed to a flaky network or
+    a store's server that went away for a moment."""
     if isinstance(exc, FetchError):
         return not exc.transient
+    if isinstance(exc, StoreUnavailable):
+        return False
     return isinstance(exc, PodgrepError)
 
 
@@ -73,6 +84,8 @@ def run_pending(ctx: StepContext, reporter: Reporter | None = None) -> RunSummar
 
     A full disk fails the step with one line without charging an attempt, so the next sync
     takes it up again; when the database cannot even record that, the run stops with the line.
+    So does a store's server that went away (StoreUnavailable): the step is not charged, and
+    when the failure cannot be recorded either, the run stops with the store's one line.
     """
     try:
         return _run(ctx, reporter or SilentReporter())
@@ -118,14 +131,23 @@ def _run(ctx: StepContext, reporter: Reporter) -> RunSummary:
             else:
                 message = f"{type(exc).__name__}: {exc}"
                 traceback.print_exc()
-            store.fail_job(
-                episode_id,
-                step,
-                message,
-                park=full is None and _permanent(exc),
-                max_attempts=max_attempts,
-                charge=full is None,
-            )
+            # a full disk or a store that went away is not the episode's fault: not charged
+            blameless = full is not None or isinstance(exc, StoreUnavailable)
+            try:
+                store.fail_job(
+                    episode_id,
+                    step,
+                    message,
+                    park=not blameless and _permanent(exc),
+                    max_attempts=max_attempts,
+                    charge=not blameless,
+                )
+            except StoreError as unrecorded:
+                # the store cannot even record the failure: stop with its line (the step's
+                # own, if it was the store's too), never a loop over every episode
+                if isinstance(exc, StoreError):
+                    raise exc from None
+                raise unrecorded from None
             summary.failures.append((episode_id, step, message))
             reporter.finish(ep, step, message)
             after = job.position

@@ -24,7 +24,7 @@ def run_sync(
     on_phase: Callable[[str], None] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Sync the library in `store` under the sync lock: parked steps back in the queue when
+    """Sync the library in `store` under the sync locks: parked steps back in the queue when
     `retry` (`on_retry` gets how many), every feed re-checked when `refresh` (`on_feed` gets
     each result, feeds in parallel), then every pending step run once. `on_phase` hears
     "refreshing" and "working"; `notify` gets the steps' notes for the user."""
@@ -35,7 +35,9 @@ def run_sync(
     from podgrep.library import http_client, refresh_all
 
     resolve_model(settings.model)  # a wrong name fails now, before any work starts
-    with SyncLock(settings.home / "sync.lock"):
+    # the home's file lock first, then the store's (another machine syncing the same
+    # PostgreSQL library holds that one)
+    with SyncLock(settings.home / "sync.lock"), store.sync_lock():
         if retry:
             n = store.retry_failed()
             if on_retry is not None:

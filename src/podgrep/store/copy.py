@@ -59,7 +59,7 @@ def copy_library(
     `progress(table, done, total)`."""
     if not isinstance(source, SqlStore) or not isinstance(target, SqlStore):
         raise TypeError("db copy copies between SQL stores")
-    if source.location == target.location:
+    if source.identity() == target.identity():
         raise StoreError(f"{target.location} is the library being copied: name another store")
     if source.schema_version != target.schema_version:  # pragma: no cover - both migrated
         raise StoreError(

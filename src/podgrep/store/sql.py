@@ -191,6 +191,10 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         return f"<{type(self).__name__} {self.location}>"
 
     @abstractmethod
+    def identity(self) -> str:
+        """Which database this is, however its URL or path is written."""
+
+    @abstractmethod
     def table_columns(self, table: str) -> list[str]:
         """The stored (not generated) columns of a table, in order."""
 
@@ -208,6 +212,12 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
     def bulk_load(self) -> Iterator[None]:
         """Load much at once (db copy, benchmarks): a store may put off index upkeep till the
         end (PostgreSQL does); SQLite keeps its indexes as it goes."""
+        yield
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """Hold the library's sync lock for the block: nothing here, as a SQLite library is
+        one file in one home, whose file lock (jobs.local.SyncLock) keeps syncs apart."""
         yield
 
     def import_rows(self, table: str, columns: list[str], rows: list[Row]) -> None:
@@ -243,12 +253,17 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             known = self._value("SELECT id FROM shows WHERE feed_url = ?", (show.feed_url,))
             if known is not None:
                 return int(known), False
+            # another process may add the same feed at the same moment: one of them makes it
             sid = self._insert(
                 "INSERT INTO shows (feed_url, kind, title, author, description, image, language,"
                 " link, persons_json, etag, last_modified, last_checked, added)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (feed_url) DO NOTHING",
                 (show.feed_url, show.kind, *_show_metadata(show), show.last_checked, time.time()),
             )
+        if not sid:
+            return int(
+                self._value("SELECT id FROM shows WHERE feed_url = ?", (show.feed_url,))
+            ), False
         return sid, True
 
     def mark_remote(self, show_id: int | None, episode_ids: list[int]) -> None:

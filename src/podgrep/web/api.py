@@ -543,8 +543,9 @@ def jobs(state: State) -> JobsOut:
 
 
 def error_status(exc: PodgrepError) -> int:
-    """The HTTP status of a user error."""
-    from podgrep.errors import DiskFullError, FeedError
+    """The HTTP status of a user error (or of a store that cannot answer: not the request's
+    fault either)."""
+    from podgrep.errors import DiskFullError, FeedError, StoreError
     from podgrep.web.safety import AuthError, ForbiddenOrigin
 
     if isinstance(exc, NotFoundError):
@@ -557,4 +558,6 @@ def error_status(exc: PodgrepError) -> int:
         return 422
     if isinstance(exc, DiskFullError):
         return 507  # Insufficient Storage: not the request's fault
+    if isinstance(exc, StoreError):
+        return 503  # the library's store went away or cannot be used: try again later
     return 400

@@ -29,8 +29,9 @@ full-text search with the second each hit was said, adding sources, uploads and 
 
 Errors are JSON `{"detail": "…"}`: 400 bad query or a Host name the server does not answer
 to, 401 token missing, 403 cross-site write, 404 unknown id, 409 sync already running, 413 upload
-too large, 415 not audio, 422 invalid body. When the server is bound to an address other than
-loopback, or was given a token, the write endpoints (POST) need `Authorization: Bearer TOKEN`."""
+too large, 415 not audio, 422 invalid body, 503 the library's store cannot be reached (try again
+later). When the server is bound to an address other than loopback, or was given a token, the
+write endpoints (POST) need `Authorization: Bearer TOKEN`."""
 
 
 @asynccontextmanager
@@ -94,7 +95,13 @@ def _errors(app: FastAPI) -> None:
     async def user_error(request: Request, exc: PodgrepError) -> Response:
         status = api.error_status(exc)
         if _wants_json(request):
-            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            headers = (
+                {"WWW-Authenticate": "Bearer"}
+                if status == 401
+                else {"Retry-After": "5"}
+                if status == 503
+                else None
+            )
             return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
         return _error_page(request, status, str(exc))
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from podgrep.domain import Show
-from podgrep.errors import NotFoundError, PodgrepError
+from podgrep.errors import NotFoundError, PodgrepError, StoreError
 from podgrep.formats import FORMATS
 from podgrep.web import views
 from podgrep.web.api import Id, State
@@ -179,6 +179,8 @@ def search_page(
                 groups = group(hits)
                 count = len(hits)
                 meaning = sum(1 for v in hits if v.hit.match == "meaning")
+        except StoreError:
+            raise  # not the query's fault: answered 503 by the app
         except PodgrepError as exc:
             error = str(exc)
     return page(

@@ -8,6 +8,7 @@ import uvicorn
 
 from podgrep.config import Settings
 from podgrep.errors import PodgrepError
+from podgrep.runtime import Runtime
 from podgrep.web.app import create_app
 from podgrep.web.safety import host_rule, is_loopback, new_token
 
@@ -36,9 +37,13 @@ def serve(
         raise PodgrepError(f"--port {port} is not a TCP port (1–65535)")
     token, generated = write_token(host, token)
     rule = host_rule(host, allow_hosts or [], settings.allowed_hosts)  # checks the names
+    # the store opened once now: one that cannot be used (a wrong password, a server that is
+    # down) is the usual one line before anything listens, not an error on every request
+    with Runtime(settings).open_store() as store:
+        where = str(settings.home) if store.kind == "sqlite" else store.location
     app = create_app(settings, token=token, hosts=allow_hosts, bind=host)
     shown = f"[{host}]" if ":" in host else host
-    say(f"podgrep: library in {settings.home}")
+    say(f"podgrep: library in {where}")
     say(f"Serving on http://{shown}:{port}/  (API docs at /docs; Ctrl-C stops)")
     say(f"Answers to the Host names {rule.shown()} (more with --allow-host NAME)")
     if token:

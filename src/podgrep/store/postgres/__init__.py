@@ -14,23 +14,33 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
+from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import numpy as np
 
 from podgrep.domain import SegmentMatch
-from podgrep.errors import PodgrepError, SchemaError, StoreError
+from podgrep.errors import (
+    DiskFullError,
+    PodgrepError,
+    SchemaError,
+    StoreError,
+    StoreUnavailable,
+)
 from podgrep.query import Query
 from podgrep.store.base import Row
 from podgrep.store.postgres import tsquery
 from podgrep.store.sql import COUNTED, SqlStore, StoreStats
-from podgrep.words import tokens
+from podgrep.words import stem, tokens
 
 BASELINE = 8  # a new PostgreSQL library starts at SQLite's schema version 8
 CANDIDATES = 200  # matching segments scored with BM25 per query (see match_segments)
-MATCH_SCAN = 2000  # matches ranked at most per query (and phrases counted up to)
+EXACT_SCAN = 10000  # a query expected to match more is ranked among its newest matches
+NEWEST = 2000  # about how many of the newest matches a very common query is ranked among
+MATCH_SCAN = 2000  # a phrase or prefix is counted up to this many segments (for BM25)
 POOL_SIZE = 4  # connections a process keeps (the web app serves requests on threads)
+BULK_LOCK, INDEX_LOCK = 7263013, 7263014  # advisory lock keys (7263011 migrations, 7263012 sync)
 # the indexes a bulk load builds at its end (as in migrations/0008_initial.sql)
 DEFERRED = (
     (
@@ -82,26 +92,54 @@ def _row_factory(cursor: Any) -> Any:
     return make
 
 
+_PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
+
+
 def _redacted(url: str) -> str:
+    """The URL with its password (in the address or as ?password=) as ***."""
+    url = _PASSWORD_PARAM.sub(r"\1***", url)
     parts = urlsplit(url)
     if parts.password is None:
         return url
     return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
 
+def _secrets(url: str) -> list[str]:
+    """The password of a URL as written and as decoded: never to appear in a message."""
+    found = [m.group(0).split("=", 1)[1] for m in _PASSWORD_PARAM.finditer(url)]
+    netloc = url.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
+        raw = netloc.rsplit("@", 1)[0].split(":", 1)[1]
+        found += [raw, unquote(raw)]
+    return [f for f in found if f and f != "***"]
+
+
+def _scrubbed(url: str, text: str) -> str:
+    """A driver's message with the URL's password taken out (libpq quotes what it parsed)."""
+    for secret in sorted(_secrets(url), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _where(url: str) -> tuple[str, str, str]:
-    """(host:port, database, user) of a URL, for messages."""
+    """(host:port or socket folder, database, user) of a URL, for messages."""
     parts = urlsplit(url)
-    host = parts.hostname or "localhost"
-    port = parts.port or 5432
-    return f"{host}:{port}", (parts.path or "/").lstrip("/") or "(default)", parts.username or ""
+    query = dict(q.split("=", 1) for q in parts.query.split("&") if "=" in q)
+    try:
+        port = parts.port or int(query.get("port", 5432))
+    except ValueError:
+        port = 5432
+    host = parts.hostname or unquote(query.get("host", "")) or "localhost"
+    where = f"{host}:{port}" if not host.startswith("/") else f"the socket in {host} (port {port})"
+    return where, (parts.path or "/").lstrip("/") or "(default)", parts.username or ""
 
 
 def _connect_error(url: str, exc: Exception) -> StoreError:
     """One line naming what to check, for a connection that failed."""
     where, database, user = _where(url)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    low = str(exc).lower()
+    message = _scrubbed(url, str(exc).strip())
+    text = message.splitlines()[0] if message else type(exc).__name__
+    low = message.lower()
     if "password authentication failed" in low or "no password supplied" in low:
         return StoreError(
             f"PostgreSQL at {where} refused the password for user {user!r}: check the password"
@@ -117,10 +155,32 @@ def _connect_error(url: str, exc: Exception) -> StoreError:
             f"PostgreSQL at {where} has no user {user!r}: create the role or fix the user in"
             " the store URL"
         )
+    if "invalid" in low or "missing" in low or "unrecognized" in low or "syntax" in low:
+        return StoreError(
+            f"The store URL is not one PostgreSQL understands ({text}): write"
+            " postgresql://user:password@host:5432/dbname"
+        )
     return StoreError(
         f"Cannot reach PostgreSQL at {where} ({text}): check that the server is running and"
         " that the store URL names the right host and port"
     )
+
+
+def _unavailable(url: str, exc: Exception) -> StoreUnavailable:
+    """One line for a connection or server that failed in the middle of a command."""
+    message = _scrubbed(url, str(exc).strip()).splitlines()
+    return StoreUnavailable(
+        f"PostgreSQL at {_where(url)[0]} stopped answering"
+        f" ({message[0] if message else type(exc).__name__}): check the server, then run the"
+        " command again (nothing done so far is lost)"
+    )
+
+
+def _clean(value: Any) -> Any:
+    """A value PostgreSQL can store: text cannot hold NUL characters (SQLite's can)."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
 
 
 class PostgresStore(SqlStore):
@@ -137,7 +197,13 @@ class PostgresStore(SqlStore):
                 "The PostgreSQL store needs psycopg: pip install 'podgrep[postgres]'"
             ) from exc
         self._psycopg = psycopg
-        self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        scheme, _, rest = url.partition("://")
+        self.url = "postgresql://" + rest  # postgres://, POSTGRESQL://, postgresql+psycopg://
+        if scheme.lower() not in ("postgresql", "postgres", "postgresql+psycopg"):
+            raise StoreError(
+                f"Unknown store URL scheme {scheme!r} in {_redacted(self.url)}: use"
+                " postgresql://user@host:5432/dbname"
+            )
         self._local = threading.local()
         conninfo = self.url
         kwargs: dict[str, Any] = {"autocommit": True, "row_factory": _row_factory}
@@ -145,7 +211,7 @@ class PostgresStore(SqlStore):
             kwargs["connect_timeout"] = 10
         try:
             first = psycopg.connect(conninfo, **kwargs)
-        except psycopg.Error as exc:
+        except (psycopg.Error, ValueError) as exc:
             raise _connect_error(self.url, exc) from None
         try:
             self._migrate(first)
@@ -180,19 +246,33 @@ class PostgresStore(SqlStore):
             yield conn
 
     def _run(self, sql: str, args: Sequence[Any]) -> tuple[list[Row], int]:
+        with self._errors(), self._conn() as conn:
+            cur = conn.execute(self._sql(sql), tuple(_clean(a) for a in args))
+            rows = cur.fetchall() if cur.description else []
+            return rows, cur.rowcount
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """The driver's errors as one line each: a full disk on the server and a lost
+        connection are transient (the step is tried again, uncharged); anything else the
+        server refused names what it refused."""
         psycopg = self._psycopg
         try:
-            with self._conn() as conn:
-                cur = conn.execute(self._sql(sql), tuple(args))
-                rows = cur.fetchall() if cur.description else []
-                return rows, cur.rowcount
+            yield
         except psycopg.errors.DiskFull as exc:
-            raise PodgrepError(
-                f"The PostgreSQL server at {_where(self.url)[0]} is out of disk space ({exc}):"
-                " free space on the server, then run the command again"
+            raise DiskFullError(
+                f"The PostgreSQL server at {_where(self.url)[0]} is out of disk space: free"
+                " space on the server, then run the command again",
+                directory=Path("/"),  # the server's disk, not one of this machine's
             ) from exc
-        except psycopg.OperationalError as exc:
-            raise _connect_error(self.url, exc) from exc
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            raise _unavailable(self.url, exc) from exc
+        except psycopg.Error as exc:
+            line = _scrubbed(self.url, str(exc).strip()).splitlines()
+            raise PodgrepError(
+                f"PostgreSQL refused a write or read of the library"
+                f" ({type(exc).__name__}: {line[0] if line else ''})"
+            ) from exc
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         return self._run(sql, args)[0]
@@ -206,8 +286,9 @@ class PostgresStore(SqlStore):
         batch = [tuple(r) for r in rows]
         if not batch:
             return
+        batch = [tuple(_clean(v) for v in r) for r in batch]
         insert = _INSERT.match(sql)
-        with self._conn() as conn, conn.cursor() as cur:
+        with self._errors(), self._conn() as conn, conn.cursor() as cur:
             if insert is None:
                 cur.executemany(self._sql(sql), batch)
                 return
@@ -225,7 +306,7 @@ class PostgresStore(SqlStore):
         if getattr(self._local, "conn", None) is not None:
             yield
             return
-        with self._pool.connection() as conn:
+        with self._errors(), self._pool.connection() as conn:
             self._local.conn = conn
             try:
                 with conn.transaction():
@@ -266,6 +347,7 @@ class PostgresStore(SqlStore):
                     psycopg.errors.FeatureNotSupported,
                     psycopg.errors.InsufficientPrivilege,
                     psycopg.errors.UndefinedFile,
+                    psycopg.errors.UndefinedObject,
                 ) as exc:
                     if "vector" in str(exc):
                         where, database, _ = _where(self.url)
@@ -293,34 +375,54 @@ class PostgresStore(SqlStore):
     def bulk_load(self) -> Iterator[None]:
         """Load much at once: the full-text (GIN) and vector (HNSW) indexes are dropped for the
         load and built once at the end, which is many times faster than keeping them up to
-        date row by row. A load killed half-way leaves them missing; the next open of the
-        store builds them again (ensure_indexes)."""
-        self._exec("DROP INDEX IF EXISTS passages_embedding")
-        self._exec("DROP INDEX IF EXISTS segments_search")
-        try:
-            yield
-        finally:
-            self.ensure_indexes()
+        date row by row. One load at a time (a session lock the server drops if the process
+        dies); while it runs, other processes opening the store leave the indexes to it. A
+        load killed half-way leaves them missing; the next open of the store builds them."""
+        with self._errors(), self._pool.connection() as holder:
+            got = holder.execute("SELECT pg_try_advisory_lock(%s)", (BULK_LOCK,)).fetchone()
+            if not got or not got[0]:
+                raise StoreError(
+                    f"Another bulk load (a db copy) is writing {self.location}: wait for it"
+                )
+            try:
+                self._exec("DROP INDEX IF EXISTS passages_embedding")
+                self._exec("DROP INDEX IF EXISTS segments_search")
+                yield
+            finally:
+                try:
+                    self.ensure_indexes(loading=True)
+                finally:
+                    holder.execute("SELECT pg_advisory_unlock(%s)", (BULK_LOCK,))
 
-    def ensure_indexes(self) -> None:
-        """Build the search indexes a bulk load dropped (with room to build them in memory)."""
+    def ensure_indexes(self, *, loading: bool = False) -> None:
+        """Build the search indexes a bulk load dropped (with room to build them in memory);
+        nothing while another process's bulk load runs (it builds them at its end), and one
+        builder at a time."""
+        missing = self._missing_indexes()
+        if not missing:
+            return
+        with self.transaction():
+            if not loading and not self._value(
+                "SELECT pg_try_advisory_xact_lock(?) AS free", (BULK_LOCK,)
+            ):
+                return  # a bulk load is running: it builds them when it ends
+            self._exec("SELECT pg_advisory_xact_lock(?) AS held", (INDEX_LOCK,))
+            # room to build the HNSW graph in memory (1 GB, or what the server allows above it)
+            self._exec(
+                "SELECT set_config('maintenance_work_mem', GREATEST(setting::bigint, 1048576)"
+                " || 'kB', true) AS v FROM pg_settings WHERE name = 'maintenance_work_mem'"
+            )
+            for _, sql in self._missing_indexes():  # another process may have built them
+                self._exec(sql)
+
+    def _missing_indexes(self) -> list[tuple[str, str]]:
         present = {
             str(r["indexname"])
             for r in self._rows(
                 "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
             )
         }
-        missing = [(name, sql) for name, sql in DEFERRED if name not in present]
-        if not missing:
-            return
-        with self.transaction():
-            # room to build the HNSW graph in memory (1 GB, or what the server allows above it)
-            self._exec(
-                "SELECT set_config('maintenance_work_mem', GREATEST(setting::bigint, 1048576)"
-                " || 'kB', true) AS v FROM pg_settings WHERE name = 'maintenance_work_mem'"
-            )
-            for _, sql in missing:
-                self._exec(sql)
+        return [(name, sql) for name, sql in DEFERRED if name not in present]
 
     @property
     def schema_version(self) -> int:
@@ -370,9 +472,10 @@ class PostgresStore(SqlStore):
         The index gives the matching segments; the best CANDIDATES of them by ts_rank (or
         four times the page) are scored with BM25 from the stored counts, and only the page
         is read whole. When a query matches no more than CANDIDATES segments, both stores give
-        the same hits in the same order. A query matching more than MATCH_SCAN segments (a
-        word said every few minutes in a library of thousands of hours) is ranked among the
-        first MATCH_SCAN found, and its phrases counted up to that, so no query reads more."""
+        the same hits in the same order. A query said in more than EXACT_SCAN segments (a word
+        said every few minutes in a library of thousands of hours) is ranked among its newest
+        matches (about NEWEST of them: the segments of the latest episodes), so no query reads
+        more; its phrases are counted up to MATCH_SCAN."""
         widened: dict[str, list[str]] = {}
 
         def widen(prefix: str) -> list[str]:
@@ -383,10 +486,14 @@ class PostgresStore(SqlStore):
         expr = tsquery.render(query, widen)
         if not expr:
             return []
-        totals = self._row("SELECT segments, words FROM segment_totals WHERE id = 1")
+        totals = self._row(
+            "SELECT segments, words, (SELECT MAX(id) FROM segments) AS last FROM segment_totals"
+            " WHERE id = 1"
+        )
         n_rows = int(totals["segments"]) if totals else 0
         n_words = int(totals["words"]) if totals else 0
-        ranked = self._ranked(query, expr, show, widen, (n_rows, n_words), limit + offset)
+        last = int(totals["last"] or 0) if totals else 0
+        ranked = self._ranked(query, expr, show, widen, (n_rows, n_words, last), limit + offset)
         scored = ranked[offset : offset + limit]
         if not scored:
             return []
@@ -405,13 +512,14 @@ class PostgresStore(SqlStore):
         expr: str,
         show: str | None,
         widen: Callable[[str], list[str]],
-        totals: tuple[int, int],
+        totals: tuple[int, int, int],
         wanted: int,
     ) -> list[tuple[float, int]]:
         """(BM25 score, segment id) of the best candidates, best first. The last query's
-        ranking is kept for this thread and reused while the library's segment totals are
-        unchanged (the next page of the same search costs no index read); any write of
-        segments changes the totals, and the ranking is made again."""
+        ranking is kept for this thread and reused while the library's segments are as they
+        were: their count, their words and the largest id (any insert, delete or rewrite of
+        segments changes one of them), so the next page of the same search costs no index
+        read and a write by any process is seen at the next search."""
         key = (expr, show, totals)
         memo = getattr(self._local, "ranked", None)
         if memo is not None and memo[0] == key and (memo[2] or len(memo[1]) >= wanted):
@@ -425,36 +533,86 @@ class PostgresStore(SqlStore):
         else:
             inner += " WHERE s.search_tsv @@ CAST(? AS tsquery)"
             args.append(expr)
+        expected = self._expected_matches(query, widen)
+        if expected > EXACT_SCAN and totals[2] and not show:
+            # a very common query: its newest matches only (segment ids grow with time)
+            since = max(0, totals[2] - int(totals[2] * NEWEST * 2 / expected))
+            inner += " AND s.id > ?"
+            args.append(since)
         cap = max(CANDIDATES, wanted * 4)
-        # the first MATCH_SCAN matches, ranked by ts_rank; the best `cap` scored by BM25
+        # the matches ranked by ts_rank, the best `cap` scored by BM25
         with self.transaction():
             # a full-text match is answered from the GIN index: a scan of the whole table
             # (which the planner may pick for a common phrase) reads every row; room for the
             # bitmap of a common word to stay exact (a lossy one rechecks whole pages)
             self._exec("SET LOCAL enable_seqscan = off")
+            self._exec("SET LOCAL enable_indexscan = off")  # bitmaps: GIN AND the id range
             self._exec("SET LOCAL work_mem = '64MB'")
             rows = self._rows(
                 "SELECT m.id, m.search_text, ts_rank(m.search_tsv, CAST(? AS tsquery), 1) AS rank,"
                 " COUNT(*) OVER () AS matched"
-                f" FROM ({inner} LIMIT ?) m ORDER BY rank DESC, m.id LIMIT ?",
-                [expr, *args, MATCH_SCAN, cap],
+                f" FROM ({inner}) m ORDER BY rank DESC, m.id LIMIT ?",
+                [expr, *args, cap],
             )
         if not rows:
             self._local.ranked = (key, [], True)
             return []
         found = tsquery.phrases(query, widen)
-        # one phrase: the segments holding it are the ones just matched (up to MATCH_SCAN)
-        known = {found[0]: int(rows[0]["matched"])} if len(found) == 1 else {}
+        # one phrase: the segments holding it are the ones just matched (when all were; else
+        # the expected count: with one phrase its IDF scales every score alike, the order
+        # does not depend on it)
+        whole = expected <= EXACT_SCAN
+        matched = int(rows[0]["matched"]) if whole else max(expected, int(rows[0]["matched"]))
+        known = {found[0]: matched} if len(found) == 1 else {}
         holding = self._phrase_counts(found, known)
         scored = sorted(
             (
-                tsquery.bm25(found, holding, *totals, str(r["search_text"] or "")),
+                tsquery.bm25(found, holding, totals[0], totals[1], str(r["search_text"] or "")),
                 int(r["id"]),
             )
             for r in rows
         )
         self._local.ranked = (key, scored, len(rows) < cap)
         return list(scored)
+
+    def _expected_matches(self, query: Query, widen: Callable[[str], list[str]]) -> int:
+        """About how many segments a query matches, from the stored word counts (at most:
+        an AND group by its rarest term, a phrase by its rarest word, a prefix by the words
+        it begins, OR groups added up)."""
+        groups = query.groups()
+        words = {
+            stem(tok)
+            for group in groups
+            for t in group
+            for w in (t.words if not t.prefix else t.words[:-1])
+            for tok in tokens(w)
+        }
+        counts = self.term_counts(sorted(words))
+        total = 0
+        for group in groups:
+            least: int | None = None
+            for t in group:
+                stems = [stem(tok) for w in t.words for tok in tokens(w)]
+                if t.prefix:
+                    head = tokens(t.words[-1])
+                    begun = head[-1] if head else ""
+                    n = int(
+                        self._value(
+                            "SELECT COALESCE(SUM(segments), 0) AS n FROM term_docs"
+                            " WHERE stem >= ? AND stem < ?",
+                            (begun, begun + "\U0010ffff"),
+                        )
+                        or 0
+                    )
+                    n += sum(counts.get(stem(w), 0) for w in widen(t.words[-1]))
+                    stems = stems[:-1]
+                    if stems:
+                        n = min(n, *(counts.get(x, 0) for x in stems))
+                else:
+                    n = min((counts.get(x, 0) for x in stems), default=0)
+                least = n if least is None else min(least, n)
+            total += least or 0
+        return total
 
     def _phrase_counts(
         self, found: list[tsquery.Phrase], known: dict[tsquery.Phrase, int]
@@ -529,6 +687,14 @@ class PostgresStore(SqlStore):
         )
         return [(int(r["id"]), _parse_vector(str(r["v"]))) for r in rows]
 
+    def identity(self) -> str:
+        """Which database this is, however its URL is written (for `db copy`)."""
+        row = self._row(
+            "SELECT (SELECT system_identifier FROM pg_control_system()) AS cluster,"
+            " current_database() AS db"
+        )
+        return f"postgresql:{row['cluster']}/{row['db']}" if row else self.location
+
     def table_columns(self, table: str) -> list[str]:
         rows = self._rows(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
@@ -599,6 +765,57 @@ class PostgresStore(SqlStore):
                 )
         found = [(int(r["id"]), float(r["cosine"])) for r in rows]
         return sorted(found, key=lambda f: (-f[1], f[0]))
+
+    # -- sync lock ----------------------------------------------------------------------------
+
+    @contextmanager
+    def sync_lock(self) -> Iterator[None]:
+        """Hold the library's sync lock for the block: a session-level advisory lock on a
+        connection of the pool kept for the block alone, so one sync at a time runs on this
+        database, whichever machine or home it was started from. It is released at the end,
+        and by the server with the session if the process dies; PodgrepError at once if
+        another sync holds it."""
+        psycopg = self._psycopg
+        key = 7263012  # the library's sync (7263011 is the migration's lock)
+        try:
+            conn: Any = self._pool.getconn()
+        except psycopg.OperationalError as exc:
+            raise _connect_error(self.url, exc) from exc
+        try:
+            try:
+                row = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (key,)).fetchone()
+            except psycopg.OperationalError as exc:
+                raise _connect_error(self.url, exc) from exc
+            if row is None or not row["got"]:
+                holder = "another process"
+                try:  # who holds it, for the message: its server process and client address
+                    found = conn.execute(
+                        "SELECT l.pid, a.client_addr FROM pg_locks l"
+                        " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
+                        " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+                        " AND l.database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
+                        " AND l.classid::bigint = %s AND l.objid::bigint = %s",
+                        (key >> 32, key & 0xFFFFFFFF),
+                    ).fetchone()
+                except psycopg.Error:
+                    found = None
+                if found is not None:
+                    holder = f"PostgreSQL backend pid {found['pid']}"
+                    if found["client_addr"] is not None:
+                        holder += f", client {found['client_addr']}"
+                raise PodgrepError(
+                    f"Another sync is running on this library ({holder}): wait for it or stop it"
+                )
+            try:
+                yield
+            finally:
+                try:  # noqa: SIM105 - an unlock that fails is no error here
+                    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                except psycopg.Error:
+                    pass  # the session is gone, and its lock with it
+        finally:
+            self._pool.putconn(conn)
 
 
 def _vector_text(vector: np.ndarray) -> str:

@@ -307,6 +307,10 @@ class SqliteStore(SqlStore):
         ids, rows, scales, _ = self.load_vectors(model, dim)
         return [(int(pid), rows[i].astype(np.float32) * scales[i]) for i, pid in enumerate(ids)]
 
+    def identity(self) -> str:
+        """Which database this is, however its path is written (for `db copy`)."""
+        return f"sqlite:{self.path.resolve()}"
+
     def table_columns(self, table: str) -> list[str]:
         return [str(r["name"]) for r in self.db.execute(f"PRAGMA table_info({table})")]
 
