@@ -587,6 +587,10 @@ class PostgresStore(SqlStore):
             for w in (t.words if not t.prefix else t.words[:-1])
             for tok in tokens(w)
         }
+        for group in groups:  # a prefix matches the whole words it is widened with too
+            for t in group:
+                if t.prefix:
+                    words |= {stem(w) for word in widen(t.words[-1]) for w in tokens(word)}
         counts = self.term_counts(sorted(words))
         total = 0
         for group in groups:
@@ -604,7 +608,9 @@ class PostgresStore(SqlStore):
                         )
                         or 0
                     )
-                    n += sum(counts.get(stem(w), 0) for w in widen(t.words[-1]))
+                    n += sum(
+                        counts.get(stem(w), 0) for word in widen(t.words[-1]) for w in tokens(word)
+                    )
                     stems = stems[:-1]
                     if stems:
                         n = min(n, *(counts.get(x, 0) for x in stems))
