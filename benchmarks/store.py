@@ -572,6 +572,9 @@ def main() -> None:
     parser.add_argument(
         "--bulk", action="store_true", help="load inside store.bulk_load() (indexes at the end)"
     )
+    parser.add_argument(
+        "--seed", type=int, default=3, help="which queries (3: those settings were tuned on)"
+    )
     args = parser.parse_args()
     kinds = [s.strip() for s in args.stores.split(",") if s.strip()]
     unknown = set(kinds) - {"sqlite", "postgresql"}
@@ -646,7 +649,7 @@ def main() -> None:
                 + f", {len(indexes) - 4} others {_mib(rest)}"
             )
 
-        asked = queries(library, used, args.queries, seed=3)
+        asked = queries(library, used, args.queries, seed=args.seed)
         print(f"\nlatency: {args.queries} queries of each kind (after {WARMUP} to warm up)")
         shared_embedder().embed_one("warm up")
         results = measure(stores, asked)

@@ -36,7 +36,7 @@ from podgrep.words import stem, tokens
 
 BASELINE = 8  # a new PostgreSQL library starts at SQLite's schema version 8
 CANDIDATES = 200  # matching segments scored with BM25 per query (see match_segments)
-EXACT_SCAN = 10000  # a query expected to match more is ranked among its newest matches
+EXACT_SCAN = 5000  # a query expected to match more is ranked among its newest matches
 NEWEST = 2000  # about how many of the newest matches a very common query is ranked among
 MATCH_SCAN = 2000  # a phrase or prefix is counted up to this many segments (for BM25)
 POOL_SIZE = 4  # connections a process keeps (the web app serves requests on threads)
