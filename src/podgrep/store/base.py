@@ -9,6 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import fields
+from importlib import resources
 from typing import Any, TypeVar
 
 from podgrep.domain import Word
@@ -27,6 +28,17 @@ def from_row(cls: type[T], row: Row, **converted: Any) -> T:
         if f.name in columns and f.name not in converted
     }
     return cls(**plain, **converted)
+
+
+def migrations(package: str) -> list[tuple[int, str]]:
+    """(version, SQL) of each `NNNN_*.sql` in a store package's `migrations` folder, in order."""
+    folder = resources.files(package) / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
 
 
 def hidden(flags: str | None) -> bool:

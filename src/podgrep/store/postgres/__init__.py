@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,7 +28,7 @@ from podgrep.errors import (
     StoreUnavailable,
 )
 from podgrep.query import Query
-from podgrep.store.base import Row
+from podgrep.store.base import Row, migrations
 from podgrep.store.postgres import tsquery
 from podgrep.store.sql import COUNTED, SqlStore, StoreStats
 from podgrep.words import stem, tokens
@@ -65,13 +64,7 @@ _WINDOW = re.compile(r'(?<!")\bwindow\b(?!")')
 
 
 def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("podgrep.store.postgres") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return migrations("podgrep.store.postgres")
 
 
 class PgRow(dict[str, Any]):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 from podgrep.domain import SegmentMatch
 from podgrep.errors import DiskFullError, PodgrepError, QueryError, SchemaError, is_disk_full
 from podgrep.query import Query
+from podgrep.store.base import migrations
 from podgrep.store.sql import (
     _NEXT_FIRST,
     _NEXT_LATER,
@@ -30,13 +30,7 @@ WORDS_VERSION = 7  # the migration creating `words`, filled from the segments al
 
 
 def _migrations() -> list[tuple[int, str]]:
-    folder = resources.files("podgrep.store.sqlite") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return migrations("podgrep.store.sqlite")
 
 
 class SqliteStore(SqlStore):
