@@ -8,6 +8,7 @@ cached in the process: every read sees what any other process has committed.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -39,6 +40,11 @@ EXACT_SCAN = 5000  # a query expected to match more is ranked among its newest m
 NEWEST = 2000  # about how many of the newest matches a very common query is ranked among
 MATCH_SCAN = 2000  # a phrase or prefix is counted up to this many segments (for BM25)
 POOL_SIZE = 4  # connections a process keeps (the web app serves requests on threads)
+# the pool logs a warning for each dead connection it throws away; podgrep says what happened
+# in one line of its own (StoreUnavailable), so the pool's notes stay out of the terminal
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
+logging.getLogger("psycopg.pool").propagate = False
+
 BULK_LOCK, INDEX_LOCK = 7263013, 7263014  # advisory lock keys (7263011 migrations, 7263012 sync)
 # the indexes a bulk load builds at its end (as in migrations/0008_initial.sql)
 DEFERRED = (
