@@ -29,10 +29,11 @@ def test_operators_in_user_text_are_quoted():
 
 
 def test_text_becomes_the_stems_fts5_indexes():
-    assert tsquery.vector("Regulators, régulation — it's done") == (
-        "'regul':1,2 'it':3 's':4 'done':5"
+    assert tsquery.indexed("Regulators, régulation — it's done") == (
+        "'regul':1,2 'it':3 's':4 'done':5",
+        5,
     )
-    assert tsquery.vector("") == ""
+    assert tsquery.indexed("") == ("", 0)
 
 
 @pytest.mark.parametrize("query", ['"open', 'a "b" "c', '"'])

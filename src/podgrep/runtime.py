@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from podgrep.config import Settings
 from podgrep.errors import StoreError
 from podgrep.store import Store
+from podgrep.store.urls import redact
 
 SCHEMES = ("sqlite", "postgresql", "postgres")
 
@@ -53,20 +53,7 @@ def sqlite_path(target: str | Path) -> Path:
     return Path(rest).expanduser()
 
 
-_PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
 _CONNINFO = re.compile(r"^\s*\w+\s*=\s*\S+(\s+\w+\s*=)?")
-
-
-def redact(url: str) -> str:
-    """A store URL fit to print: the password (in the address, or ?password=) as ***."""
-    url = _PASSWORD_PARAM.sub(r"\1***", url)
-    if "://" not in url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
 
 
 def open_store(target: str | Path) -> Store:

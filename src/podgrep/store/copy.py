@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from podgrep.errors import StoreError
 from podgrep.store.ports import Store
-from podgrep.store.sql import COUNTED, SqlStore
+from podgrep.store.sql import SqlStore
 
 BATCH = 2000
 # parents before children; `words` (keyed by the word) last
@@ -80,11 +80,7 @@ def copy_library(
         for table in TABLES:
             copied += _copy_table(source, target, table, progress, batch)
         copied += _copy_words(source, target, progress, batch)
-    return CopyResult(_counts(source), _counts(target), copied)
-
-
-def _counts(store: SqlStore) -> dict[str, int]:
-    return {t: int(store._value(f"SELECT COUNT(*) AS n FROM {t}")) for t in COUNTED}  # noqa: S608
+    return CopyResult(source.part_counts(), target.part_counts(), copied)
 
 
 def _copy_table(

@@ -4,7 +4,7 @@ PostgreSQL both run.
 Each store (store/sqlite, store/postgres) supplies its connection and transactions, the few
 words of dialect that differ (`_sql`), its migrations, and its full-text index and vectors.
 Statements here are written once with `?` placeholders and portable SQL (`RETURNING id`,
-`ON CONFLICT DO NOTHING`, `GREATEST`, `IS NOT DISTINCT FROM`, `ILIKE`, `string_agg`), which
+`ON CONFLICT DO NOTHING`, `GREATEST`, `IS NOT DISTINCT FROM`, `ILIKE`), which
 each store renders to its own dialect. Nothing outside `store/` sees a connection or a row.
 """
 
@@ -172,10 +172,6 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
     ) -> list[tuple[int, float]]:
         """The k passages of `model` nearest a unit vector, among those of `episodes` when
         given: (passage id, cosine), best first."""
-
-    @abstractmethod
-    def passage_vectors(self, model: str, dim: int) -> list[tuple[int, np.ndarray]]:
-        """(passage id, vector) of every passage of a model, in id order."""
 
     # search text written with a segment, in whatever form the store's index wants
     def _index_columns(self, searchable: str) -> dict[str, Any]:
@@ -574,12 +570,21 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             args = (episode_id,)
         return [from_row(Job, r) for r in self._rows(sql + " ORDER BY episode_id, id", args)]
 
+    def jobs_by_state(self) -> dict[str, int]:
+        """How many job steps are in each state there is (only the states present)."""
+        rows = self._rows("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+        return {str(r["state"]): int(r["n"]) for r in rows}
+
     def job_counts(self) -> dict[str, int]:
         """How many job steps are pending, running, done and failed in the whole library."""
-        counts = {"pending": 0, "running": 0, "done": 0, "failed": 0}
-        for r in self._rows("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state"):
-            counts[str(r["state"])] = int(r["n"])
-        return counts
+        return {"pending": 0, "running": 0, "done": 0, "failed": 0, **self.jobs_by_state()}
+
+    def part_counts(self) -> dict[str, int]:
+        """The rows of each part of the library `db status` counts, in COUNTED order."""
+        return {
+            table: int(self._value(f"SELECT COUNT(*) AS n FROM {table}"))  # noqa: S608
+            for table in COUNTED
+        }
 
     def status_counts(self) -> list[ShowCounts]:
         """Per show: episode counts by status."""
@@ -873,8 +878,7 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
     def segment_speakers(self, segment_ids: list[int]) -> dict[int, str]:
         """Who said each segment: the speaker's name, else its label (unlabelled: absent)."""
         out: dict[int, str] = {}
-        for start in range(0, len(segment_ids), 500):
-            part = segment_ids[start : start + 500]
+        for part in chunks(segment_ids, 500):
             marks = ",".join("?" * len(part))
             rows = self._rows(
                 "SELECT s.id, COALESCE(sp.name, sp.label) AS speaker FROM segments s"

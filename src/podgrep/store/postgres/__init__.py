@@ -31,7 +31,8 @@ from podgrep.errors import (
 from podgrep.query import Query
 from podgrep.store.base import Row, migrations
 from podgrep.store.postgres import tsquery
-from podgrep.store.sql import COUNTED, SqlStore, StoreStats
+from podgrep.store.sql import SqlStore, StoreStats
+from podgrep.store.urls import redact, secrets
 from podgrep.words import stem, tokens
 
 BASELINE = 8  # a new PostgreSQL library starts at SQLite's schema version 8
@@ -91,31 +92,9 @@ def _row_factory(cursor: Any) -> Any:
     return make
 
 
-_PASSWORD_PARAM = re.compile(r"(?i)(password=)[^&\s]*")
-
-
-def _redacted(url: str) -> str:
-    """The URL with its password (in the address or as ?password=) as ***."""
-    url = _PASSWORD_PARAM.sub(r"\1***", url)
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
-
-
-def _secrets(url: str) -> list[str]:
-    """The password of a URL as written and as decoded: never to appear in a message."""
-    found = [m.group(0).split("=", 1)[1] for m in _PASSWORD_PARAM.finditer(url)]
-    netloc = url.split("://", 1)[-1].split("/", 1)[0]
-    if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
-        raw = netloc.rsplit("@", 1)[0].split(":", 1)[1]
-        found += [raw, unquote(raw)]
-    return [f for f in found if f and f != "***"]
-
-
 def _scrubbed(url: str, text: str) -> str:
     """A driver's message with the URL's password taken out (libpq quotes what it parsed)."""
-    for secret in sorted(_secrets(url), key=len, reverse=True):
+    for secret in sorted(secrets(url), key=len, reverse=True):
         text = text.replace(secret, "***")
     return text
 
@@ -200,7 +179,7 @@ class PostgresStore(SqlStore):
         self.url = "postgresql://" + rest  # postgres://, POSTGRESQL://, postgresql+psycopg://
         if scheme.lower() not in ("postgresql", "postgres", "postgresql+psycopg"):
             raise StoreError(
-                f"Unknown store URL scheme {scheme!r} in {_redacted(self.url)}: use"
+                f"Unknown store URL scheme {scheme!r} in {redact(self.url)}: use"
                 " postgresql://user@host:5432/dbname"
             )
         self._local = threading.local()
@@ -229,7 +208,7 @@ class PostgresStore(SqlStore):
 
     @property
     def location(self) -> str:
-        return _redacted(self.url)
+        return redact(self.url)
 
     def _sql(self, sql: str) -> str:
         sql = _WINDOW.sub('"window"', sql.replace("%", "%%"))
@@ -430,14 +409,7 @@ class PostgresStore(SqlStore):
     def stats(self) -> StoreStats:
         """The store, where it is, its schema version, its size (the database's, as the server
         counts it) and how many rows each part of the library holds."""
-        counts = {
-            table: int(self._value(f"SELECT COUNT(*) AS n FROM {table}"))  # noqa: S608
-            for table in COUNTED
-        }
-        jobs = {
-            str(r["state"]): int(r["n"])
-            for r in self._rows("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-        }
+        counts, jobs = self.part_counts(), self.jobs_by_state()
         size = int(self._value("SELECT pg_database_size(current_database()) AS n"))
         latest = max((v for v, _ in _migrations()), default=0)
         return StoreStats(
@@ -457,10 +429,8 @@ class PostgresStore(SqlStore):
     # -- full-text search ---------------------------------------------------------------------
 
     def _index_columns(self, searchable: str) -> dict[str, Any]:
-        return {
-            "search_tsv": tsquery.vector(searchable),
-            "search_len": len(tokens(searchable)),
-        }
+        literal, words = tsquery.indexed(searchable)
+        return {"search_tsv": literal, "search_len": words}
 
     def match_segments(
         self, query: Query, *, limit: int, offset: int = 0, show: str | None = None
@@ -683,14 +653,6 @@ class PostgresStore(SqlStore):
                     for i, (a, b, start, end) in enumerate(spans)
                 ],
             )
-
-    def passage_vectors(self, model: str, dim: int) -> list[tuple[int, np.ndarray]]:
-        """(passage id, float vector) of every passage of a model, for `db copy`."""
-        rows = self._rows(
-            "SELECT id, CAST(embedding AS text) AS v FROM passages WHERE model=? ORDER BY id",
-            (model,),
-        )
-        return [(int(r["id"]), _parse_vector(str(r["v"]))) for r in rows]
 
     def identity(self) -> str:
         """Which database this is, however its URL is written (for `db copy`)."""

@@ -28,17 +28,20 @@ def _quote(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def vector(text: str) -> str:
-    """The tsvector literal of a segment's searchable text: each stem with its positions."""
+def indexed(text: str) -> tuple[str, int]:
+    """A segment's searchable text as the index holds it: the tsvector literal (each stem
+    with its positions) and how many words it has (BM25's length), from one reading."""
+    said = tokens(text)
     positions: dict[str, list[int]] = {}
-    for i, token in enumerate(tokens(text)):
+    for i, token in enumerate(said):
         if len(token) > MAX_LEXEME:
             continue
         positions.setdefault(stem(token), []).append(min(i + 1, MAX_POSITION))
-    return " ".join(
+    literal = " ".join(
         f"{_quote(lexeme)}:{','.join(str(p) for p in sorted(set(at)))}"
         for lexeme, at in positions.items()
     )
+    return literal, len(said)
 
 
 def term(t: Term, widen: Callable[[str], list[str]] = _none) -> str:

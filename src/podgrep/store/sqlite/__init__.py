@@ -18,11 +18,11 @@ from podgrep.store.sql import (
     _NEXT_FIRST,
     _NEXT_LATER,
     _NEXT_SAME,
-    COUNTED,
     QueuePosition,
     Row,
     SqlStore,
     StoreStats,
+    chunks,
 )
 from podgrep.store.sqlite import fts
 
@@ -74,7 +74,6 @@ class SqliteStore(SqlStore):
             sql.replace("GREATEST(", "MAX(")
             .replace(" ILIKE ", " LIKE ")
             .replace("IS NOT DISTINCT FROM", "IS")
-            .replace("string_agg(", "group_concat(")
         )
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
@@ -132,14 +131,7 @@ class SqliteStore(SqlStore):
         """What `podgrep db status` prints: the store, where it is, its schema version, its
         size on disk (the database with its write-ahead log) and how many rows each part of
         the library holds."""
-        counts = {
-            table: int(self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])  # noqa: S608
-            for table in COUNTED
-        }
-        jobs = {
-            str(r["state"]): int(r["n"])
-            for r in self.db.execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-        }
+        counts, jobs = self.part_counts(), self.jobs_by_state()
         size = sum(
             f.stat().st_size
             for f in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm"))
@@ -296,11 +288,6 @@ class SqliteStore(SqlStore):
                 ],
             )
 
-    def passage_vectors(self, model: str, dim: int) -> list[tuple[int, np.ndarray]]:
-        """(passage id, float vector) of every passage of a model, for `db copy`."""
-        ids, rows, scales, _ = self.load_vectors(model, dim)
-        return [(int(pid), rows[i].astype(np.float32) * scales[i]) for i, pid in enumerate(ids)]
-
     def identity(self) -> str:
         """Which database this is, however its path is written (for `db copy`)."""
         return f"sqlite:{self.path.resolve()}"
@@ -310,8 +297,7 @@ class SqliteStore(SqlStore):
 
     def vectors_of(self, passage_ids: list[int]) -> dict[int, np.ndarray]:
         out: dict[int, np.ndarray] = {}
-        for start in range(0, len(passage_ids), 500):
-            part = passage_ids[start : start + 500]
+        for part in chunks(passage_ids, 500):
             marks = ",".join("?" * len(part))
             rows = self.db.execute(
                 f"SELECT id, vector, scale FROM passages WHERE id IN ({marks})", part
