@@ -5,6 +5,7 @@ report their own progress, and a failed step's bar stops its clock (issue #13)."
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ class Recording(ConsoleReporter):
     def __init__(self) -> None:
         super().__init__(Console(file=io.StringIO(), force_terminal=True, width=120))
         self.calls: list[tuple[str, str, str, float | None, float | None]] = []
-        self.step = self.title = ""
+        self.lane = threading.local()  # the step each lane (thread) is running
         self.tasks: dict[tuple[str, str], object] = {}  # (episode title, step) -> its Rich task
         self.windows: list[tuple[float, float]] = []  # the transcript's windows (seconds)
         self.failed: set[tuple[int, str]] = set()
@@ -35,18 +36,19 @@ class Recording(ConsoleReporter):
     def start(self, ep: Episode, step: str) -> None:
         assert ep.id is not None
         self.titles[ep.id] = ep.title
-        self.step, self.title = step, ep.title
+        self.lane.step, self.lane.title = step, ep.title
         self.calls.append(("start", ep.title, step, None, None))
         super().start(ep, step)
 
     def advance(self, done: float, total: float | None) -> None:
-        self.calls.append(("advance", self.title, self.step, done, total))
+        self.calls.append(("advance", self.lane.title, self.lane.step, done, total))
         super().advance(done, total)
 
     def finish(self, ep: Episode, step: str, error: str | None) -> None:
         self.calls.append(("finish", ep.title, step, None, None))
-        assert self.progress is not None and self.task is not None
-        self.tasks[(ep.title, step)] = next(t for t in self.progress.tasks if t.id == self.task)
+        task = self.task()
+        assert self.progress is not None and task is not None
+        self.tasks[(ep.title, step)] = next(t for t in self.progress.tasks if t.id == task)
         super().finish(ep, step, error)
 
     def advances(

@@ -17,7 +17,7 @@ from podgrep.config import load_settings
 from podgrep.domain import Episode, Show
 from podgrep.errors import DiskFullError, FetchError, MediaError
 from podgrep.fetch import MediaCache
-from podgrep.jobs import local
+from podgrep.jobs import local, worker
 from podgrep.jobs.steps import StepContext
 from podgrep.runtime import open_store
 from podgrep.store import STEPS
@@ -146,6 +146,7 @@ def test_migration_fills_the_queue_of_an_existing_library(tmp_path: Path) -> Non
         " ALTER TABLE shows DROP COLUMN remote; ALTER TABLE shows DROP COLUMN typed;"
         " ALTER TABLE episodes DROP COLUMN remote;"
         " ALTER TABLE chapters DROP COLUMN location_json; DROP TABLE words; DROP TABLE library;"
+        " ALTER TABLE jobs DROP COLUMN worker; ALTER TABLE jobs DROP COLUMN started;"
         " PRAGMA user_version = 4;"
     )
     db.close()
@@ -234,8 +235,9 @@ def test_run_pending_runs_the_same_steps_in_the_same_order(
 
         return run
 
-    monkeypatch.setattr(local, "STEP_FUNCTIONS", {s: step_function(s) for s in STEPS})
-    settings = load_settings(tmp_path / "home", max_attempts=MAX)
+    monkeypatch.setattr(worker, "STEP_FUNCTIONS", {s: step_function(s) for s in STEPS})
+    # one lane (fetch_ahead 0): the runner before downloads ran ahead, step for step
+    settings = load_settings(tmp_path / "home", max_attempts=MAX, fetch_ahead=0)
     with MediaCache(tmp_path / "media") as cache:
         summary = local.run_pending(StepContext(store, settings, cache))
     assert calls == expected
@@ -244,14 +246,24 @@ def test_run_pending_runs_the_same_steps_in_the_same_order(
     ref_states = [(j.episode_id, j.step, j.state, j.attempts) for j in ref_store.jobs()]
     assert states == ref_states
 
+    # downloads ahead in lanes of their own: the same steps, each once, the same outcome
+    piped, _ = _library(tmp_path / "piped.db")
+    calls.clear()
+    settings = load_settings(tmp_path / "home", max_attempts=MAX, fetch_ahead=3)
+    with MediaCache(tmp_path / "media") as cache:
+        summary = local.run_pending(StepContext(piped, settings, cache))
+    assert sorted(calls) == sorted(expected) and len(calls) == len(expected)
+    assert summary.steps_done == sum(ok(e, s) for e, s in expected)
+    assert [(j.episode_id, j.step, j.state, j.attempts) for j in piped.jobs()] == ref_states
+
 
 def _run_with(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fetch: Callable[..., None]
 ) -> tuple[SqliteStore, local.RunSummary | Exception]:
     store, _ = _library(tmp_path / "q.db")
-    monkeypatch.setitem(local.STEP_FUNCTIONS, "fetch", fetch)
+    monkeypatch.setitem(worker.STEP_FUNCTIONS, "fetch", fetch)
     for step in STEPS[1:]:
-        monkeypatch.setitem(local.STEP_FUNCTIONS, step, lambda ctx, ep, progress: None)
+        monkeypatch.setitem(worker.STEP_FUNCTIONS, step, lambda ctx, ep, progress: None)
     settings = load_settings(tmp_path / "home", max_attempts=MAX)
     with MediaCache(tmp_path / "media") as cache:
         try:

@@ -233,6 +233,26 @@ def add(
     err.print("Run [bold]podgrep sync[/] to fetch and transcribe.")
 
 
+RayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Run the jobs on a Ray cluster: its address (host:6379), `auto` (the cluster this"
+        " machine is part of) or `local` (a cluster of this machine). Needs podgrep[ray].",
+    ),
+]
+ActorsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--actors", help="Ray workers per node (default: one per GPU, else one per CPU core)."
+    ),
+]
+CpusPerActorOpt = Annotated[
+    int, typer.Option("--cpus-per-actor", help="CPU cores each Ray worker on CPU asks for.")
+]
+
+
 @app.command()
 def sync(
     ctx: typer.Context,
@@ -245,13 +265,25 @@ def sync(
     no_refresh: Annotated[
         bool, typer.Option("--no-refresh", help="Do not check feeds; only finish pending work.")
     ] = False,
+    ray: RayOpt = None,
+    actors: ActorsOpt = None,
+    cpus_per_actor: CpusPerActorOpt = 1,
+    fetch_ahead: Annotated[
+        int | None,
+        typer.Option(
+            "--fetch-ahead", help="Episodes downloaded ahead of transcription (0: one by one)."
+        ),
+    ] = None,
 ) -> None:
-    """Check feeds, fetch new episodes, transcribe and index them (resumes where it stopped)."""
+    """Check feeds, fetch new episodes, transcribe and index them (resumes where it stopped).
+
+    Downloads run ahead of transcription; another sync or worker on the same library shares
+    the jobs. With --ray, the jobs run on actors across a Ray cluster."""
     from podgrep.jobs.sync import run_sync
     from podgrep.library import RefreshResult
     from podgrep.progress import ConsoleReporter
 
-    settings = _settings(ctx, home, model=model, device=device)
+    settings = _settings(ctx, home, model=model, device=device, fetch_ahead=fetch_ahead)
 
     def retried(n: int) -> None:
         if n:
@@ -276,6 +308,9 @@ def sync(
                 on_retry=retried,
                 on_feed=checked,
                 notify=lambda m: err.print(f"note: {escape(m)}"),
+                ray=ray,
+                actors_per_node=actors,
+                cpus_per_actor=cpus_per_actor,
             )
         finally:
             reporter.close()
@@ -293,12 +328,84 @@ def sync(
 
 
 @app.command()
+def worker(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    model: ModelOpt = None,
+    device: DeviceOpt = None,
+    ray: RayOpt = None,
+    actors: ActorsOpt = None,
+    cpus_per_actor: CpusPerActorOpt = 1,
+    until_done: Annotated[
+        bool,
+        typer.Option(
+            "--until-done",
+            help="Stop once no job is left to run and none is running anywhere"
+            " (default: keep pulling new work until interrupted).",
+        ),
+    ] = False,
+    poll: Annotated[
+        float, typer.Option("--poll", help="Seconds between looks at an empty queue.")
+    ] = 2.0,
+) -> None:
+    """Pull jobs from the library's queue and run them: in this process, or with --ray as
+    actors on every node of a Ray cluster. Many workers (and syncs) share one library; a
+    worker that dies loses only its lease, and another takes its job over."""
+    from podgrep.progress import ConsoleReporter
+
+    settings = _settings(ctx, home, model=model, device=device)
+    note = lambda m: err.print(f"note: {escape(m)}")  # noqa: E731
+    with _store(settings) as store:
+        reporter = ConsoleReporter(err)
+        try:
+            if ray is not None:
+                from podgrep.jobs.cluster import run_on_ray
+
+                summary = run_on_ray(
+                    settings, store, ray, reporter, until_done=until_done,
+                    actors_per_node=actors, cpus_per_actor=cpus_per_actor,
+                    poll_seconds=poll, notify=note,
+                )  # fmt: skip
+            else:
+                from podgrep.asr.engine import resolve as resolve_model
+                from podgrep.fetch import MediaCache
+                from podgrep.jobs.steps import StepContext
+                from podgrep.jobs.worker import work, worker_id
+
+                resolve_model(settings.model)
+                err.print(f"Worker {worker_id()} on {store.location}: pulling jobs.")
+                with MediaCache(
+                    settings.media_dir,
+                    max_bytes=settings.max_download_mb * 1024 * 1024,
+                    retries=settings.fetch_retries,
+                    timeout=settings.http_timeout,
+                    settings=settings,
+                ) as cache:
+                    summary = work(
+                        StepContext(store, settings, cache, notify=note),
+                        reporter,
+                        until_done=until_done,
+                        poll_seconds=poll,
+                    )
+        finally:
+            reporter.close()
+    err.print(
+        f"Worker finished: {summary.steps_done} step(s), {len(summary.episodes_done)}"
+        f" episode(s) ready to search"
+        + (f", {len(summary.failures)} step(s) failed" if summary.failures else ".")
+    )
+    if summary.failures:
+        raise typer.Exit(3)
+
+
+@app.command()
 def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Shows and episodes: how many are new, fetched, transcribed or failed (with errors)."""
     settings = _settings(ctx, home)
     with _store(settings) as store:
         shows = store.status_counts()
         failures = store.failures()
+        running = store.running_jobs(expired=True)
         where = str(settings.home) if store.kind == "sqlite" else store.location
     if as_json:
         out.print_json(
@@ -307,6 +414,7 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
                     "home": str(settings.home),
                     "shows": [asdict(c) for c in shows],
                     "failures": [asdict(f) for f in failures],
+                    "running": [asdict(r) for r in running],
                 }
             )
         )
@@ -330,6 +438,8 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
             f"[red]{s.failed}[/]" if s.failed else "0",
         )
     out.print(table)
+    if running:
+        _print_running(running)
     for s in shows:
         if s.last_error:
             out.print(f"[red]feed error[/] show {s.id}: {escape(s.last_error)}")
@@ -340,6 +450,38 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
         )
     if failures:
         out.print("Fix the cause and run `podgrep sync --retry` to try parked steps again.")
+
+
+def _print_running(running: list[Any]) -> None:
+    """Which worker holds which job, since when, and when its lease runs out."""
+    import time
+
+    now = time.time()
+    table = Table(title="Running", title_justify="left")
+    for col in ("episode", "step", "worker", "since", "lease"):
+        table.add_column(col)
+    for r in running:
+        since = time.strftime("%H:%M:%S", time.localtime(r.started)) if r.started else "?"
+        if r.lease_until is None:
+            lease = "?"
+        elif r.lease_until > now:
+            lease = f"{r.lease_until - now:.0f} s left"
+        else:
+            lease = "[red]expired[/] (worker gone: the next claim takes it over)"
+        table.add_row(
+            f"{r.episode_id} {escape(r.title)}", r.step, escape(r.worker or "?"),
+            f"{since} ({_ago(now - r.started) if r.started else '?'})", lease,
+        )  # fmt: skip
+    out.print(table)
+
+
+def _ago(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 90:
+        return f"{seconds} s"
+    if seconds < 5400:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
 @app.command()

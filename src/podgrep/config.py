@@ -65,6 +65,9 @@ class Settings:
     allowed_hosts: str = ""  # extra Host names `podgrep serve` answers to: "podgrep.lan,10.0.0.5"
     store_url: str = ""  # "": SQLite in home; sqlite:///path.db or postgresql://user@host/db
     media_path: str = ""  # "": <home>/media; the media cache (never in the database)
+    fetch_ahead: int = 3  # episodes downloaded ahead of transcription at once; 0: one by one
+    lease_seconds: float = 60.0  # a claimed job's lease, renewed every third of it while it runs
+    store_wait_seconds: float = 300.0  # how long workers wait for a store that went away
 
     @property
     def db_path(self) -> Path:
@@ -126,6 +129,9 @@ _KINDS = {
     "allowed_hosts": str,
     "store_url": str,
     "media_path": str,
+    "fetch_ahead": int,
+    "lease_seconds": float,
+    "store_wait_seconds": float,
 }
 
 

@@ -201,6 +201,8 @@ class Job:
     error: str | None = None
     updated: float = 0.0
     id: int | None = None
+    worker: str | None = None  # who claimed it last ("host:pid/lane")
+    started: float | None = None  # when that claim began
 
 
 @dataclass
@@ -233,13 +235,31 @@ class Failure:
 
 @dataclass
 class RunningJob:
-    """A step some process holds a live lease on."""
+    """A step a worker has claimed: who, since when, and till when its lease holds (a lease
+    in the past means the worker stopped renewing it: it died, and the step is free again)."""
 
     episode_id: int
     step: str
     attempts: int
     title: str
     show_id: int
+    worker: str | None = None
+    started: float | None = None
+    lease_until: float | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job a worker claimed from the queue: it holds the step until it finishes, fails,
+    gives it back, or stops renewing the lease."""
+
+    job_id: int
+    episode_id: int
+    step: str
+    attempt: int  # this claim's attempt number (1 for the first)
+    worker: str
+    started: float
+    lease_until: float
 
 
 @dataclass

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -188,13 +189,14 @@ def _library(home: Path, urls: list[str]) -> tuple[SqliteStore, list[int]]:
 def _sync(
     store: SqliteStore, settings: Settings, reserve_mb: float, monkeypatch: pytest.MonkeyPatch
 ) -> local.RunSummary:
-    """run_pending with the real fetch step (no retries) and the later steps stubbed."""
+    """run_pending with the real fetch step (no retries) and the later steps stubbed; one
+    download at a time (fetch_ahead 0), so the free space each one meets is known."""
     for step in STEPS[1:]:
         monkeypatch.setitem(local.STEP_FUNCTIONS, step, lambda ctx, ep, progress: None)
     with MediaCache(
         settings.media_dir, retries=0, backoff=0, reserve_bytes=int(reserve_mb * MB)
     ) as cache:
-        return local.run_pending(StepContext(store, settings, cache))
+        return local.run_pending(StepContext(store, replace(settings, fetch_ahead=0), cache))
 
 
 def _full_line(media: Path, tail: str) -> re.Pattern[str]:

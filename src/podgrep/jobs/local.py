@@ -1,82 +1,44 @@
-"""Runs pending steps in this process, episode by episode, recording every outcome durably."""
+"""Runs pending steps in this process: downloads run ahead of transcription in their own
+lanes while one lane runs the CPU-heavy steps, all through the store's shared queue, so
+another sync or worker on the same library takes the jobs these lanes do not.
+
+How the runner and the engine share the cores: the CPU lane runs one step at a time and the
+engine inside it already fills the machine (on CPU, `workers` model replicas of `cpu_threads`
+threads each, chosen from the cores; speakers and embeddings use ONNX threads likewise), so
+the runner adds no CPU-heavy lane of its own. Fetch lanes (`fetch_ahead` of them) spend their
+time waiting on the network and hash what arrives, which costs little CPU; they stop claiming
+once `fetch_ahead` downloaded episodes wait for the CPU lane, so the cache never runs far
+ahead of transcription. `fetch_ahead = 0` runs everything in one lane, one step after another,
+in queue order (the runner before issue 15).
+"""
 
 from __future__ import annotations
 
 import fcntl
 import os
 import sqlite3
-import traceback
-from dataclasses import dataclass, field
+import threading
+import time
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
-from podgrep.domain import Episode
-from podgrep.errors import (
-    DiskFullError,
-    FetchError,
-    ModelError,
-    PodgrepError,
-    StoreError,
-    StoreUnavailable,
-    full_disk_cause,
-)
 from podgrep.jobs.steps import STEP_FUNCTIONS, StepContext
-from podgrep.store import QueuePosition
+from podgrep.jobs.worker import (
+    LeaseKeeper,
+    Reporter,
+    RunSummary,
+    SilentReporter,
+    StoreWait,
+    Worker,
+    disk_full,
+    reap_dead,
+    worker_id,
+)
 
+# STEP_FUNCTIONS: the steps workers run (the same dict as jobs.steps)
+__all__ = ["STEP_FUNCTIONS", "Reporter", "RunSummary", "SilentReporter", "SyncLock", "run_pending"]
 
-class Reporter(Protocol):
-    """Receives progress from the runner (the CLI draws bars, tests collect events)."""
-
-    def start(self, ep: Episode, step: str) -> None: ...
-    def advance(self, done: float, total: float | None) -> None: ...
-    def finish(self, ep: Episode, step: str, error: str | None) -> None: ...
-
-
-class SilentReporter:
-    """A reporter that ignores everything."""
-
-    def start(self, ep: Episode, step: str) -> None:
-        """Ignore."""
-
-    def advance(self, done: float, total: float | None) -> None:
-        """Ignore."""
-
-    def finish(self, ep: Episode, step: str, error: str | None) -> None:
-        """Ignore."""
-
-
-@dataclass
-class RunSummary:
-    """What one run of the pending steps achieved."""
-
-    steps_done: int = 0
-    episodes_done: list[int] = field(default_factory=list)
-    failures: list[tuple[int, str, str]] = field(default_factory=list)  # (episode, step, error)
-
-
-def _permanent(exc: BaseException) -> bool:
-    """Errors that another attempt cannot fix (bad input), as opposed to a flaky network or
-    a store's server that went away for a moment."""
-    if isinstance(exc, FetchError):
-        return not exc.transient
-    if isinstance(exc, StoreUnavailable):
-        return False
-    return isinstance(exc, PodgrepError)
-
-
-def _disk_full(ctx: StepContext, exc: BaseException) -> DiskFullError | None:
-    """The one-line error for a full disk, whoever hit it (the media cache, SQLite, a step)."""
-    if isinstance(exc, DiskFullError):
-        return exc
-    full = full_disk_cause(exc)
-    if full is None:
-        return None
-    if isinstance(full, OSError) and full.filename:
-        where = Path(os.fsdecode(full.filename)).parent
-        return DiskFullError.about(where, what="the files this step writes")
-    path = getattr(ctx.store, "path", None)  # a SQLite file; a server's disk is its own
-    where = path.parent if isinstance(path, Path) else ctx.settings.home
-    return DiskFullError.about(where, what="its database")
+CPU_STEPS = ("transcribe", "speakers", "index")
 
 
 def run_pending(ctx: StepContext, reporter: Reporter | None = None) -> RunSummary:
@@ -84,87 +46,156 @@ def run_pending(ctx: StepContext, reporter: Reporter | None = None) -> RunSummar
 
     A full disk fails the step with one line without charging an attempt, so the next sync
     takes it up again; when the database cannot even record that, the run stops with the line.
-    So does a store's server that went away (StoreUnavailable): the step is not charged, and
-    when the failure cannot be recorded either, the run stops with the store's one line.
+    A store's server that went away is waited for (`store_wait_seconds`): the step goes back
+    in the queue uncharged, and the run carries on when the store is back.
     """
     try:
         return _run(ctx, reporter or SilentReporter())
     except (sqlite3.Error, OSError) as exc:
-        full = _disk_full(ctx, exc)
+        full = disk_full(ctx, exc)
         if full is None:
             raise
         raise full from exc
 
 
 def _run(ctx: StepContext, reporter: Reporter) -> RunSummary:
-    store, max_attempts = ctx.store, ctx.settings.max_attempts
+    settings = ctx.settings
+    since = time.time()  # a step that fails from now on is not tried again in this run
+    wait = StoreWait(settings.store_wait_seconds, ctx.notify)
+    wait(lambda: reap_dead(ctx.store))
     summary = RunSummary()
-    tried: set[tuple[int, str]] = set()
-    # The queue is walked in order: after a failure, the next job is looked up past that
-    # episode (an index lookup), so each (episode, step) is tried at most once per run; after
-    # a success the same episode comes back with its next step.
-    after: QueuePosition | None = None
-    while True:
-        job = store.next_job(max_attempts, after)
-        if job is None:
-            return summary
-        episode_id, step = job.episode_id, job.step
-        if (episode_id, step) in tried:  # a step that neither finished nor failed: move on
-            after = job.position
-            continue
-        tried.add((episode_id, step))
-        ep = store.get_episode(episode_id)
-        reporter.start(ep, step)
-        store.start_job(episode_id, step)
+    with LeaseKeeper(ctx.store, settings.lease_seconds, ctx.notify) as keeper:
+        main = Worker(ctx, worker_id("cpu" if settings.fetch_ahead > 0 else None), keeper, wait,
+                      reporter, summary)  # fmt: skip
+        if settings.fetch_ahead <= 0:
+            main.drain(since)
+        else:
+            _Pipeline(main, settings.fetch_ahead).run(since)
+    return summary
+
+
+class _Pipeline:
+    """Fetch lanes that run ahead of the CPU lane (this thread), at most `ahead` episodes."""
+
+    def __init__(self, main: Worker, ahead: int) -> None:
+        self.main = main
+        self.ahead = ahead
+        self.cond = threading.Condition()
+        self.waiting: set[int] = set()  # fetched here, transcription not yet claimed
+        self.reserved = 0  # fetches claimed and running
+        self.fetching = 0  # fetch lanes still alive
+        self.errors: list[BaseException] = []
+
+    def run(self, since: float) -> None:
+        main = self.main
+        lanes = [
+            threading.Thread(target=self._fetch_lane, args=(i, since), daemon=True,
+                             name=f"podgrep-fetch-{i}")
+            for i in range(self.ahead)
+        ]  # fmt: skip
+        self.fetching = len(lanes)
+        for lane in lanes:
+            lane.start()
         try:
-            STEP_FUNCTIONS[step](ctx, ep, reporter.advance)
-        except ModelError:
-            # the model is broken for every episode: stop and give the attempt back
-            store.release_job(episode_id, step)
+            self._cpu_lane(since)
+        except BaseException:
+            main.stop.set()
+            with self.cond:
+                self.cond.notify_all()
             raise
-        except Exception as exc:
-            full = _disk_full(ctx, exc)
-            if full is not None:
-                message = str(full)
-            elif isinstance(exc, PodgrepError):
-                message = str(exc)
-            else:
-                message = f"{type(exc).__name__}: {exc}"
-                traceback.print_exc()
-            # a full disk or a store that went away is not the episode's fault: not charged
-            blameless = full is not None or isinstance(exc, StoreUnavailable)
-            try:
-                store.fail_job(
-                    episode_id,
-                    step,
-                    message,
-                    park=not blameless and _permanent(exc),
-                    max_attempts=max_attempts,
-                    charge=not blameless,
-                )
-            except StoreError as unrecorded:
-                # the store cannot even record the failure: stop with its line (the step's
-                # own, if it was the store's too), never a loop over every episode
-                if isinstance(exc, StoreError):
-                    raise exc from None
-                raise unrecorded from None
-            summary.failures.append((episode_id, step, message))
-            reporter.finish(ep, step, message)
-            after = job.position
-            continue
-        store.finish_job(episode_id, step)
-        summary.steps_done += 1
-        if step == "index":
-            summary.episodes_done.append(episode_id)
-        reporter.finish(ep, step, None)
+        finally:
+            for lane in lanes:
+                lane.join()
+        if self.errors:
+            raise self.errors[0]
+
+    def _cpu_lane(self, since: float) -> None:
+        main = self.main
+        last: int | None = None
+        while not main.stop.is_set():
+            claim = None
+            if last is not None:  # the episode's next step first: it stays on this lane
+                claim = main.claim(since, steps=CPU_STEPS, episode_id=last)
+            if claim is None:
+                claim = main.claim(since, steps=CPU_STEPS)
+            if claim is None:
+                with self.cond:
+                    if self.errors:
+                        return
+                    if self.fetching == 0:
+                        # the fetch lanes are done: anything left (a fetch another process
+                        # gave back) runs here, one step after another
+                        break
+                    self._forget_taken()
+                    self.cond.wait(timeout=1.0)
+                continue
+            with self.cond:
+                if claim.episode_id in self.waiting:
+                    self.waiting.discard(claim.episode_id)
+                    self.cond.notify_all()
+            last = claim.episode_id if main.run(claim) else None
+        if not main.stop.is_set() and not self.errors:
+            main.drain(since)
+
+    def _forget_taken(self) -> None:
+        """Episodes fetched here whose transcription another process took (or that no longer
+        wait for one) no longer hold a place ahead."""
+        store = self.main.ctx.store
+        for episode_id in list(self.waiting):
+            jobs = {j.step: j.state for j in store.jobs(episode_id)}
+            if jobs.get("transcribe") not in ("pending", "failed"):
+                self.waiting.discard(episode_id)
+                self.cond.notify_all()
+
+    def _fetch_lane(self, i: int, since: float) -> None:
+        main = self.main
+        store = main.ctx.store.for_thread()
+        ctx = StepContext(store, main.ctx.settings, main.ctx.cache, notify=main.ctx.notify)
+        lane = Worker(ctx, worker_id(f"fetch-{i}"), main.keeper, main.wait, main.reporter,
+                      main.summary, main.stop)  # fmt: skip
+        try:
+            while not main.stop.is_set():
+                with self.cond:
+                    while (
+                        len(self.waiting) + self.reserved >= self.ahead and not main.stop.is_set()
+                    ):
+                        self.cond.wait(timeout=1.0)
+                    if main.stop.is_set():
+                        return
+                    self.reserved += 1
+                claim, fetched = None, False
+                try:
+                    claim = lane.claim(since, steps=("fetch",))
+                    fetched = claim is not None and lane.run(claim)
+                finally:
+                    with self.cond:
+                        self.reserved -= 1
+                        if claim is not None and fetched:
+                            self.waiting.add(claim.episode_id)
+                        self.cond.notify_all()
+                if claim is None:
+                    return
+        except BaseException as exc:  # a store that cannot record, a full database
+            with self.cond:
+                self.errors.append(exc)
+            main.stop.set()
+        finally:
+            with self.cond:
+                self.fetching -= 1
+                self.cond.notify_all()
+            if store is not main.ctx.store:
+                store.close()
 
 
 class SyncLock:
-    """One sync per data directory at a time; the OS drops the lock if the process dies."""
+    """One check of the feeds at a time per data directory: the first sync refreshes, one
+    started meanwhile waits for that to end and then shares the jobs instead of checking the
+    same feeds again. The OS drops the lock if the process dies."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh: IO[str] | None = None
+        self.waited = False  # another sync held it: the feeds were just checked
 
     def __enter__(self) -> SyncLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,13 +203,9 @@ class SyncLock:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            fh.seek(0)
-            owner = fh.read().strip() or "another process"
-            fh.close()
-            raise PodgrepError(
-                f"Another sync is running on this library (pid {owner}): wait for it or stop it"
-            ) from None
-        try:  # who holds the lock, for the message above; a full disk must not stop the sync here
+            self.waited = True
+            fcntl.flock(fh, fcntl.LOCK_EX)  # wait for the other sync's check of the feeds
+        try:  # who holds the lock; a full disk must not stop the sync here
             fh.seek(0)
             fh.truncate()
             fh.write(str(os.getpid()))
@@ -192,3 +219,5 @@ class SyncLock:
         if self._fh is not None:
             fcntl.flock(self._fh, fcntl.LOCK_UN)
             self._fh.close()
+            self._fh = None
+

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -109,6 +109,26 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     ctx.store.set_status(ep.id, "fetched")
 
 
+def local_media(ctx: StepContext, ep: Episode) -> Episode:
+    """The episode with its media in this worker's cache: a worker on another machine (or a
+    cache emptied since) fetches it again, and the content must be what was fetched before."""
+    assert ep.id is not None
+    if ep.media_path and Path(ep.media_path).is_file():
+        return ep
+    cached = ctx.cache.path_for(ep.media_sha256) if ep.media_sha256 else None
+    if cached is not None:  # the same content in this cache (another worker's copy path)
+        ctx.store.set_media(ep.id, str(ep.media_sha256), str(cached))
+        return ctx.store.get_episode(ep.id)
+    fetch(ctx, replace(ep, media_path=None), lambda done, total: None)
+    fetched = ctx.store.get_episode(ep.id)
+    if ep.media_sha256 and fetched.media_sha256 != ep.media_sha256:
+        raise MediaError(
+            f"The media of episode {ep.id} changed since it was first fetched"
+            f" ({ep.media_url}): its transcript no longer matches it; re-add the episode"
+        )
+    return fetched
+
+
 def _feed_language(ctx: StepContext, ep: Episode) -> str | None:
     if ctx.settings.language:
         return ctx.settings.language
@@ -125,8 +145,8 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         ctx.store.set_status(ep.id, "transcribed")  # the publisher's own text, no Whisper
         progress(1, 1)
         return
-    if not ep.media_path or not Path(ep.media_path).is_file():
-        raise MediaError(f"The media of episode {ep.id} is missing from the cache: run sync again")
+    ep = local_media(ctx, ep)
+    assert ep.id is not None and ep.media_url and ep.media_path
     path = Path(ep.media_path)
     transcript = ctx.store.resumable_transcript(ep.id, "whisper")
     if transcript is None:
@@ -230,6 +250,7 @@ def speakers(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     """Label every segment with its speaker and name the speakers where the episode lets us."""
     from podgrep.speakers.label import label_episode
 
+    ep = local_media(ctx, ep)
     total = ep.duration
     progress(0, total)
     label_episode(ctx.store, ep, progress=lambda seconds: progress(seconds, total))

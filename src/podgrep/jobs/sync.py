@@ -23,10 +23,16 @@ def run_sync(
     on_feed: Callable[[RefreshResult], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
     notify: Callable[[str], None] | None = None,
+    ray: str | None = None,
+    actors_per_node: int | None = None,
+    cpus_per_actor: int = 1,
 ) -> RunSummary:
-    """Sync the library in `store` under the sync locks: parked steps back in the queue when
-    `retry` (`on_retry` gets how many), every feed re-checked when `refresh` (`on_feed` gets
-    each result, feeds in parallel), then every pending step run once. `on_phase` hears
+    """Sync the library in `store`: parked steps back in the queue when `retry` (`on_retry`
+    gets how many), every feed re-checked when `refresh` (`on_feed` gets each result, feeds in
+    parallel; one sync at a time checks them), then every pending step run once, sharing the
+    queue with any other sync or worker on the library: here (downloads run ahead of
+    transcription) or, given `ray` (a cluster's address), on actors across the cluster
+    (`actors_per_node`, `cpus_per_actor`, see jobs.cluster). `on_phase` hears
     "refreshing" and "working"; `notify` gets the steps' notes for the user."""
     from podgrep.asr.engine import resolve as resolve_model
     from podgrep.fetch import MediaCache
@@ -35,30 +41,46 @@ def run_sync(
     from podgrep.library import http_client, refresh_all
 
     resolve_model(settings.model)  # a wrong name fails now, before any work starts
-    # the home's file lock first, then the store's (another machine syncing the same
-    # PostgreSQL library holds that one)
-    with SyncLock(settings.home / "sync.lock"), store.sync_lock():
+    # One check of the feeds at a time: the home's file lock, then the store's (another
+    # machine syncing the same PostgreSQL library holds that one). A sync started while
+    # another checks the feeds waits for that check, then shares the jobs without its own.
+    with SyncLock(settings.home / "sync.lock") as home_lock, store.sync_lock() as waited:
         if retry:
             n = store.retry_failed()
             if on_retry is not None:
                 on_retry(n)
-        if refresh:
+        if refresh and (home_lock.waited or waited):
+            if notify is not None:
+                notify("Another sync just checked the feeds: sharing its jobs")
+        elif refresh:
             if on_phase is not None:
                 on_phase("refreshing")
             with http_client(settings.http_timeout, settings) as client:
                 for result in refresh_all(store, client):
                     if on_feed is not None:
                         on_feed(result)
-        if on_phase is not None:
-            on_phase("working")
-        cache = MediaCache(
-            settings.media_dir,
-            max_bytes=settings.max_download_mb * 1024 * 1024,
-            retries=settings.fetch_retries,
-            timeout=settings.http_timeout,
-            settings=settings,
+    if on_phase is not None:
+        on_phase("working")
+    if ray is not None:
+        from podgrep.jobs.cluster import run_on_ray
+
+        return run_on_ray(
+            settings,
+            store,
+            ray,
+            reporter,  # type: ignore[arg-type]  # the CLI's ConsoleReporter tells lanes apart
+            actors_per_node=actors_per_node,
+            cpus_per_actor=cpus_per_actor,
+            notify=notify,
         )
-        try:
-            return run_pending(StepContext(store, settings, cache, notify=notify), reporter)
-        finally:
-            cache.close()
+    cache = MediaCache(
+        settings.media_dir,
+        max_bytes=settings.max_download_mb * 1024 * 1024,
+        retries=settings.fetch_retries,
+        timeout=settings.http_timeout,
+        settings=settings,
+    )
+    try:
+        return run_pending(StepContext(store, settings, cache, notify=notify), reporter)
+    finally:
+        cache.close()

@@ -52,12 +52,15 @@ class BrowseQueries(SqlBase):
         assert row is not None
         return int(row["eps"]), int(row["seg"])
 
-    def running_jobs(self) -> list[RunningJob]:
-        """Steps that some process holds a live lease on (a sync here or from the CLI)."""
+    def running_jobs(self, *, expired: bool = False) -> list[RunningJob]:
+        """Steps a worker holds a live lease on, oldest claim first: who holds each, since
+        when, till when; with `expired`, also those whose lease ran out (their worker died,
+        and the next claim takes them over)."""
+        live = "" if expired else " AND j.lease_until > ?"
         rows = self._rows(
-            "SELECT j.episode_id, j.step, j.attempts, e.title, e.show_id FROM jobs j"
-            " JOIN episodes e ON e.id = j.episode_id"
-            " WHERE j.state = 'running' AND j.lease_until > ? ORDER BY j.updated",
-            (time.time(),),
+            "SELECT j.episode_id, j.step, j.attempts, e.title, e.show_id, j.worker, j.started,"
+            " j.lease_until FROM jobs j JOIN episodes e ON e.id = j.episode_id"
+            f" WHERE j.state = 'running'{live} ORDER BY j.started, j.updated",
+            () if expired else (time.time(),),
         )
         return [from_row(RunningJob, r) for r in rows]

@@ -5,7 +5,7 @@ dataclasses of domain.py. `runtime.open_store` is the one place a concrete store
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -13,6 +13,7 @@ import numpy as np
 
 from podgrep.domain import (
     Chapter,
+    Claim,
     Episode,
     Failure,
     Job,
@@ -419,8 +420,32 @@ class JobQueue(Protocol):
         one past `after`: an index lookup, never a scan of the job table."""
         ...
 
+    def claim_job(
+        self,
+        worker: str,
+        max_attempts: int,
+        lease_seconds: float,
+        *,
+        steps: Sequence[str] | None = None,
+        episode_id: int | None = None,
+        failed_before: float | None = None,
+    ) -> Claim | None:
+        """Atomically claim the first runnable step in queue order for `worker`, with a lease
+        of `lease_seconds` (a job whose lease ran out is taken over); `steps` and `episode_id`
+        narrow the choice, `failed_before` passes over steps that failed since then."""
+        ...
+
+    def renew_lease(self, claim: Claim, lease_seconds: float) -> bool:
+        """Extend a held job's lease; False when the claim lost it."""
+        ...
+
+    def expire_lease(self, episode_id: int, step: str, worker: str) -> bool:
+        """End the lease of a running job whose worker is known to be dead."""
+        ...
+
     def start_job(self, episode_id: int, step: str, lease_seconds: float = 3600) -> int:
-        """Mark a step running and count the attempt; return the attempt number."""
+        """Mark a step running and count the attempt, whoever holds it (claim_job is how
+        workers take jobs); return the attempt number."""
         ...
 
     def finish_job(self, episode_id: int, step: str) -> None:
@@ -465,8 +490,9 @@ class JobQueue(Protocol):
         """Failed steps with their episode, attempts and last error."""
         ...
 
-    def running_jobs(self) -> list[RunningJob]:
-        """Steps that some process holds a live lease on (a sync here or from the CLI)."""
+    def running_jobs(self, *, expired: bool = False) -> list[RunningJob]:
+        """Steps a worker holds a live lease on (with `expired`, also those whose lease ran
+        out): worker, start and lease of each."""
         ...
 
 
@@ -497,14 +523,20 @@ class Store(Catalog, Transcripts, Speakers, SearchIndex, Vectors, JobQueue, Prot
         """Let go of the connection(s)."""
         ...
 
+    def for_thread(self) -> Store:
+        """This store for use on another thread: SQLite opens a connection of its own (its
+        connections stay in their thread; the caller closes it), PostgreSQL returns itself
+        (its pool is shared by threads)."""
+        ...
+
     def bulk_load(self) -> AbstractContextManager[None]:
         """Load much at once: a store may put off index upkeep till the block ends."""
         ...
 
-    def sync_lock(self) -> AbstractContextManager[None]:
-        """Hold the library's sync lock for the block (PostgreSQL: a session advisory lock,
-        so syncs from other machines wait; SQLite: nothing, the home's file lock does it);
-        PodgrepError if another sync holds it."""
+    def sync_lock(self) -> AbstractContextManager[bool]:
+        """Hold the library's feed-check lock for the block (PostgreSQL: a session advisory
+        lock, so syncs from other machines wait for it; SQLite: nothing, the home's file lock
+        does it); yields True when it had to wait for another sync's check of the feeds."""
         ...
 
     def __enter__(self) -> Store: ...

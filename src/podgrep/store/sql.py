@@ -16,11 +16,12 @@ from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import numpy as np
 
 from podgrep.domain import (
+    Claim,
     Episode,
     Failure,
     Job,
@@ -121,6 +122,10 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
     """Shows, episodes, transcripts, segments and jobs in a SQL database."""
 
     kind = "sql"
+    # how a claim locks the job it takes so that concurrent claimers pass it by (PostgreSQL:
+    # FOR UPDATE OF j SKIP LOCKED); SQLite's BEGIN IMMEDIATE already runs one claim at a time
+    skip_locked = ""
+    for_update = ""  # a row read to be updated in the same transaction (PostgreSQL: FOR UPDATE)
     # rendered into the queue queries: SQLite names its partial index, PostgreSQL plans it
     queue_index = ""
 
@@ -177,7 +182,7 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
     def _index_columns(self, searchable: str) -> dict[str, Any]:
         return {}
 
-    def __enter__(self) -> SqlStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -211,10 +216,11 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         yield
 
     @contextmanager
-    def sync_lock(self) -> Iterator[None]:
-        """Hold the library's sync lock for the block: nothing here, as a SQLite library is
-        one file in one home, whose file lock (jobs.local.SyncLock) keeps syncs apart."""
-        yield
+    def sync_lock(self) -> Iterator[bool]:
+        """Hold the library's feed-check lock for the block (yields whether it had to wait
+        for another sync's): nothing here, as a SQLite library is one file in one home, whose
+        file lock (jobs.local.SyncLock) does it."""
+        yield False
 
     def import_rows(self, table: str, columns: list[str], rows: list[Row]) -> None:
         """Write copied rows as they are, ids kept (inside the caller's transaction); segments
@@ -488,13 +494,114 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         position = (int(row["show_id"]), float(row["queue_age"]), int(row["id"]))
         return NextJob(int(row["id"]), str(row["next_step"]), position)
 
+    def claim_job(
+        self,
+        worker: str,
+        max_attempts: int,
+        lease_seconds: float,
+        *,
+        steps: Sequence[str] | None = None,
+        episode_id: int | None = None,
+        failed_before: float | None = None,
+    ) -> Claim | None:
+        """Claim the first runnable step in queue order, atomically: mark it running, held by
+        `worker` with a lease of `lease_seconds`, and count the attempt.
+
+        Runnable: the episode's next step, not parked, and not held by a live lease (a running
+        job whose lease ran out, or one from before leases, is taken over: its worker died).
+        `steps` limits the claim to those steps, `episode_id` to that episode's next step, and
+        `failed_before` passes over steps that failed at or after that time (a run tries each
+        step once). Two workers never hold the same job: PostgreSQL locks the row it takes and
+        skips rows others are taking; SQLite runs one claim at a time (BEGIN IMMEDIATE).
+        """
+        now = time.time()
+        select, args = self._claim_query(now, max_attempts, steps, episode_id, failed_before)
+        for _ in range(8):  # another claimer took the row between our read and write: again
+            with self.transaction():
+                row = self._row(select, args)
+                if row is None:
+                    return None
+                lease = now + lease_seconds
+                taken = self._exec(
+                    "UPDATE jobs SET state='running', attempts=attempts+1, worker=?, started=?,"
+                    " lease_until=?, updated=? WHERE id=? AND state <> 'done'"
+                    " AND (state <> 'running' OR worker IS NULL OR lease_until < ?)",
+                    (worker, now, lease, now, row["job_id"], now),
+                )
+                if taken != 1:
+                    continue
+                attempt = self._value("SELECT attempts FROM jobs WHERE id=?", (row["job_id"],))
+            return Claim(
+                int(row["job_id"]), int(row["episode_id"]), str(row["step"]), int(attempt),
+                worker, now, lease,
+            )  # fmt: skip
+        return None
+
+    def _claim_query(
+        self,
+        now: float,
+        max_attempts: int,
+        steps: Sequence[str] | None = None,
+        episode_id: int | None = None,
+        failed_before: float | None = None,
+    ) -> tuple[str, list[Any]]:
+        """The claim's choice of job: the queue index walked in order, each episode's next
+        step joined by its (episode, step) key, LIMIT 1."""
+        where = [_READY.replace("next_step", "e.next_step").replace("next_failed", "e.next_failed")]
+        args: list[Any] = [max_attempts]
+        where.append("j.state <> 'done'")
+        where.append("(j.state <> 'running' OR j.worker IS NULL OR j.lease_until < ?)")
+        args.append(now)
+        if failed_before is not None:
+            where.append("(j.state <> 'failed' OR j.updated < ?)")
+            args.append(failed_before)
+        if steps is not None:
+            where.append(f"e.next_step IN ({','.join('?' * len(steps))})")
+            args.extend(steps)
+        if episode_id is not None:
+            where.append("e.id = ?")
+            args.append(episode_id)
+        index = "" if episode_id is not None else self.queue_index  # one episode: its key
+        select = (
+            f"SELECT j.id AS job_id, e.id AS episode_id, j.step FROM episodes e {index}"
+            " JOIN jobs j ON j.episode_id = e.id AND j.step = e.next_step"
+            f" WHERE {' AND '.join(where)} ORDER BY e.show_id, e.queue_age, e.id LIMIT 1"
+            f"{self.skip_locked}"
+        )
+        return select, args
+
+    def renew_lease(self, claim: Claim, lease_seconds: float) -> bool:
+        """Extend the lease of a job `claim` still holds; False when it lost the job (the
+        lease ran out and another worker claimed it, or the job ended)."""
+        return (
+            self._exec(
+                "UPDATE jobs SET lease_until=? WHERE id=? AND state='running' AND worker=?"
+                " AND started=?",
+                (time.time() + lease_seconds, claim.job_id, claim.worker, claim.started),
+            )
+            == 1
+        )
+
+    def expire_lease(self, episode_id: int, step: str, worker: str) -> bool:
+        """End the lease of a running job `worker` holds (its process is known to be dead),
+        so another worker claims it at once; False if it is no longer that worker's."""
+        return (
+            self._exec(
+                "UPDATE jobs SET lease_until=0 WHERE episode_id=? AND step=? AND state='running'"
+                " AND worker=?",
+                (episode_id, step, worker),
+            )
+            == 1
+        )
+
     def start_job(self, episode_id: int, step: str, lease_seconds: float = 3600) -> int:
-        """Mark a step running and count the attempt; return the attempt number."""
+        """Mark a step running and count the attempt, whoever holds it; return the attempt
+        number (claim_job is how workers take jobs; this is for tools and tests)."""
         with self.transaction():
             self._exec(
-                "UPDATE jobs SET state='running', attempts=attempts+1, lease_until=?, updated=?"
-                " WHERE episode_id=? AND step=?",
-                (time.time() + lease_seconds, time.time(), episode_id, step),
+                "UPDATE jobs SET state='running', attempts=attempts+1, lease_until=?, updated=?,"
+                " started=?, worker=NULL WHERE episode_id=? AND step=?",
+                (time.time() + lease_seconds, time.time(), time.time(), episode_id, step),
             )
             attempts = self._value(
                 "SELECT attempts FROM jobs WHERE episode_id=? AND step=?", (episode_id, step)
@@ -694,9 +801,16 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
     def add_window(self, transcript_id: int, window: int, segments: list[Segment]) -> None:
         """Write a finished window's segments and mark it done, all in one transaction.
 
-        A crash can leave a window entirely written or not at all, never half.
+        A crash can leave a window entirely written or not at all, never half; a window
+        written already is not written again, so a step run twice leaves one copy.
         """
         with self.transaction():
+            done = self._value(
+                f"SELECT windows_done FROM transcripts WHERE id=?{self.for_update}",
+                (transcript_id,),
+            )
+            if int(done or 0) > window:
+                return  # written already (by a worker whose lease ran out, still running)
             self.insert_segments(transcript_id, segments, window)
             self.finish_window(transcript_id, window)
 

@@ -28,6 +28,9 @@ class SyncProgress:
     total: float | None = None
     steps_done: int = 0
     episodes_done: int = 0
+    # every step running now (downloads run ahead of transcription); the fields above show
+    # the first of them
+    steps: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     feed_errors: list[str] = field(default_factory=list)
     error: str | None = None
@@ -74,18 +77,41 @@ class SyncRunner:
 
     # -- the thread ------------------------------------------------------------------------------
 
+    def _show_first(self) -> None:
+        p = self._progress
+        first = p.steps[0] if p.steps else None
+        p.episode_id = first["episode_id"] if first else None
+        p.episode = first["episode"] if first else None
+        p.step = first["step"] if first else None
+        p.done = first["done"] if first else None
+        p.total = first["total"] if first else None
+
     def start_step(self, ep: Episode, step: str) -> None:
-        """Reporter hook: a step of an episode begins."""
-        self._update(episode_id=ep.id, episode=ep.title, step=step, done=None, total=None)
+        """Reporter hook: a step of an episode begins (in the calling thread's lane)."""
+        lane = threading.get_ident()
+        with self._lock:
+            p = self._progress
+            p.steps = [s for s in p.steps if s["lane"] != lane]
+            p.steps.append({"lane": lane, "episode_id": ep.id, "episode": ep.title,
+                            "step": step, "done": None, "total": None})  # fmt: skip
+            self._show_first()
 
     def advance(self, done: float, total: float | None) -> None:
-        """Reporter hook: the running step moved forward."""
-        self._update(done=done, total=total)
+        """Reporter hook: the calling lane's step moved forward."""
+        lane = threading.get_ident()
+        with self._lock:
+            for s in self._progress.steps:
+                if s["lane"] == lane:
+                    s["done"], s["total"] = done, total
+            self._show_first()
 
     def finish(self, ep: Episode, step: str, error: str | None) -> None:
         """Reporter hook: a step ended."""
+        lane = threading.get_ident()
         with self._lock:
             p = self._progress
+            p.steps = [s for s in p.steps if s["lane"] != lane]
+            self._show_first()
             if error:
                 p.failures.append({"episode_id": ep.id, "title": ep.title, "step": step,
                                    "error": error})  # fmt: skip
@@ -128,7 +154,7 @@ class SyncRunner:
             else:
                 self._update(phase="failed", error=f"{type(exc).__name__}: {exc}")
         finally:
-            self._update(running=False, finished=time.time(), step=None)
+            self._update(running=False, finished=time.time(), step=None, steps=[])
 
 
 class _Reporter:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -29,6 +29,9 @@ from podgrep.errors import (
     StoreUnavailable,
 )
 from podgrep.query import Query
+
+if TYPE_CHECKING:
+    from podgrep.store.ports import Store
 from podgrep.store.base import Row, migrations
 from podgrep.store.postgres import tsquery
 from podgrep.store.sql import SqlStore, StoreStats
@@ -165,6 +168,8 @@ class PostgresStore(SqlStore):
     """Shows, episodes, transcripts, segments, passages and jobs in a PostgreSQL database."""
 
     kind = "postgresql"
+    skip_locked = " FOR UPDATE OF j SKIP LOCKED"
+    for_update = " FOR UPDATE"
 
     def __init__(self, url: str) -> None:
         try:
@@ -291,6 +296,10 @@ class PostgresStore(SqlStore):
                     yield
             finally:
                 self._local.conn = None
+
+    def for_thread(self) -> Store:
+        """Itself: the pool is shared by threads."""
+        return self
 
     def close(self) -> None:
         """Close every connection of the pool."""
@@ -737,14 +746,14 @@ class PostgresStore(SqlStore):
     # -- sync lock ----------------------------------------------------------------------------
 
     @contextmanager
-    def sync_lock(self) -> Iterator[None]:
-        """Hold the library's sync lock for the block: a session-level advisory lock on a
-        connection of the pool kept for the block alone, so one sync at a time runs on this
-        database, whichever machine or home it was started from. It is released at the end,
-        and by the server with the session if the process dies; PodgrepError at once if
-        another sync holds it."""
+    def sync_lock(self) -> Iterator[bool]:
+        """Hold the library's feed-check lock for the block: a session-level advisory lock on
+        a connection of the pool kept for the block alone, so one sync at a time checks this
+        library's feeds, whichever machine or home it was started from; one started meanwhile
+        waits for it and yields True (the feeds were just checked: it shares the jobs). The
+        server releases the lock with the session if the process dies."""
         psycopg = self._psycopg
-        key = 7263012  # the library's sync (7263011 is the migration's lock)
+        key = 7263012  # the library's feed check (7263011 is the migration's lock)
         try:
             conn: Any = self._pool.getconn()
         except psycopg.OperationalError as exc:
@@ -752,31 +761,13 @@ class PostgresStore(SqlStore):
         try:
             try:
                 row = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (key,)).fetchone()
+                waited = row is None or not row["got"]
+                if waited:
+                    conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             except psycopg.OperationalError as exc:
                 raise _connect_error(self.url, exc) from exc
-            if row is None or not row["got"]:
-                holder = "another process"
-                try:  # who holds it, for the message: its server process and client address
-                    found = conn.execute(
-                        "SELECT l.pid, a.client_addr FROM pg_locks l"
-                        " LEFT JOIN pg_stat_activity a ON a.pid = l.pid"
-                        " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
-                        " AND l.database = (SELECT oid FROM pg_database"
-                        " WHERE datname = current_database())"
-                        " AND l.classid::bigint = %s AND l.objid::bigint = %s",
-                        (key >> 32, key & 0xFFFFFFFF),
-                    ).fetchone()
-                except psycopg.Error:
-                    found = None
-                if found is not None:
-                    holder = f"PostgreSQL backend pid {found['pid']}"
-                    if found["client_addr"] is not None:
-                        holder += f", client {found['client_addr']}"
-                raise PodgrepError(
-                    f"Another sync is running on this library ({holder}): wait for it or stop it"
-                )
             try:
-                yield
+                yield waited
             finally:
                 try:  # noqa: SIM105 - an unlock that fails is no error here
                     conn.execute("SELECT pg_advisory_unlock(%s)", (key,))

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from podgrep.domain import SegmentMatch
 from podgrep.errors import DiskFullError, PodgrepError, QueryError, SchemaError, is_disk_full
 from podgrep.query import Query
+
+if TYPE_CHECKING:
+    from podgrep.store.ports import Store
 from podgrep.store.base import migrations
 from podgrep.store.sql import (
     _NEXT_FIRST,
@@ -84,6 +88,10 @@ class SqliteStore(SqlStore):
 
     def _many(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self.db.executemany(self._sql(sql), rows)
+
+    def for_thread(self) -> Store:
+        """A connection of its own for another thread (the caller closes it)."""
+        return SqliteStore(self.path)
 
     def close(self) -> None:
         """Close the connection."""
@@ -163,6 +171,11 @@ class SqliteStore(SqlStore):
             for sql, args in queries
             for r in self.db.execute("EXPLAIN QUERY PLAN " + self._queue(sql), args)
         ]
+
+    def claim_plan(self, max_attempts: int, **narrow: Any) -> list[str]:
+        """SQLite's query plan for claim_job's choice (for tests and diagnostics)."""
+        sql, args = self._claim_query(time.time(), max_attempts, **narrow)
+        return [str(r["detail"]) for r in self.db.execute("EXPLAIN QUERY PLAN " + sql, args)]
 
     # -- full-text search ---------------------------------------------------------------------
 

@@ -52,7 +52,9 @@ function say(el, text, bad) {
 
 // -- sync progress, on every page ----------------------------------------------------------------
 
-const VERBS = { fetch: "Downloading", transcribe: "Transcribing", index: "Indexing" };
+const VERBS = {
+  fetch: "Downloading", transcribe: "Transcribing", speakers: "Finding speakers in", index: "Indexing",
+};
 let pollTimer = null;
 let wasRunning = false;
 
@@ -73,6 +75,18 @@ function describe(sync, running) {
     return { text: `A sync is running: ${VERBS[r.step] || r.step} “${r.title}”…` };
   }
   return null;
+}
+
+function clock(seconds) {
+  return new Date(seconds * 1000).toLocaleTimeString();
+}
+
+// one running job: which worker holds it, since when, and when its lease runs out
+function runningLine(r) {
+  const left = r.lease_until ? Math.round(r.lease_until - Date.now() / 1000) : null;
+  const lease = left === null ? "" : left > 0 ? `, lease ${left} s left` : ", lease expired";
+  const since = r.started ? ` since ${clock(r.started)}` : "";
+  return `${VERBS[r.step] || r.step} “${r.title}”: ${r.worker || "a worker"}${since}${lease}`;
 }
 
 function renderStatus(data) {
@@ -110,6 +124,7 @@ function renderStatus(data) {
     if (sync.phase === "failed" && sync.error) lines.push("Stopped: " + sync.error);
     const c = data.counts;
     lines.push(`Jobs: ${c.pending} pending, ${c.running} running, ${c.done} done, ${c.failed} failed.`);
+    for (const r of data.running || []) lines.push(runningLine(r));
     detail.textContent = "";
     for (const line of lines) {
       const p = document.createElement("div");
