@@ -84,6 +84,7 @@ class _Pipeline:
         self.waiting: set[int] = set()  # fetched here, transcription not yet claimed
         self.reserved = 0  # fetches claimed and running
         self.fetching = 0  # fetch lanes still alive
+        self.cpu_busy = False  # the CPU lane is running a step
         self.errors: list[BaseException] = []
 
     def run(self, since: float) -> None:
@@ -130,10 +131,14 @@ class _Pipeline:
                     self.cond.wait(timeout=1.0)
                 continue
             with self.cond:
-                if claim.episode_id in self.waiting:
-                    self.waiting.discard(claim.episode_id)
-                    self.cond.notify_all()
-            last = claim.episode_id if main.run(claim) else None
+                self.waiting.discard(claim.episode_id)
+                self.cpu_busy = True
+                self.cond.notify_all()  # the CPU has work: more downloads may start now
+            try:
+                last = claim.episode_id if main.run(claim) else None
+            finally:
+                with self.cond:
+                    self.cpu_busy = False
         if not main.stop.is_set() and not self.errors:
             main.drain(since)
 
@@ -147,6 +152,14 @@ class _Pipeline:
                 self.waiting.discard(episode_id)
                 self.cond.notify_all()
 
+    def _may_fetch(self) -> bool:
+        """Whether another download may start: fewer than `ahead` episodes are downloading or
+        waiting; and while the CPU lane has nothing to do, one download at a time, so the
+        first episode arrives (and its transcription starts) as soon as it can."""
+        if len(self.waiting) + self.reserved >= self.ahead:
+            return False
+        return self.reserved == 0 or self.cpu_busy or bool(self.waiting)
+
     def _fetch_lane(self, i: int, since: float) -> None:
         main = self.main
         store = main.ctx.store.for_thread()
@@ -156,9 +169,7 @@ class _Pipeline:
         try:
             while not main.stop.is_set():
                 with self.cond:
-                    while (
-                        len(self.waiting) + self.reserved >= self.ahead and not main.stop.is_set()
-                    ):
+                    while not self._may_fetch() and not main.stop.is_set():
                         self.cond.wait(timeout=1.0)
                     if main.stop.is_set():
                         return

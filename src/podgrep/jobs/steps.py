@@ -269,7 +269,7 @@ def index(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         enrich_episode(
             ctx.store,
             ctx.store.get_episode(ep.id),
-            shared_embedder(),
+            shared_embedder(ctx.settings.cpu_threads),
             client,
             progress=lambda done: progress(done, parts),
         )

@@ -37,6 +37,7 @@ from podgrep.store import Store
 
 T = TypeVar("T")
 HOST = socket.gethostname()
+STORE_RETRIES = 2  # a step given back this many times in a run as the store went away: failed
 
 
 class Reporter(Protocol):
@@ -259,6 +260,9 @@ class Worker:
     reporter: Reporter = field(default_factory=SilentReporter)
     summary: RunSummary = field(default_factory=RunSummary)
     stop: threading.Event = field(default_factory=threading.Event)
+    # steps given back because the store went away, per (episode, step): tried again in the
+    # same run once it is back, up to STORE_RETRIES times, then failed uncharged
+    given_back: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def claim(
         self,
@@ -328,12 +332,20 @@ class Worker:
         else:
             message = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()
+        key = (episode_id, step)
+        again = isinstance(exc, StoreUnavailable) and full is None
+        if again:
+            self.given_back[key] = self.given_back.get(key, 0) + 1
+            again = self.given_back[key] <= STORE_RETRIES
         try:
-            if isinstance(exc, StoreUnavailable) and full is None:
+            if again:
                 # not the episode's fault: back in the queue, uncharged, once the store is back
                 self.wait(lambda: store.release_job(episode_id, step))
+                self.reporter.finish(ep, step, f"{message} (tried again when the store is back)")
+                return
             else:
-                # a full disk is not the episode's fault either: failed, but not charged
+                # a full disk (or a store that keeps going away) is not the episode's fault
+                # either: failed, but not charged
                 self.wait(
                     lambda: store.fail_job(
                         episode_id,
@@ -341,7 +353,7 @@ class Worker:
                         message,
                         park=full is None and _permanent(exc),
                         max_attempts=settings.max_attempts,
-                        charge=full is None,
+                        charge=full is None and not isinstance(exc, StoreUnavailable),
                     )
                 )
         except StoreError as unrecorded:

@@ -108,10 +108,12 @@ _shared: Embedder | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_embedder() -> Embedder:
-    """The process-wide Embedder (the model loads once, on first use)."""
+def shared_embedder(threads: int = 0) -> Embedder:
+    """The process-wide Embedder (the model loads once, on first use, with `threads` ONNX
+    threads: 0 lets onnxruntime use every core; a worker sized to fewer cores passes its
+    `cpu_threads`, so two one-core workers do not each embed on all of them)."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = Embedder()
+            _shared = Embedder(threads=threads)
         return _shared
