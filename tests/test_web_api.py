@@ -3,6 +3,7 @@ transcripts (tiny.en over the test feed) and a hostile feed."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -426,15 +427,23 @@ def test_upload_then_sync_makes_it_searchable(client: TestClient, web: WebLibrar
     assert r.status_code == 202 and r.json()["started"]
     assert client.post("/api/sync").status_code == 409  # one at a time
     seen_steps = set()
+    holders = []  # the running jobs as the API showed them: worker, start, lease
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         jobs = client.get("/api/jobs").json()
         if jobs["sync"]["step"]:
             seen_steps.add(jobs["sync"]["step"])
+            assert jobs["sync"]["steps"][0]["step"] == jobs["sync"]["step"]
+        holders += jobs["running"]
         if not jobs["sync"]["running"]:
             break
         time.sleep(0.2)
     assert jobs["sync"]["phase"] == "done", jobs["sync"]
+    assert holders and all(h["episode_id"] == episode_id for h in holders)
+    for h in holders:  # this process's lanes ("host:pid/cpu", "host:pid/fetch-0")
+        assert re.fullmatch(rf".+:{os.getpid()}/(cpu|fetch-\d+)", h["worker"]), h
+        assert h["started"] <= time.time() and h["lease_until"] > h["started"]
+    assert jobs["running"] == [] and jobs["sync"]["steps"] == []
     assert jobs["sync"]["episodes_done"] == 1 and "transcribe" in seen_steps
     ep = client.get(f"/api/episodes/{episode_id}").json()
     assert ep["status"] == "indexed"

@@ -31,7 +31,7 @@ from podgrep.jobs.worker import (
     StoreWait,
     Worker,
     disk_full,
-    reap_dead,
+    tidy_queue,
     worker_id,
 )
 
@@ -62,7 +62,7 @@ def _run(ctx: StepContext, reporter: Reporter) -> RunSummary:
     settings = ctx.settings
     since = time.time()  # a step that fails from now on is not tried again in this run
     wait = StoreWait(settings.store_wait_seconds, ctx.notify)
-    wait(lambda: reap_dead(ctx.store))
+    wait(lambda: tidy_queue(ctx.store, settings.max_attempts))
     summary = RunSummary()
     with LeaseKeeper(ctx.store, settings.lease_seconds, ctx.notify) as keeper:
         main = Worker(ctx, worker_id("cpu" if settings.fetch_ahead > 0 else None), keeper, wait,
@@ -100,13 +100,17 @@ class _Pipeline:
         try:
             self._cpu_lane(since)
         except BaseException:
+            # Ctrl-C, a broken model, a store that cannot record: the lanes stop claiming; a
+            # download under way is not waited for long (the process is ending, and the next
+            # run frees the jobs its dead lanes held, see reap_dead)
             main.stop.set()
             with self.cond:
                 self.cond.notify_all()
-            raise
-        finally:
             for lane in lanes:
-                lane.join()
+                lane.join(timeout=2)
+            raise
+        for lane in lanes:
+            lane.join()
         if self.errors:
             raise self.errors[0]
 

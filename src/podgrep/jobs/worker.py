@@ -119,6 +119,13 @@ def reap_dead(store: Store) -> int:
     return freed
 
 
+def tidy_queue(store: Store, max_attempts: int) -> None:
+    """Before claiming: free the jobs of dead processes of this machine, and park the jobs
+    whose worker died in every attempt (they would take the next worker down too)."""
+    reap_dead(store)
+    store.park_abandoned(max_attempts)
+
+
 class LeaseLost(Exception):  # noqa: N818 - what happened, not an error of the input
     """The worker's lease ran out and another worker took the job over: stop the step."""
 
@@ -311,12 +318,16 @@ class Worker:
                 return False
             except (ModelError, KeyboardInterrupt):
                 # the model is broken for every episode, or the user stopped us: give it back
-                self.wait(lambda: store.release_job(episode_id, step))
+                self.wait(lambda: store.release_job(episode_id, step, claim))
                 raise
             except Exception as exc:
                 self._failed(ep, claim, exc)
                 return False
-        self.wait(lambda: store.finish_job(episode_id, step))
+        if not self.wait(lambda: store.finish_job(episode_id, step, claim)):
+            # the lease ran out meanwhile and another worker holds the job: its result is
+            # stored (a step run twice leaves one), the other worker records it
+            self.reporter.finish(ep, step, f"{self.name} lost its lease: another worker has it")
+            return False
         self.summary.done(episode_id, step)
         self.reporter.finish(ep, step, None)
         return True
@@ -340,28 +351,31 @@ class Worker:
         try:
             if again:
                 # not the episode's fault: back in the queue, uncharged, once the store is back
-                self.wait(lambda: store.release_job(episode_id, step))
+                self.wait(lambda: store.release_job(episode_id, step, claim))
                 self.reporter.finish(ep, step, f"{message} (tried again when the store is back)")
                 return
-            else:
-                # a full disk (or a store that keeps going away) is not the episode's fault
-                # either: failed, but not charged
-                self.wait(
-                    lambda: store.fail_job(
-                        episode_id,
-                        step,
-                        message,
-                        park=full is None and _permanent(exc),
-                        max_attempts=settings.max_attempts,
-                        charge=full is None and not isinstance(exc, StoreUnavailable),
-                    )
+            # a full disk (or a store that keeps going away) is not the episode's fault
+            # either: failed, but not charged
+            recorded = self.wait(
+                lambda: store.fail_job(
+                    episode_id,
+                    step,
+                    message,
+                    park=full is None and _permanent(exc),
+                    max_attempts=settings.max_attempts,
+                    charge=full is None and not isinstance(exc, StoreUnavailable),
+                    claim=claim,
                 )
+            )
         except StoreError as unrecorded:
             # the store cannot even record the failure: stop with its line (the step's own,
             # if it was the store's too), never a loop over every episode
             if isinstance(exc, StoreError):
                 raise exc from None
             raise unrecorded from None
+        if not recorded:  # another worker took the job over meanwhile: its outcome counts
+            self.reporter.finish(ep, step, f"{message} (another worker has the job now)")
+            return
         self.summary.failed(episode_id, step, message)
         self.reporter.finish(ep, step, message)
 
@@ -413,7 +427,7 @@ def work(
         me = Worker(ctx, worker_id(lane), keeper, wait, reporter or SilentReporter(), summary,
                     stop or threading.Event())  # fmt: skip
         while not me.stop.is_set():
-            wait(lambda: reap_dead(ctx.store), me.stop)
+            wait(lambda: tidy_queue(ctx.store, settings.max_attempts), me.stop)
             since = began if until_done else time.time() - RETRY_AFTER
             me.drain(since)
             if me.stop.is_set():

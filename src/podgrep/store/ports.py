@@ -448,8 +448,8 @@ class JobQueue(Protocol):
         workers take jobs); return the attempt number."""
         ...
 
-    def finish_job(self, episode_id: int, step: str) -> None:
-        """Mark a step done."""
+    def finish_job(self, episode_id: int, step: str, claim: Claim | None = None) -> bool:
+        """Mark a step done (with `claim`: only while the job is still that claim's)."""
         ...
 
     def fail_job(
@@ -461,17 +461,24 @@ class JobQueue(Protocol):
         park: bool,
         max_attempts: int,
         charge: bool = True,
-    ) -> None:
+        claim: Claim | None = None,
+    ) -> bool:
         """Record a failed attempt; `park` stops retries at once (the input itself is bad);
-        `charge=False` gives the attempt back (a full disk is not the episode's fault)."""
+        `charge=False` gives the attempt back (a full disk is not the episode's fault); with
+        `claim`, only while the job is still that claim's."""
         ...
 
     def retry_failed(self) -> int:
         """Give parked steps a fresh set of attempts; return how many."""
         ...
 
-    def release_job(self, episode_id: int, step: str) -> None:
-        """Give back a started attempt that was not the episode's fault (e.g. no model)."""
+    def release_job(self, episode_id: int, step: str, claim: Claim | None = None) -> bool:
+        """Give back a started attempt that was not the episode's fault (e.g. no model); with
+        `claim`, only while the job is still that claim's."""
+        ...
+
+    def park_abandoned(self, max_attempts: int) -> int:
+        """Fail, parked, running jobs whose worker died in every one of `max_attempts`."""
         ...
 
     def jobs(self, episode_id: int | None = None) -> list[Job]:

@@ -550,8 +550,11 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         where = [_READY.replace("next_step", "e.next_step").replace("next_failed", "e.next_failed")]
         args: list[Any] = [max_attempts]
         where.append("j.state <> 'done'")
-        where.append("(j.state <> 'running' OR j.worker IS NULL OR j.lease_until < ?)")
-        args.append(now)
+        # a job whose worker died is taken over, unless every attempt's worker died
+        where.append(
+            "(j.state <> 'running' OR j.worker IS NULL OR (j.lease_until < ? AND j.attempts < ?))"
+        )
+        args += [now, max_attempts]
         if failed_before is not None:
             where.append("(j.state <> 'failed' OR j.updated < ?)")
             args.append(failed_before)
@@ -608,12 +611,24 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             )
         return int(attempts or 0)
 
-    def finish_job(self, episode_id: int, step: str) -> None:
-        """Mark a step done."""
-        self._exec(
-            "UPDATE jobs SET state='done', error=NULL, lease_until=NULL, updated=?"
-            " WHERE episode_id=? AND step=?",
-            (time.time(), episode_id, step),
+    def _held_by(self, claim: Claim | None) -> tuple[str, tuple[Any, ...]]:
+        """The condition that the job is still `claim`'s (none without a claim)."""
+        if claim is None:
+            return "", ()
+        return " AND state='running' AND worker=? AND started=?", (claim.worker, claim.started)
+
+    def finish_job(self, episode_id: int, step: str, claim: Claim | None = None) -> bool:
+        """Mark a step done; with `claim`, only while the job is still that claim's (a worker
+        whose lease ran out records nothing over the worker that took the job over). Return
+        whether it was recorded."""
+        mine, held = self._held_by(claim)
+        return (
+            self._exec(
+                "UPDATE jobs SET state='done', error=NULL, lease_until=NULL, updated=?"
+                f" WHERE episode_id=? AND step=?{mine}",
+                (time.time(), episode_id, step, *held),
+            )
+            == 1
         )
 
     def _abandon(self) -> None:
@@ -628,11 +643,19 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         park: bool,
         max_attempts: int,
         charge: bool = True,
-    ) -> None:
+        claim: Claim | None = None,
+    ) -> bool:
         """Record a failed attempt; `park` stops retries at once (the input itself is bad);
-        `charge=False` gives the attempt back (a full disk is not the episode's fault)."""
+        `charge=False` gives the attempt back (a full disk is not the episode's fault); with
+        `claim`, only while the job is still that claim's. Return whether it was recorded."""
         self._abandon()
+        mine, held = self._held_by(claim)
         with self.transaction():
+            if claim is not None and not self._row(
+                f"SELECT id FROM jobs WHERE episode_id=? AND step=?{mine}{self.for_update}",
+                (episode_id, step, *held),
+            ):
+                return False
             if not charge:
                 self._exec(
                     "UPDATE jobs SET attempts=GREATEST(attempts-1, 0)"
@@ -652,6 +675,7 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             self._exec(
                 "UPDATE episodes SET status='failed', error=? WHERE id=?", (error, episode_id)
             )
+        return True
 
     def retry_failed(self) -> int:
         """Give parked steps a fresh set of attempts; return how many."""
@@ -660,13 +684,46 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             (time.time(),),
         )
 
-    def release_job(self, episode_id: int, step: str) -> None:
-        """Give back a started attempt that was not the episode's fault (e.g. no model)."""
-        self._exec(
-            "UPDATE jobs SET state='pending', attempts=GREATEST(attempts-1, 0), lease_until=NULL"
-            " WHERE episode_id=? AND step=?",
-            (episode_id, step),
+    def release_job(self, episode_id: int, step: str, claim: Claim | None = None) -> bool:
+        """Give back a started attempt that was not the episode's fault (e.g. no model); with
+        `claim`, only while the job is still that claim's. Return whether it was given back."""
+        mine, held = self._held_by(claim)
+        return (
+            self._exec(
+                "UPDATE jobs SET state='pending', attempts=GREATEST(attempts-1, 0),"
+                f" lease_until=NULL WHERE episode_id=? AND step=?{mine}",
+                (episode_id, step, *held),
+            )
+            == 1
         )
+
+    def park_abandoned(self, max_attempts: int) -> int:
+        """Fail, parked, the running jobs whose lease ran out after `max_attempts` claims: each
+        claim's worker died running it (killed for memory, a crash), so another claim would
+        likely kill the next one too. Return how many."""
+        now = time.time()
+        with self.transaction():
+            rows = self._rows(
+                "SELECT episode_id FROM jobs WHERE state='running' AND worker IS NOT NULL"
+                " AND lease_until < ? AND attempts >= ?",
+                (now, max_attempts),
+            )
+            error = (
+                f"its worker stopped (died or was killed) in each of {max_attempts} attempts:"
+                " see that machine's log (out of memory?), then `podgrep sync --retry`"
+            )
+            self._exec(
+                "UPDATE jobs SET state='failed', error=?, lease_until=NULL, updated=?"
+                " WHERE state='running' AND worker IS NOT NULL AND lease_until < ?"
+                " AND attempts >= ?",
+                (error, now, now, max_attempts),
+            )
+            for r in rows:
+                self._exec(
+                    "UPDATE episodes SET status='failed', error=? WHERE id=?",
+                    (error, r["episode_id"]),
+                )
+        return len(rows)
 
     def jobs(self, episode_id: int | None = None) -> list[Job]:
         """Job rows (optionally for one episode)."""

@@ -43,7 +43,10 @@ CANDIDATES = 200  # matching segments scored with BM25 per query (see match_segm
 EXACT_SCAN = 5000  # a query expected to match more is ranked among its newest matches
 NEWEST = 2000  # about how many of the newest matches a very common query is ranked among
 MATCH_SCAN = 2000  # a phrase or prefix is counted up to this many segments (for BM25)
-POOL_SIZE = 4  # connections a process keeps (the web app serves requests on threads)
+POOL_SIZE = 8  # connections a process keeps (web requests, a sync's lanes, the lease keeper)
+# how long a statement waits for a connection of the pool: a server gone away is told (and
+# waited for, see jobs.worker.StoreWait) within this, not after psycopg_pool's 30 s
+POOL_WAIT = 10.0
 # the pool logs a warning for each dead connection it throws away; podgrep says what happened
 # in one line of its own (StoreUnavailable), so the pool's notes stay out of the terminal
 logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
@@ -201,7 +204,8 @@ class PostgresStore(SqlStore):
         finally:
             first.close()
         self._pool = ConnectionPool(
-            conninfo, min_size=1, max_size=POOL_SIZE, kwargs=kwargs, open=False
+            conninfo, min_size=1, max_size=POOL_SIZE, kwargs=kwargs, open=False,
+            timeout=POOL_WAIT,
         )
         try:
             self._pool.open(wait=True, timeout=30)
