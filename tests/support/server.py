@@ -6,6 +6,8 @@ Usage:
         srv.routes["/x"] = Route(...)     # dynamic answer for a path
         srv.fail_after["/a.mp3"] = 1000   # drop the connection after 1000 body bytes (once)
         srv.requests                      # list of (method, path, headers dict) seen
+
+    LocalServer(root_dir, rate=2_000_000)  # file bodies (ranges too) at 2 MB/s in all: one link
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import email.utils
 import hashlib
 import mimetypes
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 from pathlib import Path
 
 
@@ -27,6 +31,30 @@ class Route:
     body: bytes = b""
     content_type: str = "text/plain"
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Throttle:
+    """A link of `rate` bytes/s that every response of the server shares: each chunk waits
+    for its turn on the link, so parallel downloads split the rate between them."""
+
+    CHUNK = 16 * 1024
+
+    def __init__(self, rate: float) -> None:
+        self.rate = float(rate)
+        self._lock = threading.Lock()
+        self._free_at = 0.0  # when the link has sent everything handed to it so far
+
+    def write(self, wfile: BufferedIOBase, data: bytes) -> None:
+        """Write `data` to `wfile` no faster than the link allows."""
+        view = memoryview(data)
+        for at in range(0, len(view), self.CHUNK):
+            chunk = view[at : at + self.CHUNK]
+            with self._lock:
+                now = time.monotonic()
+                self._free_at = max(now, self._free_at) + len(chunk) / self.rate
+                delay = self._free_at - now
+            time.sleep(delay)
+            wfile.write(chunk)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -103,11 +131,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         cut = owner.fail_after.pop(path, None)
         if cut is not None:
-            self.wfile.write(body[:cut])
+            self._body(body[:cut])
             self.wfile.flush()
             self.close_connection = True
             return
-        self.wfile.write(body)
+        self._body(body)
+
+    def _body(self, data: bytes) -> None:
+        throttle = self.server.owner.throttle
+        if throttle is None:
+            self.wfile.write(data)
+        else:
+            throttle.write(self.wfile, data)
 
 
 class _Server(ThreadingHTTPServer):
@@ -116,11 +151,13 @@ class _Server(ThreadingHTTPServer):
 
 
 class LocalServer:
-    """Serves `root` on 127.0.0.1 on a free port until closed."""
+    """Serves `root` on 127.0.0.1 on a free port until closed; `rate` (bytes/s, None:
+    unlimited) caps the body bytes of file answers, all connections together."""
 
-    def __init__(self, root: str | Path, *, ranges: bool = True) -> None:
+    def __init__(self, root: str | Path, *, ranges: bool = True, rate: float | None = None) -> None:
         self.root = Path(root).resolve()
         self.ranges = ranges
+        self.throttle = _Throttle(rate) if rate else None
         self.routes: dict[str, Route] = {}
         self.types: dict[str, str] = {}
         self.fail_after: dict[str, int] = {}
