@@ -245,7 +245,9 @@ RayOpt = Annotated[
 ActorsOpt = Annotated[
     int | None,
     typer.Option(
-        "--actors", help="Ray workers per node (default: one per GPU, else one per CPU core)."
+        "--actors",
+        help="Ray workers per node (default: one per GPU, else one per --cpus-per-actor"
+        " cores; more than fit share the node).",
     ),
 ]
 CpusPerActorOpt = Annotated[

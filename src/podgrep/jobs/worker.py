@@ -36,7 +36,20 @@ from podgrep.jobs.steps import STEP_FUNCTIONS, StepContext
 from podgrep.store import Store
 
 T = TypeVar("T")
-HOST = socket.gethostname()
+
+
+def _host() -> str:
+    """This machine in workers' names: its host name and boot id, so two machines cloned with
+    one host name are not taken for each other (reap_dead judges only this machine's pids)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()[:8]
+    except OSError:
+        boot = ""
+    name = socket.gethostname()
+    return f"{name}-{boot}" if boot else name
+
+
+HOST = _host()
 STORE_RETRIES = 2  # a step given back this many times in a run as the store went away: failed
 
 
