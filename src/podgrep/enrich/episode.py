@@ -89,7 +89,11 @@ def enrich_episode(
         links += [lk for lk in spoken_links(transcript.segments) if lk.url not in known]
     store.set_links(ep.id, links)
     tell(2)
-    passages = embed_missing(store, embedder, lambda n, of: tell(2 + n / max(of, 1)))
+    # its own transcripts only: another episode's may be between its transcription and its
+    # speakers step (another worker's), whose segments are about to be written again
+    passages = embed_missing(
+        store, embedder, lambda n, of: tell(2 + n / max(of, 1)), episode_id=ep.id
+    )
     tell(3)
     return Enriched(len(chapters), chapters[0].source if chapters else None, len(links), passages)
 

@@ -1,24 +1,32 @@
 """Runs pending steps in this process: downloads run ahead of transcription in their own
-lanes while one lane runs the CPU-heavy steps, all through the store's shared queue, so
-another sync or worker on the same library takes the jobs these lanes do not.
+lanes, a transcription lane decodes one episode after another, and a finishing lane runs each
+transcribed episode's speakers and index beside the next transcription; all through the
+store's shared queue, so another sync or worker on the same library takes the jobs these lanes
+do not.
 
-How the runner and the engine share the cores: the CPU lane runs one step at a time and the
-engine inside it already fills the machine (on CPU, `workers` model replicas of `cpu_threads`
-threads each, chosen from the cores; speakers and embeddings use ONNX threads likewise), so
-the runner adds no CPU-heavy lane of its own. Fetch lanes (`fetch_ahead` of them) spend their
-time waiting on the network and hash what arrives, which costs little CPU; they stop claiming
-once `fetch_ahead` downloaded episodes wait for the CPU lane, so the cache never runs far
-ahead of transcription. `fetch_ahead = 0` runs everything in one lane, one step after another,
-in queue order (the runner before issue 15).
+How the runner and the engine share the cores: transcription runs one episode at a time, and
+the engine inside it sizes itself to the machine (on CPU, `workers` model replicas of
+`cpu_threads` threads each, from the cores). It does not keep them all busy: a window's
+encoding and its second pass run one chunk at a time, so a sync used about 1.0 of 2 cores
+(benchmarks/pipeline.py). The finishing lane fills that gap: the speaker encoder runs on one
+ONNX thread, the sentence embedder briefly on all, so at most one core's worth of work is
+added beside the engine, never a second engine. Fetch lanes (`fetch_ahead` of them) wait on
+the network and hash what arrives, which costs little CPU; while nothing waits to be
+transcribed one download runs at a time (the first episode arrives soonest), and they stop
+claiming once `fetch_ahead` downloaded episodes wait, so the cache never runs far ahead of
+transcription. `fetch_ahead = 0` runs everything in one lane, one step after another, in queue
+order (the runner before issue 15).
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -31,6 +39,7 @@ from podgrep.jobs.worker import (
     StoreWait,
     Worker,
     disk_full,
+    reap_dead,
     tidy_queue,
     worker_id,
 )
@@ -39,6 +48,7 @@ from podgrep.jobs.worker import (
 __all__ = ["STEP_FUNCTIONS", "Reporter", "RunSummary", "SilentReporter", "SyncLock", "run_pending"]
 
 CPU_STEPS = ("transcribe", "speakers", "index")
+FINISH_STEPS = ("speakers", "index")  # the finishing lane's: after an episode's transcription
 
 
 def run_pending(ctx: StepContext, reporter: Reporter | None = None) -> RunSummary:
@@ -71,6 +81,9 @@ def _run(ctx: StepContext, reporter: Reporter) -> RunSummary:
             main.drain(since)
         else:
             _Pipeline(main, settings.fetch_ahead).run(since)
+        # another sync of this machine that died meanwhile: its jobs are this one's to finish
+        if wait(lambda: reap_dead(ctx.store)):
+            main.drain(since)
     return summary
 
 
@@ -85,6 +98,7 @@ class _Pipeline:
         self.reserved = 0  # fetches claimed and running
         self.fetching = 0  # fetch lanes still alive
         self.cpu_busy = False  # the CPU lane is running a step
+        self.transcribing = True  # the CPU lane may still transcribe (and so make work)
         self.errors: list[BaseException] = []
 
     def run(self, since: float) -> None:
@@ -95,6 +109,10 @@ class _Pipeline:
             for i in range(self.ahead)
         ]  # fmt: skip
         self.fetching = len(lanes)
+        lanes.append(
+            threading.Thread(target=self._finish_lane, args=(since,), daemon=True,
+                             name="podgrep-finish")
+        )  # fmt: skip
         for lane in lanes:
             lane.start()
         try:
@@ -109,28 +127,28 @@ class _Pipeline:
             for lane in lanes:
                 lane.join(timeout=2)
             raise
+        with self.cond:
+            self.transcribing = False
+            self.cond.notify_all()
         for lane in lanes:
             lane.join()
         if self.errors:
             raise self.errors[0]
+        main.drain(since)  # what the lanes left (a step another process gave back meanwhile)
 
     def _cpu_lane(self, since: float) -> None:
+        """Transcriptions, one at a time, as their downloads arrive."""
         main = self.main
-        last: int | None = None
+        last_look = False
         while not main.stop.is_set():
-            claim = None
-            if last is not None:  # the episode's next step first: it stays on this lane
-                claim = main.claim(since, steps=CPU_STEPS, episode_id=last)
-            if claim is None:
-                claim = main.claim(since, steps=CPU_STEPS)
+            claim = main.claim(since, steps=("transcribe",))
             if claim is None:
                 with self.cond:
-                    if self.errors:
+                    if self.errors or last_look:
                         return
-                    if self.fetching == 0:
-                        # the fetch lanes are done: anything left (a fetch another process
-                        # gave back) runs here, one step after another
-                        break
+                    if self.fetching == 0:  # no download left: one more look, then done
+                        last_look = True
+                        continue
                     self._forget_taken()
                     self.cond.wait(timeout=1.0)
                 continue
@@ -139,20 +157,50 @@ class _Pipeline:
                 self.cpu_busy = True
                 self.cond.notify_all()  # the CPU has work: more downloads may start now
             try:
-                last = claim.episode_id if main.run(claim) else None
+                main.run(claim)
             finally:
                 with self.cond:
                     self.cpu_busy = False
-        if not main.stop.is_set() and not self.errors:
-            main.drain(since)
+                    self.cond.notify_all()  # an episode's speakers may be claimable now
+
+    def _finish_lane(self, since: float) -> None:
+        """Speakers and index of each transcribed episode, beside the next transcription."""
+        main = self.main
+        store = main.ctx.store.for_thread()
+        ctx = StepContext(store, main.ctx.settings, main.ctx.cache, notify=main.ctx.notify)
+        lane = Worker(ctx, worker_id("finish"), main.keeper, main.wait, main.reporter,
+                      main.summary, main.stop)  # fmt: skip
+        last: int | None = None
+        try:
+            while not main.stop.is_set():
+                claim = None
+                if last is not None:  # speakers, then index, of the same episode
+                    claim = lane.claim(since, steps=FINISH_STEPS, episode_id=last)
+                if claim is None:
+                    claim = lane.claim(since, steps=FINISH_STEPS)
+                if claim is None:
+                    with self.cond:
+                        if self.errors or not self.transcribing:
+                            return
+                        self.cond.wait(timeout=1.0)
+                    continue
+                last = claim.episode_id if lane.run(claim) else None
+        except BaseException as exc:  # a store that cannot record, a full database
+            with self.cond:
+                self.errors.append(exc)
+            main.stop.set()
+        finally:
+            if store is not main.ctx.store:
+                store.close()
 
     def _forget_taken(self) -> None:
-        """Episodes fetched here whose transcription another process took (or that no longer
-        wait for one) no longer hold a place ahead."""
+        """Episodes fetched here whose transcription is no longer pending (another process
+        took it, or it failed) no longer hold a place ahead."""
         store = self.main.ctx.store
         for episode_id in list(self.waiting):
-            jobs = {j.step: j.state for j in store.jobs(episode_id)}
-            if jobs.get("transcribe") not in ("pending", "failed"):
+            jobs = self.main.wait(functools.partial(store.jobs, episode_id), self.main.stop)
+            if {j.step: j.state for j in jobs}.get("transcribe") != "pending":
+                # taken, done, or failed (this run does not try it again): no place held
                 self.waiting.discard(episode_id)
                 self.cond.notify_all()
 
@@ -207,10 +255,11 @@ class SyncLock:
     started meanwhile waits for that to end and then shares the jobs instead of checking the
     same feeds again. The OS drops the lock if the process dies."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_wait: Callable[[], None] | None = None) -> None:
         self.path = path
+        self.on_wait = on_wait  # told before waiting for another sync's check
         self._fh: IO[str] | None = None
-        self.waited = False  # another sync held it: the feeds were just checked
+        self.waited = False  # another sync held it: the feeds may have just been checked
 
     def __enter__(self) -> SyncLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +268,8 @@ class SyncLock:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self.waited = True
+            if self.on_wait is not None:
+                self.on_wait()
             fcntl.flock(fh, fcntl.LOCK_EX)  # wait for the other sync's check of the feeds
         try:  # who holds the lock; a full disk must not stop the sync here
             fh.seek(0)

@@ -120,6 +120,7 @@ def local_media(ctx: StepContext, ep: Episode) -> Episode:
         ctx.store.set_media(ep.id, str(ep.media_sha256), str(cached))
         return ctx.store.get_episode(ep.id)
     fetch(ctx, replace(ep, media_path=None), lambda done, total: None)
+    ctx.store.set_status(ep.id, ep.status)  # fetch marks it "fetched": it is further on
     fetched = ctx.store.get_episode(ep.id)
     if ep.media_sha256 and fetched.media_sha256 != ep.media_sha256:
         raise MediaError(

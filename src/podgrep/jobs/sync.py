@@ -4,6 +4,7 @@ together, so the CLI and the web app cannot drift apart."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from podgrep.config import Settings
@@ -44,12 +45,23 @@ def run_sync(
     # One check of the feeds at a time: the home's file lock, then the store's (another
     # machine syncing the same PostgreSQL library holds that one). A sync started while
     # another checks the feeds waits for that check, then shares the jobs without its own.
-    with SyncLock(settings.home / "sync.lock") as home_lock, store.sync_lock() as waited:
+    began = time.time()
+
+    def waiting() -> None:
+        if notify is not None:
+            notify("Another sync is checking the feeds: waiting for it, then sharing the jobs")
+
+    with (
+        SyncLock(settings.home / "sync.lock", waiting) as home_lock,
+        store.sync_lock(waiting) as waited,
+    ):
         if retry:
             n = store.retry_failed()
             if on_retry is not None:
                 on_retry(n)
-        if refresh and (home_lock.waited or waited):
+        # skipped only when the other sync did check every feed while this one waited (it
+        # may have run with --no-refresh, or stopped half way)
+        if refresh and (home_lock.waited or waited) and _checked_since(store, began):
             if notify is not None:
                 notify("Another sync just checked the feeds: sharing its jobs")
         elif refresh:
@@ -84,3 +96,10 @@ def run_sync(
         return run_pending(StepContext(store, settings, cache, notify=notify), reporter)
     finally:
         cache.close()
+
+
+def _checked_since(store: Store, began: float) -> bool:
+    """Whether every feed of the library was checked (well or not) since `began`."""
+    return all(
+        (show.last_checked or 0) >= began for show in store.list_shows() if show.kind == "feed"
+    )

@@ -163,6 +163,7 @@ class LeaseKeeper:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._warned = False
 
     def __enter__(self) -> LeaseKeeper:
         self._thread = threading.Thread(target=self._run, name="podgrep-leases", daemon=True)
@@ -186,6 +187,11 @@ class LeaseKeeper:
             with self._lock:
                 self._held.pop(claim.job_id, None)
 
+    def _warn(self, line: str) -> None:
+        if self.notify is not None and not self._warned:
+            self._warned = True
+            self.notify(line)
+
     def _run(self) -> None:
         store = self.store.for_thread()
         try:
@@ -197,8 +203,10 @@ class LeaseKeeper:
                     try:
                         if not store.renew_lease(h.claim, self.lease_seconds):
                             h.lost.set()
-                    except StoreError:
-                        pass  # the store is away: the step's own writes will say so
+                    except Exception as exc:  # noqa: BLE001 - the keeper must go on renewing
+                        # the store is away or busy: the step's own writes will say so; the
+                        # lease may run out meanwhile, and the next renewal tells
+                        self._warn(f"could not renew a lease ({exc}); trying again")
         finally:
             if store is not self.store:
                 store.close()

@@ -31,9 +31,11 @@ def embed_missing(
     store: Store,
     embedder: Embedder,
     progress: Callable[[int, int], None] | None = None,
+    episode_id: int | None = None,
 ) -> int:
-    """Embed every complete transcript that has no passages yet; return how many passages."""
-    todo = store.transcripts_without_passages(embedder.name)
+    """Embed every complete transcript (of one episode, when given) that has no passages yet;
+    return how many passages."""
+    todo = store.transcripts_without_passages(embedder.name, episode_id)
     total = 0
     for n, tid in enumerate(todo):
         total += embed_transcript(store, tid, embedder)

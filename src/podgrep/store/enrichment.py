@@ -202,14 +202,18 @@ class EnrichmentQueries(SqlBase):
 
     # -- passages -------------------------------------------------------------------------------
 
-    def transcripts_without_passages(self, model: str) -> list[int]:
-        """Complete transcripts that have segments but no passages embedded with `model`."""
+    def transcripts_without_passages(
+        self, model: str, episode_id: int | None = None
+    ) -> list[int]:
+        """Complete transcripts that have segments but no passages embedded with `model` (of
+        one episode, when given)."""
+        one = " AND t.episode_id = ?" if episode_id is not None else ""
         rows = self._rows(
             "SELECT t.id FROM transcripts t WHERE t.complete = 1"
             " AND EXISTS (SELECT 1 FROM segments s WHERE s.transcript_id = t.id)"
             " AND NOT EXISTS (SELECT 1 FROM passages p WHERE p.transcript_id = t.id"
-            " AND p.model = ?) ORDER BY t.id",
-            (model,),
+            f" AND p.model = ?){one} ORDER BY t.id",
+            (model,) if episode_id is None else (model, episode_id),
         )
         return [int(r["id"]) for r in rows]
 

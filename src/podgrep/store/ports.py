@@ -391,8 +391,11 @@ class Vectors(Protocol):
         """Whether any passage has a vector of `model`."""
         ...
 
-    def transcripts_without_passages(self, model: str) -> list[int]:
-        """Complete transcripts that have segments but no passages embedded with `model`."""
+    def transcripts_without_passages(
+        self, model: str, episode_id: int | None = None
+    ) -> list[int]:
+        """Complete transcripts that have segments but no passages embedded with `model` (of
+        one episode, when given)."""
         ...
 
     def passage_hits(self, passage_ids: list[int]) -> dict[int, PassageInfo]:
@@ -540,10 +543,13 @@ class Store(Catalog, Transcripts, Speakers, SearchIndex, Vectors, JobQueue, Prot
         """Load much at once: a store may put off index upkeep till the block ends."""
         ...
 
-    def sync_lock(self) -> AbstractContextManager[bool]:
+    def sync_lock(
+        self, on_wait: Callable[[], None] | None = None
+    ) -> AbstractContextManager[bool]:
         """Hold the library's feed-check lock for the block (PostgreSQL: a session advisory
         lock, so syncs from other machines wait for it; SQLite: nothing, the home's file lock
-        does it); yields True when it had to wait for another sync's check of the feeds."""
+        does it); yields True when it had to wait for another sync's check of the feeds
+        (`on_wait` is told before it waits)."""
         ...
 
     def __enter__(self) -> Store: ...

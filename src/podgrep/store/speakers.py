@@ -86,6 +86,8 @@ class SpeakerQueries(SqlBase):
                 )
                 ids.append(spk.id)
             self._exec("DELETE FROM segments WHERE transcript_id=?", (transcript_id,))
+            # passages point at segment positions, which a split moves: embedded again later
+            self._exec("DELETE FROM passages WHERE transcript_id=?", (transcript_id,))
             for seg, _, k in segments:
                 seg.speaker_id = ids[k] if 0 <= k < len(ids) else None
             # in order, each run of segments of one window at a time

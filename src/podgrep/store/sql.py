@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Self, TypeVar
@@ -216,7 +216,7 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         yield
 
     @contextmanager
-    def sync_lock(self) -> Iterator[bool]:
+    def sync_lock(self, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
         """Hold the library's feed-check lock for the block (yields whether it had to wait
         for another sync's): nothing here, as a SQLite library is one file in one home, whose
         file lock (jobs.local.SyncLock) does it."""
@@ -702,20 +702,16 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         claim's worker died running it (killed for memory, a crash), so another claim would
         likely kill the next one too. Return how many."""
         now = time.time()
+        error = (
+            f"its worker stopped (died or was killed) while running it, at attempt"
+            f" {max_attempts} of {max_attempts}: see that machine's log (out of memory?),"
+            " then `podgrep sync --retry`"
+        )
         with self.transaction():
             rows = self._rows(
-                "SELECT episode_id FROM jobs WHERE state='running' AND worker IS NOT NULL"
-                " AND lease_until < ? AND attempts >= ?",
-                (now, max_attempts),
-            )
-            error = (
-                f"its worker stopped (died or was killed) in each of {max_attempts} attempts:"
-                " see that machine's log (out of memory?), then `podgrep sync --retry`"
-            )
-            self._exec(
                 "UPDATE jobs SET state='failed', error=?, lease_until=NULL, updated=?"
                 " WHERE state='running' AND worker IS NOT NULL AND lease_until < ?"
-                " AND attempts >= ?",
+                " AND attempts >= ? RETURNING episode_id",
                 (error, now, now, max_attempts),
             )
             for r in rows:

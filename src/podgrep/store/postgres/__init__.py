@@ -657,6 +657,9 @@ class PostgresStore(SqlStore):
             steps, scales = quantize(vectors)
             vectors = steps.astype(np.float32) * scales[:, None]
         with self.transaction():
+            # two writers of one transcript's passages take turns (no unique key to stop a
+            # second set: each DELETE would miss the other's uncommitted rows)
+            self._exec("SELECT id FROM transcripts WHERE id=? FOR UPDATE", (transcript_id,))
             self._exec("DELETE FROM passages WHERE transcript_id=?", (transcript_id,))
             self._many(
                 'INSERT INTO passages (transcript_id, first_idx, last_idx, start, "end", model,'
@@ -750,7 +753,7 @@ class PostgresStore(SqlStore):
     # -- sync lock ----------------------------------------------------------------------------
 
     @contextmanager
-    def sync_lock(self) -> Iterator[bool]:
+    def sync_lock(self, on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
         """Hold the library's feed-check lock for the block: a session-level advisory lock on
         a connection of the pool kept for the block alone, so one sync at a time checks this
         library's feeds, whichever machine or home it was started from; one started meanwhile
@@ -767,6 +770,8 @@ class PostgresStore(SqlStore):
                 row = conn.execute("SELECT pg_try_advisory_lock(%s) AS got", (key,)).fetchone()
                 waited = row is None or not row["got"]
                 if waited:
+                    if on_wait is not None:
+                        on_wait()
                     conn.execute("SELECT pg_advisory_lock(%s)", (key,))
             except psycopg.OperationalError as exc:
                 raise _connect_error(self.url, exc) from exc
