@@ -30,7 +30,7 @@ from podgrep.runtime import open_store
 from podgrep.search import search
 from podgrep.store import STEPS, Store
 from podgrep.store.sqlite import SqliteStore
-from tests.conftest import invoke
+from tests.conftest import Served, invoke
 
 MAX = 3
 LEASE = 60.0
@@ -600,3 +600,23 @@ def test_an_index_step_embeds_its_own_episode_only(store: Store) -> None:
     store.save_diarization(b, tids[b], [(Speaker(b, "S1"), None)], rows)
     assert store.transcripts_without_passages(embedder.name) == [tids[b]]
     assert store.transcripts_without_passages(embedder.name, episode_id=a) == []
+
+
+def test_a_worker_limited_to_steps_runs_only_those(served: Served, tmp_path: Path) -> None:
+    """`podgrep worker --steps fetch --until-done`: the downloads only, then it stops; the
+    transcriptions wait for a worker that runs them."""
+    home = tmp_path / "home"
+    url = served.write_feed(
+        "steps-only.xml", "Steps only", [("JFK", "steps-jfk", "jfk.flac", "audio/flac")]
+    )
+    assert invoke(["add", url], home)[0] == 0
+    code, _, err = invoke(["worker", "--steps", "fetch", "--until-done", "--poll", "0.1"], home)
+    assert code == 0, err
+    with open_store(home / "podgrep.db") as store:
+        [ep] = store.list_episodes()
+        assert ep.id is not None
+        assert {j.step: j.state for j in store.jobs(ep.id)} == {
+            "fetch": "done", "transcribe": "pending", "speakers": "pending", "index": "pending",
+        }  # fmt: skip
+    code, _, err = invoke(["worker", "--steps", "fetch,listen", "--until-done"], home)
+    assert code != 0 and "--steps 'fetch,listen': name steps among fetch" in err

@@ -349,6 +349,14 @@ def worker(
     poll: Annotated[
         float, typer.Option("--poll", help="Seconds between looks at an empty queue.")
     ] = 2.0,
+    steps: Annotated[
+        str | None,
+        typer.Option(
+            "--steps",
+            help="Only these steps, comma-separated (fetch,transcribe,speakers,index): e.g."
+            " CPU workers for speakers,index beside GPU workers that transcribe. Not with --ray.",
+        ),
+    ] = None,
 ) -> None:
     """Pull jobs from the library's queue and run them: in this process, or with --ray as
     actors on every node of a Ray cluster. Many workers (and syncs) share one library; a
@@ -357,6 +365,9 @@ def worker(
 
     settings = _settings(ctx, home, model=model, device=device)
     note = lambda m: err.print(f"note: {escape(m)}")  # noqa: E731
+    chosen = _steps(steps)
+    if chosen is not None and ray is not None:
+        raise PodgrepError("--steps runs a worker here: leave out --ray (actors run every step)")
     with _store(settings) as store:
         reporter = ConsoleReporter(err)
         try:
@@ -388,6 +399,7 @@ def worker(
                         reporter,
                         until_done=until_done,
                         poll_seconds=poll,
+                        steps=chosen,
                     )
         finally:
             reporter.close()
@@ -452,6 +464,21 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
         )
     if failures:
         out.print("Fix the cause and run `podgrep sync --retry` to try parked steps again.")
+
+
+def _steps(given: str | None) -> tuple[str, ...] | None:
+    """The steps a `--steps` list names, checked (None: every step)."""
+    from podgrep.store import STEPS
+
+    if given is None:
+        return None
+    chosen = tuple(s.strip() for s in given.split(",") if s.strip())
+    wrong = [s for s in chosen if s not in STEPS]
+    if wrong or not chosen:
+        raise PodgrepError(
+            f"--steps {given!r}: name steps among {', '.join(STEPS)}, comma-separated"
+        )
+    return chosen
 
 
 def _print_running(running: list[Any]) -> None:

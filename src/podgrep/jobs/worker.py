@@ -427,6 +427,7 @@ def work(
     poll_seconds: float = 2.0,
     stop: threading.Event | None = None,
     keeper: LeaseKeeper | None = None,
+    steps: Sequence[str] | None = None,
 ) -> RunSummary:
     """A worker's life: claim and run jobs from the store's queue until `stop` is set.
 
@@ -434,7 +435,8 @@ def work(
     (a job another worker holds may yet be given back, or its lease run out: it waits for
     those), trying each step once; otherwise a failed step is tried again after RETRY_AFTER
     seconds, by today's rules (max_attempts, then parked till `sync --retry`), and the queue is
-    polled every `poll_seconds` for new work.
+    polled every `poll_seconds` for new work. `steps` limits the worker to those steps (CPU
+    workers for speakers and index beside GPU workers that transcribe, say).
     """
     settings = ctx.settings
     wait = StoreWait(settings.store_wait_seconds, ctx.notify)
@@ -450,13 +452,13 @@ def work(
         while not me.stop.is_set():
             wait(lambda: tidy_queue(ctx.store, settings.max_attempts), me.stop)
             since = began if until_done else time.time() - RETRY_AFTER
-            me.drain(since)
+            me.drain(since, steps)
             if me.stop.is_set():
                 break
             if until_done:
                 running = wait(lambda: ctx.store.job_counts()["running"], me.stop)
                 if not running:
-                    last = me.claim(since)  # one made runnable since the queue was drained
+                    last = me.claim(since, steps=steps)  # made runnable since the drain
                     if last is None:
                         break
                     me.run(last)
