@@ -620,3 +620,32 @@ def test_a_worker_limited_to_steps_runs_only_those(served: Served, tmp_path: Pat
         }  # fmt: skip
     code, _, err = invoke(["worker", "--steps", "fetch,listen", "--until-done"], home)
     assert code != 0 and "--steps 'fetch,listen': name steps among fetch" in err
+
+
+def test_store_wait_gives_up_after_its_patience_whatever_other_lanes_do() -> None:
+    """A call that keeps meeting a store gone away raises after `patience`, even while another
+    lane's calls get through (they must not restart its clock: a sync waited forever)."""
+    from podgrep.errors import StoreUnavailable
+
+    notes: list[str] = []
+    wait = worker.StoreWait(1.0, notes.append)
+    stop = threading.Event()
+
+    def other_lane() -> None:
+        while not stop.is_set():
+            wait(lambda: None)  # gets through
+            time.sleep(0.05)
+
+    def gone() -> None:
+        raise StoreUnavailable("The store went away")
+
+    lane = threading.Thread(target=other_lane, daemon=True)
+    lane.start()
+    try:
+        with pytest.raises(StoreUnavailable, match="went away"):
+            wait(gone)
+    finally:
+        stop.set()
+        lane.join(5)
+    assert notes and notes[0] == "The store went away - waiting for it (up to 1 s)"
+    assert wait(lambda: 7) == 7

@@ -248,21 +248,26 @@ class StoreWait:
         self._away_since: float | None = None
 
     def __call__(self, fn: Callable[[], T], stop: threading.Event | None = None) -> T:
-        """fn(), again and again while the store is unavailable (StoreUnavailable)."""
+        """fn(), again and again while the store is unavailable (StoreUnavailable), for up to
+        `patience` seconds from this call's first failure (another lane's calls that get
+        through meanwhile do not restart its clock)."""
         delay = 0.5
+        failing_since: float | None = None
         while True:
             try:
                 result = fn()
             except StoreUnavailable as exc:
                 now = time.monotonic()
+                if failing_since is None:
+                    failing_since = now
                 with self._lock:
                     if self._away_since is None:
                         self._away_since = now
                         self._say(f"{exc} - waiting for it (up to {self.patience:.0f} s)")
-                    away = now - self._away_since
-                if away >= self.patience or (stop is not None and stop.is_set()):
+                waited = now - failing_since
+                if waited >= self.patience or (stop is not None and stop.is_set()):
                     raise
-                time.sleep(min(delay, max(0.0, self.patience - away)))
+                time.sleep(min(delay, max(0.0, self.patience - waited)))
                 delay = min(delay * 2, 15.0)
                 continue
             with self._lock:
