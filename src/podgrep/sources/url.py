@@ -91,6 +91,11 @@ def orphaned():
         os.killpg(0, 9)
     os._exit(1)
 threading.Thread(target=orphaned, daemon=True).start()
+# yt-dlp's own urllib handler, whatever else is installed: with `requests` present (Ray
+# brings it) yt-dlp reads pages through it, and a gzip-bomb page no longer ends the child at
+# its memory limit but is added (tests/faults/test_ytdlp.py); its compat option
+# prefer-legacy-http-handler does not keep it out
+sys.modules["requests"] = None
 import yt_dlp
 sys.exit(yt_dlp.main())
 """
