@@ -440,8 +440,8 @@ def test_upload_then_sync_makes_it_searchable(client: TestClient, web: WebLibrar
         time.sleep(0.2)
     assert jobs["sync"]["phase"] == "done", jobs["sync"]
     assert holders and all(h["episode_id"] == episode_id for h in holders)
-    for h in holders:  # this process's lanes ("host:pid/cpu", "host:pid/fetch-0")
-        assert re.fullmatch(rf".+:{os.getpid()}/(cpu|fetch-\d+)", h["worker"]), h
+    for h in holders:  # this process's lanes ("host:pid/cpu", "…/finish", "…/fetch-0")
+        assert re.fullmatch(rf".+:{os.getpid()}/(cpu|finish|fetch-\d+)", h["worker"]), h
         assert h["started"] <= time.time() and h["lease_until"] > h["started"]
     assert jobs["running"] == [] and jobs["sync"]["steps"] == []
     assert jobs["sync"]["episodes_done"] == 1 and "transcribe" in seen_steps
