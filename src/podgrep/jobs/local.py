@@ -26,7 +26,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -47,7 +48,6 @@ from podgrep.jobs.worker import (
 # STEP_FUNCTIONS: the steps workers run (the same dict as jobs.steps)
 __all__ = ["STEP_FUNCTIONS", "Reporter", "RunSummary", "SilentReporter", "SyncLock", "run_pending"]
 
-CPU_STEPS = ("transcribe", "speakers", "index")
 FINISH_STEPS = ("speakers", "index")  # the finishing lane's: after an episode's transcription
 
 
@@ -163,35 +163,34 @@ class _Pipeline:
                     self.cpu_busy = False
                     self.cond.notify_all()  # an episode's speakers may be claimable now
 
-    def _finish_lane(self, since: float) -> None:
-        """Speakers and index of each transcribed episode, beside the next transcription."""
+    @contextmanager
+    def _lane(self, name: str) -> Iterator[Worker]:
+        """A worker for a lane on a thread of its own: its own connection (SQLite), and the
+        run's lease keeper, store wait, reporter, summary and stop; an error it meets (a store
+        that cannot record, a full database) stops the run, and run() raises it."""
         main = self.main
         store = main.ctx.store.for_thread()
         ctx = StepContext(store, main.ctx.settings, main.ctx.cache, notify=main.ctx.notify)
-        lane = Worker(ctx, worker_id("finish"), main.keeper, main.wait, main.reporter,
-                      main.summary, main.stop)  # fmt: skip
-        last: int | None = None
         try:
-            while not main.stop.is_set():
-                claim = None
-                if last is not None:  # speakers, then index, of the same episode
-                    claim = lane.claim(since, steps=FINISH_STEPS, episode_id=last)
-                if claim is None:
-                    claim = lane.claim(since, steps=FINISH_STEPS)
-                if claim is None:
-                    with self.cond:
-                        if self.errors or not self.transcribing:
-                            return
-                        self.cond.wait(timeout=1.0)
-                    continue
-                last = claim.episode_id if lane.run(claim) else None
-        except BaseException as exc:  # a store that cannot record, a full database
+            yield Worker(ctx, worker_id(name), main.keeper, main.wait, main.reporter,
+                         main.summary, main.stop)  # fmt: skip
+        except BaseException as exc:
             with self.cond:
                 self.errors.append(exc)
             main.stop.set()
         finally:
             if store is not main.ctx.store:
                 store.close()
+
+    def _finish_lane(self, since: float) -> None:
+        """Speakers and index of each transcribed episode, beside the next transcription."""
+        with self._lane("finish") as lane:
+            while not lane.stop.is_set():
+                lane.drain(since, FINISH_STEPS)  # speakers, then index, of each episode
+                with self.cond:
+                    if self.errors or not self.transcribing:
+                        return
+                    self.cond.wait(timeout=1.0)
 
     def _forget_taken(self) -> None:
         """Episodes fetched here whose transcription is no longer pending (another process
@@ -214,40 +213,31 @@ class _Pipeline:
 
     def _fetch_lane(self, i: int, since: float) -> None:
         main = self.main
-        store = main.ctx.store.for_thread()
-        ctx = StepContext(store, main.ctx.settings, main.ctx.cache, notify=main.ctx.notify)
-        lane = Worker(ctx, worker_id(f"fetch-{i}"), main.keeper, main.wait, main.reporter,
-                      main.summary, main.stop)  # fmt: skip
         try:
-            while not main.stop.is_set():
-                with self.cond:
-                    while not self._may_fetch() and not main.stop.is_set():
-                        self.cond.wait(timeout=1.0)
-                    if main.stop.is_set():
-                        return
-                    self.reserved += 1
-                claim, fetched = None, False
-                try:
-                    claim = lane.claim(since, steps=("fetch",))
-                    fetched = claim is not None and lane.run(claim)
-                finally:
+            with self._lane(f"fetch-{i}") as lane:
+                while not main.stop.is_set():
                     with self.cond:
-                        self.reserved -= 1
-                        if claim is not None and fetched:
-                            self.waiting.add(claim.episode_id)
-                        self.cond.notify_all()
-                if claim is None:
-                    return
-        except BaseException as exc:  # a store that cannot record, a full database
-            with self.cond:
-                self.errors.append(exc)
-            main.stop.set()
+                        while not self._may_fetch() and not main.stop.is_set():
+                            self.cond.wait(timeout=1.0)
+                        if main.stop.is_set():
+                            return
+                        self.reserved += 1
+                    claim, fetched = None, False
+                    try:
+                        claim = lane.claim(since, steps=("fetch",))
+                        fetched = claim is not None and lane.run(claim)
+                    finally:
+                        with self.cond:
+                            self.reserved -= 1
+                            if claim is not None and fetched:
+                                self.waiting.add(claim.episode_id)
+                            self.cond.notify_all()
+                    if claim is None:
+                        return
         finally:
             with self.cond:
                 self.fetching -= 1
                 self.cond.notify_all()
-            if store is not main.ctx.store:
-                store.close()
 
 
 class SyncLock:

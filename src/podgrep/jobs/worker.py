@@ -431,7 +431,6 @@ def work(
     until_done: bool = False,
     poll_seconds: float = 2.0,
     stop: threading.Event | None = None,
-    keeper: LeaseKeeper | None = None,
     steps: Sequence[str] | None = None,
 ) -> RunSummary:
     """A worker's life: claim and run jobs from the store's queue until `stop` is set.
@@ -447,11 +446,7 @@ def work(
     wait = StoreWait(settings.store_wait_seconds, ctx.notify)
     summary = RunSummary()
     began = time.time()
-    own = keeper is None
-    keeper = keeper or LeaseKeeper(ctx.store, settings.lease_seconds, ctx.notify)
-    if own:
-        keeper.__enter__()
-    try:
+    with LeaseKeeper(ctx.store, settings.lease_seconds, ctx.notify) as keeper:
         me = Worker(ctx, worker_id(lane), keeper, wait, reporter or SilentReporter(), summary,
                     stop or threading.Event())  # fmt: skip
         while not me.stop.is_set():
@@ -469,7 +464,4 @@ def work(
                     me.run(last)
                     continue
             me.stop.wait(poll_seconds)
-    finally:
-        if own:
-            keeper.__exit__(None, None, None)
     return summary
