@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from podgrep.config import Settings
@@ -215,13 +215,7 @@ class JobActor:
         self.load_seconds = 0.0
         try:
             self.store = open_store(settings.store)
-            self.cache = MediaCache(
-                settings.media_dir,
-                max_bytes=settings.max_download_mb * 1024 * 1024,
-                retries=settings.fetch_retries,
-                timeout=settings.http_timeout,
-                settings=settings,
-            )
+            self.cache = MediaCache.for_settings(settings)
             self.ctx = StepContext(self.store, settings, self.cache, notify=self._note)
             began = time.monotonic()
             self.ctx.engine(settings.model)  # the model, loaded once for every job it runs
@@ -343,16 +337,6 @@ def run_on_ray(
             events.shutdown(force=True)
 
 
-@dataclass
-class _Tally:
-    """What the driver heard one actor finish (its events): the count of an actor that died
-    before it could hand its own summary back."""
-
-    steps_done: int = 0
-    episodes_done: list[int] = field(default_factory=list)
-    failures: list[tuple[int, str, str]] = field(default_factory=list)
-
-
 def _supervise(
     ray: Any,
     actors: list[Any],
@@ -374,7 +358,9 @@ def _supervise(
     started: set[int] = set()
     ended: dict[int, dict[str, Any]] = {}  # actor -> the summary its run handed back
     dead: dict[int, str] = {}  # actor -> why it died (or could not start)
-    tallies: dict[str, _Tally] = {}
+    # what the driver heard each actor finish (its events): the count of an actor that died
+    # before it could hand its own summary back
+    tallies: dict[str, RunSummary] = {}
     current: dict[str, tuple[Episode, str]] = {}
 
     def died(i: int, exc: BaseException) -> None:
@@ -475,7 +461,7 @@ def _drain(
     reporter: KeyedReporter | None,
     notify: Any,
     current: dict[str, tuple[Episode, str]],
-    tallies: dict[str, _Tally],
+    tallies: dict[str, RunSummary],
 ) -> None:
     """Hand the actors' queued events to the reporter, each actor's as its own lane, and
     count the steps each actor finished."""
@@ -500,12 +486,11 @@ def _drain(
         elif kind == "finish" and worker in current:
             ep, step = current.pop(worker)
             error = event[4]
-            tally = tallies.setdefault(worker, _Tally())
-            if error is None:
-                tally.steps_done += 1
-                if step == "index" and ep.id is not None:
-                    tally.episodes_done.append(ep.id)
-            elif ep.id is not None:
-                tally.failures.append((ep.id, step, str(error)))
+            if ep.id is not None:
+                tally = tallies.setdefault(worker, RunSummary())
+                if error is None:
+                    tally.done(ep.id, step)
+                else:
+                    tally.failed(ep.id, step, str(error))
             if reporter is not None:
                 reporter.finish(ep, step, error, key=worker)
