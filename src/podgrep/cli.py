@@ -387,13 +387,7 @@ def worker(
 
                 resolve_model(settings.model)
                 err.print(f"Worker {worker_id()} on {store.location}: pulling jobs.")
-                with MediaCache(
-                    settings.media_dir,
-                    max_bytes=settings.max_download_mb * 1024 * 1024,
-                    retries=settings.fetch_retries,
-                    timeout=settings.http_timeout,
-                    settings=settings,
-                ) as cache:
+                with MediaCache.for_settings(settings) as cache:
                     summary = work(
                         StepContext(store, settings, cache, notify=note),
                         reporter,

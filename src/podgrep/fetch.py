@@ -16,12 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import httpx
 
 from podgrep import net
 from podgrep.errors import DiskFullError, FetchError, MediaError, free_bytes, is_disk_full
+
+if TYPE_CHECKING:
+    from podgrep.config import Settings
 
 try:  # POSIX only; elsewhere concurrent fetches of one URL are simply not serialised
     import fcntl
@@ -164,6 +168,18 @@ class MediaCache:
         self._guarded_clients: dict[net.Guard, httpx.Client] = {}  # one per feed's rules
         # Indirection so tests can observe back-off without waiting for it.
         self._sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> MediaCache:
+        """The cache a sync or a worker fetches into: `media_dir`, with the settings' size
+        limit, retries, timeout and network rules."""
+        return cls(
+            settings.media_dir,
+            max_bytes=settings.max_download_mb * 1024 * 1024,
+            retries=settings.fetch_retries,
+            timeout=settings.http_timeout,
+            settings=settings,
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -85,13 +85,7 @@ def run_sync(
             cpus_per_actor=cpus_per_actor,
             notify=notify,
         )
-    cache = MediaCache(
-        settings.media_dir,
-        max_bytes=settings.max_download_mb * 1024 * 1024,
-        retries=settings.fetch_retries,
-        timeout=settings.http_timeout,
-        settings=settings,
-    )
+    cache = MediaCache.for_settings(settings)
     try:
         return run_pending(StepContext(store, settings, cache, notify=notify), reporter)
     finally:
