@@ -120,21 +120,47 @@ def test_language_detected_and_multilingual_model_used(tmp_path: Path):
     assert code == 0, err
     result = json.loads(out)
     assert result["language"] == "de" and result["language_probability"] > 0.5
-    assert result["model"] == "base"  # tiny.en cannot do German
-    assert len(" ".join(s["text"] for s in result["segments"]).split()) > 20
+    german = [s for s in result["segments"] if s["language"] == "de"]
+    # tiny.en cannot do German: those chunks were read by the multilingual model, in German
+    assert sum(s["end"] - s["start"] for s in german) > 20
+    said = " ".join(s["text"] for s in german)
+    assert len(said.split()) > 20 and {"die", "der", "Software"} <= set(re.findall(r"\w+", said))
+
+
+@pytest.mark.parametrize("model", ["tiny.en", "base"])
+def test_a_recording_that_switches_language_is_read_and_searchable_in_both(
+    tmp_path: Path, model: str
+):
+    """multilingual.mp3: 30 s of English, then 30 s of German. Each chunk's language is found
+    as it is read (an English-only model hands the German to the multilingual one; a
+    multilingual one detects every chunk), and the library finds words of both."""
+    home = tmp_path / "home"
+    code, _, err = invoke(["add", str(DATA / "multilingual.mp3")], home)
+    assert code == 0, err
+    code, out, err = invoke(["sync", "--model", model], home)
+    assert code == 0, err
+    code, out, err = invoke(["export", "1", "--format", "json"], home)
+    assert code == 0, err
+    result = json.loads(out)
+    languages = {s["language"] for s in result["segments"]}
+    assert languages == {"en", "de"}, [(s["start"], s["language"]) for s in result["segments"]]
+    for s in result["segments"]:  # the switch is at 30 s
+        assert s["language"] == ("en" if s["end"] <= 31 else "de"), s
+    for words, lang in (("free of charge", "en"), ("Dokumentationsdateien", "de")):
+        code, out, err = invoke(["search", words, "--json"], home)
+        assert code == 0, err
+        hits = [json.loads(line) for line in out.splitlines()]
+        assert hits, words
+        assert words.split()[0].lower() in hits[0]["text"].lower()
+        assert (hits[0]["start"] < 30) == (lang == "en"), hits[0]
 
 
 def test_feed_language_is_honoured_without_detection(tmp_path: Path):
-    def never(name: str):
-        raise AssertionError("no model should be loaded to detect a language the feed gives")
-
     settings = Settings(home=tmp_path)
-    assert choose_model(settings, "fr-CA", DATA / "jfk.flac", "jfk", never) == ("base", "fr", None)
-    assert choose_model(settings, "en-us", DATA / "jfk.flac", "jfk", never) == (
-        "tiny.en",
-        "en",
-        None,
-    )
+    assert choose_model(settings, "fr-CA") == ("base", "fr")
+    assert choose_model(settings, "en-us") == ("tiny.en", "en")
+    assert choose_model(settings, None) == ("tiny.en", None)  # found chunk by chunk
+    assert choose_model(Settings(home=tmp_path, model="base"), "de") == ("base", "de")
 
 
 @pytest.mark.skipif(device.cuda_device_count() > 0, reason="a CUDA GPU is present")

@@ -10,14 +10,14 @@ from tests.conftest import DATA
 def test_hotwords_lead_every_prompt_of_the_decode():
     engine = WhisperEngine("tiny.en", device="cpu", workers=1)
     prompts: list[list[int]] = []
-    original = engine.model.get_prompt
+    original = engine.transcriber.model.get_prompt  # type: ignore[attr-defined]
 
     def recorded(tokenizer, previous_tokens, **kwargs):
         prompt = original(tokenizer, previous_tokens, **kwargs)
         prompts.append(prompt)
         return prompt
 
-    engine.model.get_prompt = recorded  # type: ignore[method-assign]
+    engine.transcriber.model.get_prompt = recorded  # type: ignore[attr-defined]
     samples = audio.decode(DATA / "jfk.flac")
     plain = [s.text for s in engine.transcribe(samples, language="en")]
     assert prompts and all(p[0] != engine._tokenizer("en").sot_prev for p in prompts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -780,10 +781,17 @@ def transcribe(
     ] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
     home: HomeOpt = None,
+    timings: Annotated[
+        bool,
+        typer.Option(
+            "--timings", help="Print where the time went (one JSON line on stderr) at the end."
+        ),
+    ] = False,
 ) -> None:
     """Transcribe one file without adding it to the library."""
     from podgrep import audio
-    from podgrep.asr.language import choose_model
+    from podgrep.asr.language import choose_model, spoken
+    from podgrep.asr.timings import PROCESS_START
     from podgrep.asr.whisper import Engines
     from podgrep.domain import Episode, Transcript
     from podgrep.progress import ConsoleReporter
@@ -796,11 +804,9 @@ def transcribe(
         raise NotFoundError(f"{file} does not exist")
     info = audio.probe(file)
     engines = Engines(settings, notify=lambda m: err.print(f"note: {escape(m)}"))
-    model_name, lang, prob = choose_model(
-        settings, settings.language, file, file.name, engines, engines.notify
-    )
+    model_name, lang = choose_model(settings, settings.language)
     engine = engines(model_name)
-    transcript = Transcript(None, "whisper", engine.name, lang, language_prob=prob, complete=True)
+    transcript = Transcript(None, "whisper", engine.name, lang, complete=True)
     reporter = ConsoleReporter(err)
     reporter.start(Episode(None, None, str(file), file.name), "transcribe")
     try:
@@ -813,6 +819,13 @@ def transcribe(
             reporter.advance(window.end / audio.SAMPLE_RATE, info.duration)
     finally:
         reporter.close()
+    if lang is None:  # found chunk by chunk: the one most speech was in
+        transcript.language, transcript.language_prob = spoken(transcript.segments)
+        transcript.language = transcript.language or "en"
+    if timings:
+        spent = engines.timings()
+        spent["total"] = round(time.perf_counter() - PROCESS_START, 3)
+        err.print("timings: " + json.dumps(spent), markup=False, highlight=False, soft_wrap=True)
     _write(render(fmt, transcript, title=file.stem), output)
 
 

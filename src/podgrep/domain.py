@@ -103,6 +103,9 @@ class Segment:
     idx: int = 0
     id: int | None = None
     speaker_id: int | None = None
+    language: str | None = None  # the language it was read in (None: the transcript's)
+    # how sure the detector was of that language, when it was detected (not stored)
+    language_prob: float | None = None
 
 
 @dataclass

@@ -6,6 +6,7 @@ inside the first model call; podgrep looks first, names the missing library, and
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib.util
 import os
@@ -41,6 +42,20 @@ def _pip_library_dirs() -> list[Path]:
     return dirs
 
 
+def _preload_siblings(found: Path) -> None:
+    """Load the other libraries of a wheel's folder that `found` comes from.
+
+    cuDNN 9 opens its parts (libcudnn_ops, libcudnn_cnn, libcudnn_engines_*) by name when first
+    used; a library loaded by path does not put its folder on the search path, so they are
+    loaded here, globally, while we know where they are.
+    """
+    stem = found.name.split(".so")[0]
+    for sibling in sorted(found.parent.glob(f"{stem}*.so*")):
+        if sibling != found:
+            with contextlib.suppress(OSError):
+                ctypes.CDLL(str(sibling), mode=getattr(ctypes, "RTLD_GLOBAL", 0))
+
+
 def missing_cuda_libraries(
     libraries: tuple[tuple[str, str, str], ...] = CUDA_LIBRARIES,
 ) -> list[str]:
@@ -61,6 +76,8 @@ def missing_cuda_libraries(
             except OSError:
                 continue
             loaded = True
+            if os.sep in candidate and not windows:
+                _preload_siblings(Path(candidate))
             break
         if not loaded:
             missing.append(f"{name} (pip install {package})")
@@ -95,8 +112,8 @@ def choose(device: str, compute_type: str) -> DeviceChoice:
         return DeviceChoice(
             "cpu",
             cpu_type,
-            "CUDA GPU found but these libraries are missing: "
+            "CUDA GPU found but its libraries are missing: "
             + ", ".join(missing)
-            + "; running on CPU",
+            + "; pip install 'podgrep[cuda]' brings them; running on CPU",
         )
     return DeviceChoice("cuda", "float16" if compute_type == "auto" else compute_type)

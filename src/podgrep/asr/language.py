@@ -1,61 +1,49 @@
-"""Which language an episode is in, and which model should transcribe it."""
+"""Which model should transcribe a recording, and which language it turned out to be in.
+
+A language the user or the feed gives is trusted: an English-only model is swapped for the
+multilingual one when it is not English. With no language given nothing is detected up front:
+the engine finds each chunk's language as it reads it (`asr.whisper`), so a recording that
+switches language is read in each, and the transcript's language is the one most of its speech
+was in (`spoken`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
-import numpy as np
-
-from podgrep import audio
 from podgrep.asr.engine import resolve
 from podgrep.config import Settings
-from podgrep.errors import ModelError
-
-if TYPE_CHECKING:
-    from podgrep.asr.whisper import WhisperEngine
+from podgrep.domain import Segment
 
 
-def opening(path: Path, label: str, seconds: float = 90.0) -> np.ndarray:
-    """The first `seconds` of a file (streamed; the rest is never decoded)."""
-    want, parts, held = int(seconds * audio.SAMPLE_RATE), [], 0
-    for block in audio.stream(path, label):
-        parts.append(block)
-        held += len(block)
-        if held >= want:
-            break
-    return np.concatenate(parts)[:want] if parts else np.zeros(0, np.float32)
+def choose_model(settings: Settings, language: str | None) -> tuple[str, str | None]:
+    """(model, language) for one recording; language None: found chunk by chunk.
 
-
-def choose_model(
-    settings: Settings,
-    language: str | None,
-    path: Path,
-    label: str,
-    engine: Callable[[str], WhisperEngine],
-    notify: Callable[[str], None] | None = None,
-) -> tuple[str, str, float | None]:
-    """(model, language, probability) for one recording.
-
-    `language` is what the user or the feed says (None: unknown). An unknown language is
-    detected from the opening speech with the configured model when it is multilingual, else
-    with the multilingual one. A language other than English gets the multilingual model when
-    the configured one is English-only. The probability is None when nothing was detected.
+    A language other than English gets the multilingual model when the configured one is
+    English-only.
     """
     configured = settings.model
-    english_only = resolve(configured).english_only
-    prob: float | None = None
     if language is None:
-        language = "en"
-        try:
-            detector = engine(settings.multilingual_model if english_only else configured)
-        except ModelError as exc:  # no multilingual model at hand: English is the best guess
-            if notify:
-                notify(f"language detection skipped, assuming English: {exc}")
-        else:
-            language, prob = detector.detect_language(opening(path, label))
+        return configured, None
     language = language.split("-")[0].lower()
-    if english_only and language != "en":
-        return settings.multilingual_model, language, prob
-    return configured, language, prob
+    if language != "en" and resolve(configured).english_only:
+        return settings.multilingual_model, language
+    return configured, language
+
+
+def spoken(segments: Iterable[Segment]) -> tuple[str | None, float | None]:
+    """The language most of the segments' speech was read in, and the detector's confidence in
+    it (its mean over the segments that were detected; None if none were)."""
+    seconds: dict[str, float] = {}
+    probs: dict[str, list[float]] = {}
+    for s in segments:
+        if s.language is None or {"no_speech", "hallucination"} & set(s.flags):
+            continue
+        seconds[s.language] = seconds.get(s.language, 0.0) + max(0.0, s.end - s.start)
+        if s.language_prob is not None:
+            probs.setdefault(s.language, []).append(s.language_prob)
+    if not seconds:
+        return None, None
+    language = max(seconds, key=lambda k: seconds[k])
+    found = probs.get(language)
+    return language, (round(sum(found) / len(found), 4) if found else None)

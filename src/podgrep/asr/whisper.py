@@ -1,4 +1,8 @@
-"""The Whisper engine on faster-whisper (CTranslate2): streamed audio in, timed segments out.
+"""The Whisper engine: streamed audio in, timed segments out, over a `Transcriber` port.
+
+This module is the windowed, resumable loop: planning, batching, retries, rereads, guards,
+languages and segments. Decoding itself is behind `asr.transcriber.Transcriber`; the default one
+is CTranslate2 through faster-whisper (`asr.ctranslate`), on CPU or CUDA.
 
 How it gets the speed of batching with the accuracy of careful decoding:
 
@@ -18,6 +22,12 @@ How it gets the speed of batching with the accuracy of careful decoding:
   decoder barely speeds up with more threads, so replicas use the cores far better. Encoding and
   word alignment run one chunk at a time, where CTranslate2 is fastest per chunk. Two windows are
   in flight, so one window's second stage overlaps the next one's first.
+- Languages: with no language given, an English-only model's chunk that reads badly (a loop,
+  or an average log-probability under LANGUAGE_CHECK_BELOW, as English-only models read other
+  languages) has its language detected by the multilingual model, which reads it when it is
+  not English; a multilingual model detects every chunk's language from its own encoder
+  output, almost for free. So a recording that switches language is read in each language,
+  and an English one costs nothing extra.
 - Results are deterministic: a window's chunks are batched the same way on every run, no
   sampling is used, and a resumed run prompts its first window from the stored text of the one
   before, so it writes what an uninterrupted run would.
@@ -27,21 +37,23 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import os
 import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, partial
+from typing import Any
 
 import numpy as np
 
 from podgrep import audio
-from podgrep.asr import device as devices
-from podgrep.asr import engine, plan, segments
+from podgrep.asr import plan, segments
+from podgrep.asr.ctranslate import CTranslate2Transcriber
 from podgrep.asr.plan import Chunk, Window
+from podgrep.asr.timings import Timings
+from podgrep.asr.transcriber import Encoded, Transcriber
 from podgrep.config import Settings
 from podgrep.domain import Segment, Word
 from podgrep.errors import ModelError
@@ -57,21 +69,38 @@ HOTWORD_TOKENS = 64  # tokens of hotwords at most (with the context, far under W
 REREAD_BELOW = -0.15  # chunks read with an average log-probability under this are read again
 WINDOWS_IN_FLIGHT = 2  # windows decoded at once (the second stage of one, the first of the next)
 NO_SPEECH = 0.6  # with a log-probability under -1: the chunk holds no speech
+# An English-only model reading another language: measured on tests/data/multilingual.mp3, the
+# German half reads at -0.57 (and loops); English chunks of the benchmark conversations at
+# -0.07 to -0.24.
+LANGUAGE_CHECK_BELOW = -0.4
+LANGUAGE_SURE = 0.5  # a detected language below this probability is not trusted over English
 
 
-@dataclass
+@dataclass(eq=False)
+class _Reader:
+    """Who reads a chunk: a transcriber, its tokenizer for one language (with the hotwords)."""
+
+    transcriber: Transcriber
+    tokenizer: Any
+    language: str
+    hotword_tokens: list[int] = field(default_factory=list)
+
+
+@dataclass(eq=False)
 class _Piece:
     """A chunk (or half of one) with its encoder output and decoded tokens."""
 
     chunk: Chunk
     frames: int  # mel frames of the chunk's audio (the aligner needs the count)
+    reader: _Reader
     features: np.ndarray | None = None  # dropped once encoded
-    encoded: np.ndarray | None = None
+    encoded: Encoded | None = None
     tokens: list[int] | None = None
     avg_logprob: float = 0.0
     no_speech_prob: float = 0.0
     text: str = ""
     compression_ratio: float = 0.0
+    language_prob: float | None = None  # when the chunk's language was detected
 
     @property
     def silent(self) -> bool:
@@ -116,8 +145,74 @@ def _split(chunk: Chunk) -> list[Chunk]:
     return [Chunk([(a, a + cut)], chunk.audio[:cut]), Chunk([(a + cut, b)], chunk.audio[cut:])]
 
 
+def _by_reader(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """The pieces grouped by who reads them, in order of first appearance."""
+    groups: dict[int, list[_Piece]] = {}
+    for p in pieces:
+        groups.setdefault(id(p.reader), []).append(p)
+    return list(groups.values())
+
+
+class _Readers:
+    """The readers of one transcription: the primary one (the engine's model in the language
+    given, English if none) and, made on first need, one per other (transcriber, language)."""
+
+    def __init__(
+        self,
+        primary: Transcriber,
+        language: str | None,
+        hotwords: str | None,
+        multilingual: Callable[[], Transcriber | None] | None,
+    ) -> None:
+        self.given = language
+        self.hotwords = hotwords
+        self._multilingual = multilingual
+        self._lock = threading.Lock()
+        self._made: dict[tuple[int, str], _Reader] = {}
+        self.primary = self.get(primary, language or "en")
+
+    def get(self, transcriber: Transcriber, language: str) -> _Reader:
+        key = (id(transcriber), language)
+        with self._lock:
+            if key not in self._made:
+                tokenizer = transcriber.tokenizer(language)
+                self._made[key] = _Reader(
+                    transcriber, tokenizer, language, _hotword_tokens(tokenizer, self.hotwords)
+                )
+            return self._made[key]
+
+    @property
+    def detect_own(self) -> bool:
+        """Whether every chunk's language is detected by the primary model (multilingual,
+        and no language given)."""
+        return self.given is None and self.primary.transcriber.multilingual
+
+    def checker(self) -> Transcriber | None:
+        """The multilingual model that checks the language of chunks an English-only primary
+        reads badly, when no language was given (None: not wanted, or not installed)."""
+        if self.given is not None or self.primary.transcriber.multilingual:
+            return None
+        if self._multilingual is None:
+            return None
+        with self._lock:
+            return self._multilingual()
+
+
+def _hotword_tokens(tokenizer: Any, hotwords: str | None) -> list[int]:
+    """The tokens of the hotwords that lead every prompt: at most HOTWORD_TOKENS, cut at a
+    word."""
+    tokens: list[int] = []
+    words = (hotwords or "").split()
+    for n in range(1, len(words) + 1):  # whole words only, up to the cap
+        more = tokenizer.encode(" " + " ".join(words[:n]))
+        if len(more) > HOTWORD_TOKENS:
+            break
+        tokens = more
+    return tokens
+
+
 class WhisperEngine:
-    """A loaded Whisper model that turns streamed 16 kHz audio into segments."""
+    """A Whisper model behind a `Transcriber`, turning streamed 16 kHz audio into segments."""
 
     def __init__(
         self,
@@ -131,71 +226,62 @@ class WhisperEngine:
         beam_size: int = 5,
         vad: bool = True,
         reread: bool = True,
+        transcriber: Transcriber | None = None,
+        multilingual: Callable[[], Transcriber | None] | None = None,
     ) -> None:
-        self.info = engine.resolve(model)
-        self.name = self.info.name
         self.beam_size = max(1, beam_size)
         self.reread = reread
         self.vad = vad
+        self.timings = Timings()
+        # when an English-only model meets a chunk that may be in another language
+        self.multilingual = multilingual
         _cap_malloc_arenas()
-        choice = devices.choose(device, compute_type)
-        self.notes: list[str] = [choice.note] if choice.note else []
-        try:
-            self._load(choice, cpu_threads, workers, batch_size)
-        except ModelError:
-            raise
-        except Exception as exc:  # CUDA present but unusable: say why, then run on CPU
-            if choice.device != "cuda":
-                raise self._load_error(model, exc) from exc
-            self.notes.append(
-                f"CUDA failed ({type(exc).__name__}: {str(exc)[:160]}); running on CPU"
+        with self.timings.phase("model_load"):
+            self.transcriber: Transcriber = transcriber or CTranslate2Transcriber(
+                model,
+                device=device,
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                workers=workers,
+                batch_size=batch_size,
             )
-            cpu = devices.DeviceChoice("cpu", "int8")
-            self._load(cpu, cpu_threads, workers, batch_size)
+        self.timings.mark("model_loaded")
 
-    def _load_error(self, model: str, exc: Exception) -> ModelError:
-        hint = (
-            "no network to download it: install it locally and pass its directory"
-            if self.info.path is None
-            else "the model files may be damaged"
-        )
-        return ModelError(
-            f"Could not load model {model!r} ({type(exc).__name__}: {str(exc)[:160]}); {hint}"
-        )
+    @property
+    def name(self) -> str:
+        return self.transcriber.name
 
-    def _load(
-        self, choice: devices.DeviceChoice, cpu_threads: int, workers: int, batch_size: int
-    ) -> None:
-        from faster_whisper import WhisperModel
+    @property
+    def device(self) -> str:
+        return self.transcriber.device
 
-        cores = os.cpu_count() or 1
-        if choice.device == "cuda":
-            self.workers = workers or 1
-            self.threads = cpu_threads or min(4, cores)
-            self.batch_size = batch_size or 16
-        else:
-            self.workers = workers or min(4, cores)
-            self.threads = cpu_threads or max(1, cores // self.workers)
-            self.batch_size = batch_size or 8
-        self.device, self.compute_type = choice.device, choice.compute_type
-        source = str(self.info.path) if self.info.path else self.info.name
-        try:
-            self.model = WhisperModel(
-                source,
-                device=self.device,
-                compute_type=self.compute_type,
-                cpu_threads=self.threads,
-                num_workers=self.workers,
-            )
-        except Exception as exc:
-            if self.device == "cuda":
-                raise
-            raise self._load_error(source, exc) from exc
-        if self.device == "cuda":  # cuBLAS/cuDNN load lazily: fail here, not mid-episode
-            self.model.encode(np.zeros((1, self.model.model.n_mels, 3000), np.float32))
+    @property
+    def compute_type(self) -> str:
+        return self.transcriber.compute_type
+
+    @property
+    def workers(self) -> int:
+        return self.transcriber.workers
+
+    @property
+    def threads(self) -> int:
+        return self.transcriber.threads
+
+    @property
+    def batch_size(self) -> int:
+        return self.transcriber.batch_size
+
+    @property
+    def notes(self) -> list[str]:
+        return self.transcriber.notes
 
     @classmethod
-    def from_settings(cls, settings: Settings, model: str | None = None) -> WhisperEngine:
+    def from_settings(
+        cls,
+        settings: Settings,
+        model: str | None = None,
+        multilingual: Callable[[], Transcriber | None] | None = None,
+    ) -> WhisperEngine:
         """The engine the settings ask for (model, device, threads, workers, batch, beam, VAD)."""
         return cls(
             model or settings.model,
@@ -207,12 +293,13 @@ class WhisperEngine:
             beam_size=settings.beam_size,
             vad=settings.vad,
             reread=settings.reread,
+            multilingual=multilingual,
         )
 
     @property
     def english_only(self) -> bool:
         """True for `.en` models that cannot detect or speak other languages."""
-        return not self.model.model.is_multilingual
+        return not self.transcriber.multilingual
 
     # -- language --------------------------------------------------------------------------
 
@@ -225,8 +312,8 @@ class WhisperEngine:
         speech = speech[: 30 * audio.SAMPLE_RATE]
         if len(speech) < audio.SAMPLE_RATE:  # under a second of speech: nothing to go on
             return "en", 0.0
-        language, prob, _ = self.model.detect_language(speech)
-        return language, float(prob)
+        with self.timings.phase("language"):
+            return self.transcriber.detect_language(speech)
 
     # -- transcription ---------------------------------------------------------------------
 
@@ -245,10 +332,12 @@ class WhisperEngine:
     ) -> Iterator[tuple[Window, list[Segment]]]:
         """Transcribe streamed audio window by window, in order.
 
-        `blocks` start at window `first` (see `plan.plan_windows`). `on_window` is called when a
-        window is planned, before any of it is decoded, so its cut can be stored first.
-        `before` are the segments of the window before `first` (when resuming): a window's
-        first chunk is read with the text of the window before it, as every other chunk is.
+        `blocks` start at window `first` (see `plan.plan_windows`). `language` None: each chunk's
+        language is found as it is read (see the module's notes) and written on its segments.
+        `on_window` is called when a window is planned, before any of it is decoded, so its cut
+        can be stored first. `before` are the segments of the window before `first` (when
+        resuming): a window's first chunk is read with the text of the window before it, as
+        every other chunk is.
         `on_progress` is called on this thread with the seconds of audio decoded so far (from
         the start of window `first`) each time a batch of chunks is decoded: a window's length
         is shared out over its chunks by their speech.
@@ -256,16 +345,21 @@ class WhisperEngine:
         every chunk's prompt, as faster-whisper's `hotwords` do: the same for every chunk, so
         batched prompts still line up and a resumed run prompts as the first did.
         """
-        tokenizer = self._tokenizer(language, hotwords)
+        readers = _Readers(self.transcriber, language, hotwords, self.multilingual)
         decoded = _Decoded(on_progress)
         windows: queue.Queue = queue.Queue(maxsize=1)
         stop = threading.Event()
 
         def produce() -> None:
             try:
-                for window in plan.plan_windows(
+                planned = plan.plan_windows(
                     blocks, window_seconds, known=known_windows, first=first, vad=self.vad
-                ):
+                )
+                while True:
+                    with self.timings.phase("plan"):  # decoding the audio and its VAD
+                        window = next(planned, None)
+                    if window is None:
+                        break
                     while not stop.is_set():
                         try:
                             windows.put(window, timeout=0.2)
@@ -285,7 +379,7 @@ class WhisperEngine:
         # second stage runs, the next window's first stage keeps the other workers busy
         coordinators = ThreadPoolExecutor(WINDOWS_IN_FLIGHT, thread_name_prefix="podgrep-win")
         pending: deque[tuple[Window, Future]] = deque()
-        resumed = self._context_tokens(before, tokenizer) if before else None
+        resumed = self._context_tokens(before, readers.primary) if before else None
         previous: Future | None = None
         try:
             while True:
@@ -298,13 +392,13 @@ class WhisperEngine:
                     on_window(item)
                 text_before: Callable[[], list[int]] | None = None
                 if previous is not None:  # the text of the window before, once it is done
-                    text_before = partial(self._context_tokens_of, previous, tokenizer)
+                    text_before = partial(self._context_tokens_of, previous, readers.primary)
                 elif resumed is not None:
                     text_before = partial(list, resumed)
                 previous = coordinators.submit(
                     self._decode_window,
                     item.chunks,
-                    tokenizer,
+                    readers,
                     pool.submit,
                     text_before,
                     decoded.share(item.seconds) if on_progress else None,
@@ -312,10 +406,10 @@ class WhisperEngine:
                 pending.append((item, previous))
                 while len(pending) >= WINDOWS_IN_FLIGHT:
                     window, future = pending.popleft()
-                    yield window, decoded.wait(future)
+                    yield window, self._window_done(decoded.wait(future))
             while pending:
                 window, future = pending.popleft()
-                yield window, decoded.wait(future)
+                yield window, self._window_done(decoded.wait(future))
         finally:
             stop.set()
             pool.shutdown(wait=True, cancel_futures=True)  # a waiting window then gives up
@@ -324,10 +418,14 @@ class WhisperEngine:
                 with contextlib.suppress(queue.Empty):
                     windows.get(timeout=0.1)
 
+    def _window_done(self, found: list[Segment]) -> list[Segment]:
+        self.timings.mark("first_window")
+        return found
+
     def _decode_window(
         self,
         chunks: list[Chunk],
-        tokenizer,
+        readers: _Readers,
         submit: Callable[..., Future],
         before: Callable[[], list[int]] | None = None,
         progress: Callable[[float | None], None] | None = None,
@@ -342,9 +440,9 @@ class WhisperEngine:
         it is decoded.
         """
         speech = sum(c.seconds for c in chunks) or 1.0
-        batches = self._even_parts(chunks, self._batch_count(chunks))
+        batches = self._even_parts(chunks, max(self._batch_count(chunks), self.workers))
         stage = [
-            submit(self._first_stage, batch, tokenizer, first=k == 0 and before is None)
+            submit(self._first_stage, batch, readers, first=k == 0 and before is None)
             for k, batch in enumerate(batches)
         ]
         if progress is not None:
@@ -360,7 +458,6 @@ class WhisperEngine:
                 self._second_stage,
                 [done[i][0][0] for i in part],
                 [contexts[i] for i in part],
-                tokenizer,
             )
             for part in parts
         ]
@@ -383,9 +480,13 @@ class WhisperEngine:
 
         Taken across chunks (and from the previous window) when the chunk before is short:
         prompts in one batch must have the same length, so one short prompt would cut all.
+        Only text read by the same reader counts (another model's tokens mean other words).
         """
+        reader = done[i][0][0].reader
         tokens: list[int] = []
         for group, _ in reversed(done[:i]):
+            if any(p.reader is not reader for p in group):
+                return tokens[-CONTEXT_TOKENS:]
             tokens = [t for p in group for t in p.tokens or []] + tokens
             if len(tokens) >= CONTEXT_TOKENS:
                 return tokens[-CONTEXT_TOKENS:]
@@ -394,18 +495,23 @@ class WhisperEngine:
         return tokens[-CONTEXT_TOKENS:]
 
     @staticmethod
-    def _context_tokens(segments: list[Segment], tokenizer) -> list[int]:
+    def _context_tokens(segments: list[Segment], reader: _Reader) -> list[int]:
         """The prompt a window's text gives the next one: its last words, as tokens.
 
         Made from the segments' text, so that a resumed run, which reads the previous window
         from the store, prompts exactly as an uninterrupted one.
         """
-        said = [s.text for s in segments if not {"hallucination", "no_speech"} & set(s.flags)]
+        said = [
+            s.text
+            for s in segments
+            if not {"hallucination", "no_speech"} & set(s.flags)
+            and (s.language or reader.language) == reader.language
+        ]
         text = " ".join(" ".join(said).split()[-CONTEXT_TOKENS:])
-        return tokenizer.encode(" " + text)[-CONTEXT_TOKENS:] if text else []
+        return reader.tokenizer.encode(" " + text)[-CONTEXT_TOKENS:] if text else []
 
-    def _context_tokens_of(self, window: Future, tokenizer) -> list[int]:
-        return self._context_tokens(window.result(), tokenizer)
+    def _context_tokens_of(self, window: Future, reader: _Reader) -> list[int]:
+        return self._context_tokens(window.result(), reader)
 
     def _batch_count(self, items: list) -> int:
         """How many batches of at most `batch_size` the items need."""
@@ -427,7 +533,8 @@ class WhisperEngine:
         self, chunks: list[Chunk], *, language: str | None, hotwords: str | None = None
     ) -> list[Segment]:
         """Segments of planned chunks decoded as one window, on the calling thread."""
-        return self._decode_window(chunks, self._tokenizer(language, hotwords), _run_now)
+        readers = _Readers(self.transcriber, language, hotwords, self.multilingual)
+        return self._decode_window(chunks, readers, _run_now)
 
     def transcribe(
         self, samples: np.ndarray, *, language: str | None, hotwords: str | None = None
@@ -440,114 +547,150 @@ class WhisperEngine:
 
     # -- one batch -------------------------------------------------------------------------
 
-    def _tokenizer(self, language: str | None, hotwords: str | None = None):  # -> Tokenizer
-        """faster-whisper's tokenizer, carrying the tokens of the hotwords (`hotword_tokens`:
-        at most HOTWORD_TOKENS, cut at a word) that lead every prompt."""
-        from faster_whisper.tokenizer import Tokenizer
-
-        multilingual = self.model.model.is_multilingual
-        tokenizer = Tokenizer(
-            self.model.hf_tokenizer,
-            multilingual,
-            task="transcribe",
-            language=(language or "en") if multilingual else "en",
-        )
-        tokens: list[int] = []
-        words = (hotwords or "").split()
-        for n in range(1, len(words) + 1):  # whole words only, up to the cap
-            more = tokenizer.encode(" " + " ".join(words[:n]))
-            if len(more) > HOTWORD_TOKENS:
-                break
-            tokens = more
-        setattr(tokenizer, "hotword_tokens", tokens)  # noqa: B010  # a faster-whisper class
+    def _tokenizer(self, language: str | None, hotwords: str | None = None) -> Any:
+        """The primary tokenizer for `language`, carrying the tokens of the hotwords
+        (`hotword_tokens`) that lead every prompt."""
+        tokenizer = self.transcriber.tokenizer(language)
+        setattr(tokenizer, "hotword_tokens", _hotword_tokens(tokenizer, hotwords))  # noqa: B010
         return tokenizer
 
     def _encode(self, pieces: list[_Piece]) -> None:
-        from faster_whisper.audio import pad_or_trim
-
-        if self.device == "cuda":  # one call for the batch
-            out = self.model.encode(np.stack([pad_or_trim(p.features) for p in pieces]))
-            for p, enc in zip(pieces, np.asarray(out.to_device(_cpu())), strict=True):
+        """Encoder output of each piece (grouped by transcriber), features dropped."""
+        for group in _by_reader(pieces):
+            transcriber = group[0].reader.transcriber
+            with self.timings.phase("encode"):
+                encoded = transcriber.encode([p.features for p in group if p.features is not None])
+            assert len(encoded) == len(group), "every piece has features before it is encoded"
+            for p, enc in zip(group, encoded, strict=True):
                 p.encoded, p.features = enc, None
-            return
-        for p in pieces:  # on CPU one at a time is the fastest per chunk
-            p.encoded = np.asarray(self.model.encode(pad_or_trim(p.features)[None]))[0]
-            p.features = None
 
     def _generate(
-        self, pieces: list[_Piece], tokenizer, beam: int, context: list[list[int]] | None = None
+        self,
+        pieces: list[_Piece],
+        beam: int,
+        context: list[list[int]] | None = None,
+        phase: str = "first_pass",
     ) -> None:
-        import ctranslate2
-        from faster_whisper.transcribe import get_suppressed_tokens
-
+        """Decode pieces (one call per reader, and per prompt length)."""
         context = context or [[] for _ in pieces]
+        if len(_by_reader(pieces)) > 1:
+            for group in _by_reader(pieces):
+                at = [i for i, p in enumerate(pieces) if p in group]
+                self._generate(group, beam, [context[i] for i in at], phase)
+            return
         if any(context) and not all(context):  # prompts must line up: two calls
             bare = [i for i, c in enumerate(context) if not c]
             rest = [i for i, c in enumerate(context) if c]
-            self._generate([pieces[i] for i in bare], tokenizer, beam)
-            self._generate([pieces[i] for i in rest], tokenizer, beam, [context[i] for i in rest])
+            self._generate([pieces[i] for i in bare], beam, phase=phase)
+            self._generate([pieces[i] for i in rest], beam, [context[i] for i in rest], phase)
             return
+        reader = pieces[0].reader
         length = min(CONTEXT_TOKENS, *(len(c) for c in context))
-        hot = list(getattr(tokenizer, "hotword_tokens", []))  # before the text said before
+        hot = list(reader.hotword_tokens)  # before the text said before
         prompts = [
-            self.model.get_prompt(
-                tokenizer, hot + (c[len(c) - length :] if length else []), without_timestamps=True
+            reader.transcriber.prompt(
+                reader.tokenizer, hot + (c[len(c) - length :] if length else [])
             )
             for c in context
         ]
-        features = [p.encoded for p in pieces if p.encoded is not None]
-        assert len(features) == len(pieces), "every piece is encoded before it is decoded"
-        encoded = ctranslate2.StorageView.from_array(np.stack(features))
-        results = self.model.model.generate(
-            encoded,
-            prompts,
-            beam_size=beam,
-            max_length=self.model.max_length,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-        )
+        encoded = [p.encoded for p in pieces if p.encoded is not None]
+        assert len(encoded) == len(pieces), "every piece is encoded before it is decoded"
+        with self.timings.phase(phase):
+            results = reader.transcriber.generate(
+                encoded, prompts, beam=beam, tokenizer=reader.tokenizer
+            )
         for p, r in zip(pieces, results, strict=True):
-            tokens = [t for t in r.sequences_ids[0] if t < tokenizer.eot]
-            p.tokens = tokens
-            p.avg_logprob = float(r.scores[0]) * len(tokens) / (len(tokens) + 1)
-            p.no_speech_prob = float(r.no_speech_prob)
-            p.text = tokenizer.decode(tokens)
+            p.tokens = r.tokens
+            p.avg_logprob = r.avg_logprob
+            p.no_speech_prob = r.no_speech_prob
+            p.text = reader.tokenizer.decode(r.tokens)
             p.compression_ratio = segments.compression_ratio(p.text)
 
-    def _piece(self, chunk: Chunk) -> _Piece:
-        features = self.model.feature_extractor(chunk.audio)[..., :-1]
-        return _Piece(chunk, features.shape[-1], features)
+    def _piece(self, chunk: Chunk, reader: _Reader) -> _Piece:
+        with self.timings.phase("features"):
+            features = reader.transcriber.features(chunk.audio)
+        return _Piece(chunk, features.shape[-1], reader, features)
 
     def _first_stage(
-        self, chunks: list[Chunk], tokenizer, *, first: bool
+        self, chunks: list[Chunk], readers: _Readers, *, first: bool
     ) -> list[tuple[list[_Piece], list[Segment] | None]]:
         """Encode and decode a batch greedily, retry what looks wrong, and align what is done.
 
         Each chunk comes back with its pieces and its segments; segments are None for a chunk
         left for the second stage (see `_wants_context`).
         """
-        pieces = [self._piece(c) for c in chunks]
+        pieces = [self._piece(c, readers.primary) for c in chunks]
         self._encode(pieces)
-        self._generate(pieces, tokenizer, 1)
+        if readers.detect_own:
+            self._detect_own(pieces, readers)
+        self._generate(pieces, 1)
+        pieces = self._check_languages(pieces, readers)
         outcome: list[list[_Piece]] = [[p] for p in pieces]
         retry = [i for i, p in enumerate(pieces) if p.problems()] if self.beam_size > 1 else []
         if retry:
-            self._generate([pieces[i] for i in retry], tokenizer, self.beam_size)
+            self._generate([pieces[i] for i in retry], self.beam_size, phase="retries")
         for i in retry:
-            outcome[i] = self._split_until_sound(pieces[i], tokenizer)
+            outcome[i] = self._split_until_sound(pieces[i])
         done: list[tuple[list[_Piece], list[Segment] | None]] = []
+        ready: list[_Piece] = []
         for i, group in enumerate(outcome):
-            if self._wants_context(group, first=first and i == 0):
+            if self._wants_context(group, readers, first=first and i == 0):
                 done.append((group, None))
             else:
-                done.append((group, self._segments(group, tokenizer)))
-                for p in group:
-                    p.encoded = None  # done with it: keep the window's memory small
+                done.append((group, []))
+                ready += group
+        words = self._align(ready)
+        for group, segs in done:
+            if segs is not None:
+                segs.extend(self._segments(group, [words[id(p)] for p in group]))
+        for p in ready:
+            p.encoded = None  # done with it: keep the window's memory small
+        self.timings.mark("first_batch")
         return done
 
-    def _wants_context(self, group: list[_Piece], *, first: bool) -> bool:
+    def _detect_own(self, pieces: list[_Piece], readers: _Readers) -> None:
+        """Each piece's language, from the multilingual primary's own encoder output."""
+        transcriber = readers.primary.transcriber
+        with self.timings.phase("language"):
+            found = transcriber.languages([p.encoded for p in pieces if p.encoded is not None])
+        for p, (language, prob) in zip(pieces, found, strict=True):
+            p.language_prob = prob
+            if language != p.reader.language and prob >= LANGUAGE_SURE:
+                p.reader = readers.get(transcriber, language)
+
+    def _check_languages(self, pieces: list[_Piece], readers: _Readers) -> list[_Piece]:
+        """Pieces an English-only primary read badly, checked for another language by the
+        multilingual model and read by it in the language it hears (see the module's notes)."""
+        suspects = [
+            i
+            for i, p in enumerate(pieces)
+            if not p.silent
+            and (p.avg_logprob < LANGUAGE_CHECK_BELOW or p.compression_ratio > LOOP_RATIO)
+        ]
+        if not suspects:
+            return pieces
+        checker = readers.checker()
+        if checker is None:
+            return pieces
+        english = readers.get(checker, "en")
+        again = [self._piece(pieces[i].chunk, english) for i in suspects]
+        self._encode(again)
+        with self.timings.phase("language"):
+            found = checker.languages([p.encoded for p in again if p.encoded is not None])
+        result = list(pieces)
+        moved = []
+        for i, piece, (language, prob) in zip(suspects, again, found, strict=True):
+            result[i].language_prob = prob if language == "en" else result[i].language_prob
+            if language != "en" and prob >= LANGUAGE_SURE:
+                piece.reader = readers.get(checker, language)
+                piece.language_prob = prob
+                result[i] = piece
+                moved.append(piece)
+        if moved:
+            self._generate(moved, 1)
+        return result
+
+    def _wants_context(self, group: list[_Piece], readers: _Readers, *, first: bool) -> bool:
         """Whether a chunk is read again with the text before it as the prompt.
 
         The first pass decodes chunks side by side, blind to each other. Given the words just
@@ -562,31 +705,33 @@ class WhisperEngine:
             and len(group) == 1
             and group[0].avg_logprob < REREAD_BELOW
             and not group[0].silent
+            and group[0].reader.transcriber is readers.primary.transcriber
         )
 
-    def _second_stage(
-        self, pieces: list[_Piece], contexts: list[list[int]], tokenizer
-    ) -> list[list[Segment]]:
+    def _second_stage(self, pieces: list[_Piece], contexts: list[list[int]]) -> list[list[Segment]]:
         """Read chunks again, batched, prompted with the text before each; align them.
 
         The encoder output is reused, so this costs one greedy decode. A chunk keeps its first
         reading when the second looks worse or loses text.
         """
-        again = [_Piece(p.chunk, p.frames, encoded=p.encoded) for p in pieces]
+        again = [
+            _Piece(p.chunk, p.frames, p.reader, encoded=p.encoded, language_prob=p.language_prob)
+            for p in pieces
+        ]
         prompted = [i for i, c in enumerate(contexts) if c]
         if prompted:
             self._generate(
-                [again[i] for i in prompted], tokenizer, 1, [contexts[i] for i in prompted]
+                [again[i] for i in prompted], 1, [contexts[i] for i in prompted], phase="reread"
             )
-        result = []
+        kept = []
         for i, (first, piece) in enumerate(zip(pieces, again, strict=True)):
             worse = len(piece.problems()) > len(first.problems())
             lost = len(piece.tokens or []) < 0.8 * len(first.tokens or [])
-            keep = first if i not in prompted or worse or lost else piece
-            result.append(self._segments([keep], tokenizer))
-        return result
+            kept.append(first if i not in prompted or worse or lost else piece)
+        words = self._align(kept)
+        return [self._segments([p], [words[id(p)]]) for p in kept]
 
-    def _split_until_sound(self, piece: _Piece, tokenizer, depth: int = 0) -> list[_Piece]:
+    def _split_until_sound(self, piece: _Piece, depth: int = 0) -> list[_Piece]:
         """A piece that still looks wrong after beam search, decoded again in halves.
 
         Whisper without timestamps tends to stop at a change of speaker or topic and drop the
@@ -595,22 +740,36 @@ class WhisperEngine:
         """
         if not piece.problems() or piece.chunk.seconds < 8 or depth >= 2:
             return [piece]
-        halves = [self._piece(c) for c in _split(piece.chunk)]
+        halves = [self._piece(c, piece.reader) for c in _split(piece.chunk)]
+        for h in halves:
+            h.language_prob = piece.language_prob
         self._encode(halves)
-        self._generate(halves, tokenizer, self.beam_size)
-        parts = [p for h in halves for p in self._split_until_sound(h, tokenizer, depth + 1)]
+        self._generate(halves, self.beam_size, phase="retries")
+        parts = [p for h in halves for p in self._split_until_sound(h, depth + 1)]
         return parts if _soundness(parts) > _soundness([piece]) else [piece]
 
     # -- words and segments ----------------------------------------------------------------
 
-    def _align(self, piece: _Piece, tokenizer) -> list[Word]:
-        import ctranslate2
+    def _align(self, pieces: list[_Piece]) -> dict[int, list[Word]]:
+        """Word timings of each piece (by id), one call per reader."""
+        words: dict[int, list[Word]] = {id(p): [] for p in pieces}
+        for group in _by_reader([p for p in pieces if p.tokens and p.encoded is not None]):
+            reader = group[0].reader
+            with self.timings.phase("align"):
+                found = reader.transcriber.align(
+                    [p.encoded for p in group if p.encoded is not None],
+                    [p.tokens or [] for p in group],
+                    [p.frames for p in group],
+                    reader.tokenizer,
+                )
+            for p, alignment in zip(group, found, strict=True):
+                words[id(p)] = self._words(p, alignment)
+        return words
+
+    @staticmethod
+    def _words(piece: _Piece, alignment: list[dict]) -> list[Word]:
         from faster_whisper.transcribe import merge_punctuations
 
-        if not piece.tokens or piece.encoded is None:
-            return []
-        encoded = ctranslate2.StorageView.from_array(piece.encoded[None])
-        alignment = self.model.find_alignment(tokenizer, [piece.tokens], encoded, [piece.frames])[0]
         durations = np.array([w["end"] - w["start"] for w in alignment])
         durations = durations[durations.nonzero()]
         median = min(0.7, float(np.median(durations))) if len(durations) else 0.0
@@ -622,12 +781,12 @@ class WhisperEngine:
                 elif w["word"].strip().endswith(segments.SENTENCE_END):
                     w["end"] = w["start"] + longest
         merge_punctuations(alignment, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
-        words = []
+        found = []
         for w in alignment:
             if not w["word"]:
                 continue
             start, end = piece.chunk.to_absolute(float(w["start"]), float(w["end"]))
-            words.append(
+            found.append(
                 Word(
                     start=round(start, 3),
                     end=round(end, 3),
@@ -635,22 +794,24 @@ class WhisperEngine:
                     probability=round(float(w["probability"]), 4),
                 )
             )
-        return words
+        return found
 
-    def _segments(self, pieces: list[_Piece], tokenizer) -> list[Segment]:
+    def _segments(self, pieces: list[_Piece], words: list[list[Word]]) -> list[Segment]:
         found: list[Segment] = []
-        for p in pieces:
+        for p, said in zip(pieces, words, strict=True):
             flags = ["no_speech", "hallucination"] if p.silent else []
             if p.problems():
                 flags.append("low_confidence")
-            found.extend(
-                segments.build(
-                    self._align(p, tokenizer),
-                    avg_logprob=p.avg_logprob,
-                    no_speech_prob=p.no_speech_prob,
-                    extra_flags=flags,
-                )
+            built = segments.build(
+                said,
+                avg_logprob=p.avg_logprob,
+                no_speech_prob=p.no_speech_prob,
+                extra_flags=flags,
             )
+            for seg in built:
+                seg.language = p.reader.language
+                seg.language_prob = p.language_prob
+            found.extend(built)
         return found
 
 
@@ -718,15 +879,46 @@ class Engines:
         self.settings = settings
         self.notify = notify
         self._loaded: dict[str, WhisperEngine] = {}
+        self._lock = threading.RLock()
+        self._no_multilingual = False
 
     def __call__(self, model: str | None = None) -> WhisperEngine:
         name = model or self.settings.model
-        if name not in self._loaded:
-            self._loaded[name] = WhisperEngine.from_settings(self.settings, name)
-            for note in self._loaded[name].notes:
-                if self.notify:
-                    self.notify(note)
-        return self._loaded[name]
+        with self._lock:
+            if name not in self._loaded:
+                engine = WhisperEngine.from_settings(self.settings, name, self._multilingual)
+                self._loaded[name] = engine
+                for note in engine.notes:
+                    if self.notify:
+                        self.notify(note)
+            return self._loaded[name]
+
+    def timings(self) -> dict[str, float]:
+        """Where the time went in every engine loaded: busy phases summed, each mark the
+        earliest (`startup`: the first engine loaded, seconds from process start)."""
+        found: dict[str, float] = {}
+        loaded = list(self._loaded.values())
+        for engine in loaded:
+            for name, seconds in engine.timings.busy.items():
+                found[name] = round(found.get(name, 0.0) + seconds, 3)
+            for name, moment in engine.timings.marks.items():
+                found[name] = round(min(found.get(name, moment), moment), 3)
+        if "model_loaded" in found:
+            found["startup"] = found.pop("model_loaded")
+        return found
+
+    def _multilingual(self) -> Transcriber | None:
+        """The multilingual model that reads what an English-only one cannot (None, said once,
+        when it is not installed)."""
+        if self._no_multilingual:
+            return None
+        try:
+            return self(self.settings.multilingual_model).transcriber
+        except ModelError as exc:
+            self._no_multilingual = True
+            if self.notify:
+                self.notify(f"other languages are read as English: {exc}")
+            return None
 
 
 def _cap_malloc_arenas(arenas: int = 2) -> None:
@@ -751,9 +943,3 @@ def _run_now(fn: Callable[..., object], *args: object, **kwargs: object) -> Futu
     except Exception as exc:
         future.set_exception(exc)
     return future
-
-
-def _cpu():  # -> ctranslate2.Device
-    import ctranslate2
-
-    return ctranslate2.Device.cpu

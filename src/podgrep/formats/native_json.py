@@ -31,6 +31,7 @@ def write_json(transcript: Transcript, *, title: str | None = None, show: str | 
                 "start": _t(s.start),
                 "end": _t(s.end),
                 "speaker": s.speaker,
+                "language": s.language or transcript.language,
                 "text": s.text,
                 "flags": list(s.flags),
                 "words": [
@@ -57,6 +58,7 @@ def _segment(i: int, s: dict[str, Any]) -> Segment:
         speaker=s.get("speaker") or None,
         flags=[str(f) for f in s.get("flags") or []],
         idx=int(s.get("id", i)),
+        language=str(s["language"]) if s.get("language") else None,
         words=[
             Word(
                 float(w["start"]),

@@ -13,11 +13,11 @@ from pathlib import Path
 import httpx
 
 from podgrep import audio, net
-from podgrep.asr.language import choose_model
+from podgrep.asr.language import choose_model, spoken
 from podgrep.asr.plan import Window
 from podgrep.asr.whisper import Engines
 from podgrep.config import Settings
-from podgrep.domain import Episode, Show
+from podgrep.domain import Episode, Segment, Show
 from podgrep.errors import DiskFullError, FetchError, MediaError, full_disk_cause
 from podgrep.fetch import MediaCache
 from podgrep.sources import url as url_source
@@ -154,10 +154,8 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         if ctx.store.finished_transcript(ep.id, "whisper"):  # killed just after finishing
             ctx.store.set_status(ep.id, "transcribed")
             return
-        model, language, prob = choose_model(
-            ctx.settings, _feed_language(ctx, ep), path, ep.media_url, ctx.engine, ctx.notify
-        )
-        transcript = ctx.store.open_transcript(ep.id, "whisper", model, language, prob)
+        model, language = choose_model(ctx.settings, _feed_language(ctx, ep))
+        transcript = ctx.store.open_transcript(ep.id, "whisper", model, language, None)
     assert transcript.id is not None and transcript.model
     engine = ctx.engine(transcript.model)
     tid = transcript.id
@@ -189,6 +187,7 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         start = cuts[first - 1][0] / audio.SAMPLE_RATE
         before = [s for s in ctx.store.segments(tid) if s.start >= start]
     blocks = audio.stream(path, ep.media_url, skip_samples=skip)
+    heard: list[Segment] = []  # this run's segments: the detector's confidence is on them
     for window, segments in engine.transcribe_stream(
         blocks,
         language=transcript.language,
@@ -202,8 +201,13 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     ):
         ctx.store.add_window(tid, window.index, segments)
         at(window.end / audio.SAMPLE_RATE)
+        heard += segments
     if cuts:
         ctx.store.set_duration(ep.id, cuts[-1][1] / audio.SAMPLE_RATE)
+    if transcript.language is None:  # found chunk by chunk: the one most speech was in
+        language = spoken(ctx.store.segments(tid))[0] or "en"
+        prob = spoken(s for s in heard if s.language == language)[1]
+        ctx.store.set_language(tid, language, prob)
     ctx.store.complete_transcript(tid)
     ctx.store.set_status(ep.id, "transcribed")
 

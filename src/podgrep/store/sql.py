@@ -904,6 +904,7 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
                     json.dumps([asdict(w) for w in segment.words], ensure_ascii=False),
                     ",".join(segment.flags),
                     segment.speaker_id,
+                    segment.language,
                     *extra.values(),
                 )
             )
@@ -911,8 +912,8 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         marks = ",?" * len(extra_names)
         self._many(
             'INSERT INTO segments (transcript_id, idx, "window", start, "end", text,'
-            f" search_text, words_json, flags, speaker_id{names})"
-            f" VALUES (?,?,?,?,?,?,?,?,?,?{marks})",
+            f" search_text, words_json, flags, speaker_id, language{names})"
+            f" VALUES (?,?,?,?,?,?,?,?,?,?,?{marks})",
             rows,
         )
         ids = {
@@ -979,7 +980,7 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         """All segments of a transcript in order."""
         rows = self._rows(
             'SELECT s.id, s.idx, s.start, s."end", s.text, s.words_json, s.flags, s.speaker_id,'
-            " COALESCE(p.name, p.label) AS speaker FROM segments s"
+            " s.language, COALESCE(p.name, p.label) AS speaker FROM segments s"
             " LEFT JOIN speakers p ON p.id = s.speaker_id"
             " WHERE s.transcript_id=? ORDER BY s.idx",
             (transcript_id,),

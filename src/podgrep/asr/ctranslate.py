@@ -1,0 +1,225 @@
+"""Whisper on CTranslate2 (through faster-whisper's model class): the default `Transcriber`.
+
+On CPU, chunks are encoded and aligned one at a time (CTranslate2 is fastest per chunk that
+way) by several single-threaded model replicas. On CUDA a batch is encoded in one call and its
+encoder output stays on the GPU: decoding and alignment of the same batch use that storage as it
+is; only a call over another selection of chunks (a retry, a reread) gathers a copy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from podgrep.asr import device as devices
+from podgrep.asr import engine
+from podgrep.asr.transcriber import Decoding, Encoded
+from podgrep.errors import ModelError
+
+
+@dataclass(eq=False)
+class _Batch:
+    """Encoder output of chunks encoded in one call, on the model's device."""
+
+    storage: Any  # ctranslate2.StorageView, shape (size, frames, width)
+    size: int
+    host: np.ndarray | None = None  # a copy on the CPU, made when first needed
+
+    def on_host(self) -> np.ndarray:
+        if self.host is None:
+            import ctranslate2
+
+            storage = self.storage
+            if storage.device != "cpu":
+                storage = storage.to_device(ctranslate2.Device.cpu)
+            self.host = np.asarray(storage)  # a view of CPU storage, no copy
+        return self.host
+
+
+@dataclass(eq=False)
+class _Encoded:
+    """One chunk of a `_Batch`."""
+
+    batch: _Batch
+    index: int
+    _kept: list = field(default_factory=list)  # keeps a gathered copy alive while in use
+
+
+def _gather(encoded: list[Encoded]) -> Any:
+    """One StorageView holding these chunks' encoder output, in order.
+
+    A whole batch in its order is passed as it is (on the GPU it never leaves it); any other
+    selection is stacked from the host copies and handed to CTranslate2, which moves it to the
+    model's device.
+    """
+    import ctranslate2
+
+    items = [e for e in encoded if isinstance(e, _Encoded)]
+    assert len(items) == len(encoded), "encoded by another transcriber"
+    first = items[0].batch
+    if first.size == len(items) and all(
+        e.batch is first and e.index == i for i, e in enumerate(items)
+    ):
+        return first.storage
+    return ctranslate2.StorageView.from_array(
+        np.ascontiguousarray(np.stack([e.batch.on_host()[e.index] for e in items]))
+    )
+
+
+class CTranslate2Transcriber:
+    """A Whisper model loaded in CTranslate2 on CPU or CUDA (`Transcriber`)."""
+
+    def __init__(
+        self,
+        model: str = "tiny.en",
+        *,
+        device: str = "auto",
+        compute_type: str = "auto",
+        cpu_threads: int = 0,
+        workers: int = 0,
+        batch_size: int = 0,
+    ) -> None:
+        self.info = engine.resolve(model)
+        self.name = self.info.name
+        choice = devices.choose(device, compute_type)
+        self.notes: list[str] = [choice.note] if choice.note else []
+        try:
+            self._load(choice, cpu_threads, workers, batch_size)
+        except ModelError:
+            raise
+        except Exception as exc:  # CUDA present but unusable: say why, then run on CPU
+            if choice.device != "cuda":
+                raise self._load_error(model, exc) from exc
+            self.notes.append(
+                f"CUDA failed ({type(exc).__name__}: {str(exc)[:160]}); running on CPU"
+            )
+            self._load(devices.DeviceChoice("cpu", "int8"), cpu_threads, workers, batch_size)
+
+    def _load_error(self, model: str, exc: Exception) -> ModelError:
+        hint = (
+            "no network to download it: install it locally and pass its directory"
+            if self.info.path is None
+            else "the model files may be damaged"
+        )
+        return ModelError(
+            f"Could not load model {model!r} ({type(exc).__name__}: {str(exc)[:160]}); {hint}"
+        )
+
+    def _load(
+        self, choice: devices.DeviceChoice, cpu_threads: int, workers: int, batch_size: int
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        cores = os.cpu_count() or 1
+        if choice.device == "cuda":
+            self.workers = workers or 1
+            self.threads = cpu_threads or min(4, cores)
+            self.batch_size = batch_size or 16
+        else:
+            self.workers = workers or min(4, cores)
+            self.threads = cpu_threads or max(1, cores // self.workers)
+            self.batch_size = batch_size or 8
+        self.device, self.compute_type = choice.device, choice.compute_type
+        source = str(self.info.path) if self.info.path else self.info.name
+        try:
+            self.model = WhisperModel(
+                source,
+                device=self.device,
+                compute_type=self.compute_type,
+                cpu_threads=self.threads,
+                num_workers=self.workers,
+            )
+        except Exception as exc:
+            if self.device == "cuda":
+                raise
+            raise self._load_error(source, exc) from exc
+        if self.device == "cuda":  # cuBLAS/cuDNN load lazily: fail here, not mid-episode
+            self.model.encode(np.zeros((1, self.model.model.n_mels, 3000), np.float32))
+
+    @property
+    def multilingual(self) -> bool:
+        """False for `.en` models."""
+        return bool(self.model.model.is_multilingual)
+
+    def tokenizer(self, language: str | None) -> Any:
+        from faster_whisper.tokenizer import Tokenizer
+
+        return Tokenizer(
+            self.model.hf_tokenizer,
+            self.multilingual,
+            task="transcribe",
+            language=(language or "en") if self.multilingual else "en",
+        )
+
+    def features(self, samples: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.feature_extractor(samples)[..., :-1])
+
+    def encode(self, features: list[np.ndarray]) -> list[Encoded]:
+        from faster_whisper.audio import pad_or_trim
+
+        if self.device == "cuda":  # one call for the batch; the output stays on the GPU
+            out = self.model.encode(np.stack([pad_or_trim(f) for f in features]))
+            batch = _Batch(out, len(features))
+            return [_Encoded(batch, i) for i in range(len(features))]
+        found: list[Encoded] = []
+        for f in features:  # on CPU one at a time is the fastest per chunk
+            found.append(_Encoded(_Batch(self.model.encode(pad_or_trim(f)[None]), 1), 0))
+        return found
+
+    def prompt(self, tokenizer: Any, context: list[int]) -> list[int]:
+        return list(self.model.get_prompt(tokenizer, context, without_timestamps=True))
+
+    def generate(
+        self, encoded: list[Encoded], prompts: list[list[int]], *, beam: int, tokenizer: Any
+    ) -> list[Decoding]:
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        results = self.model.model.generate(
+            _gather(encoded),
+            prompts,
+            beam_size=beam,
+            max_length=self.model.max_length,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        )
+        found = []
+        for r in results:
+            tokens = [t for t in r.sequences_ids[0] if t < tokenizer.eot]
+            found.append(
+                Decoding(
+                    tokens,
+                    float(r.scores[0]) * len(tokens) / (len(tokens) + 1),
+                    float(r.no_speech_prob),
+                )
+            )
+        return found
+
+    def align(
+        self, encoded: list[Encoded], tokens: list[list[int]], frames: list[int], tokenizer: Any
+    ) -> list[list[dict]]:
+        if not encoded:
+            return []
+        if self.device == "cuda":  # one call, on the storage the batch was encoded into
+            return list(self.model.find_alignment(tokenizer, tokens, _gather(encoded), frames))
+        return [  # on CPU one chunk at a time, as encoding
+            self.model.find_alignment(tokenizer, [t], _gather([e]), [n])[0]
+            for e, t, n in zip(encoded, tokens, frames, strict=True)
+        ]
+
+    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        if not self.multilingual:
+            return "en", 1.0
+        return self.languages(self.encode([self.features(samples[: 30 * 16_000])]))[0]
+
+    def languages(self, encoded: list[Encoded]) -> list[tuple[str, float]]:
+        if not self.multilingual:
+            return [("en", 1.0) for _ in encoded]
+        if not encoded:
+            return []
+        found = self.model.model.detect_language(_gather(encoded))
+        return [(scores[0][0][2:-2], float(scores[0][1])) for scores in found]
