@@ -235,7 +235,8 @@ def test_native_json_round_trip(transcript: Transcript):
     assert doc["source"] == "whisper" and doc["model"] == "tiny.en" and doc["language"] == "en"
     assert doc["duration"] == round(transcript.segments[-1].end, 3)
     seg = doc["segments"][1]
-    assert set(seg) == {"id", "start", "end", "speaker", "text", "flags", "words"}
+    assert set(seg) == {"id", "start", "end", "speaker", "language", "text", "flags", "words"}
+    assert seg["language"] == "en"  # the transcript's, where a segment names none
     assert set(seg["words"][0]) == {"start", "end", "word", "probability"}
     assert seg["words"][0]["word"] == " So" and seg["id"] == 1
     assert all(round(w["start"], 3) == w["start"] for s in doc["segments"] for w in s["words"])
