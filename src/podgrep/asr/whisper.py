@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import queue
 import threading
 from collections import deque
@@ -374,7 +375,7 @@ class WhisperEngine:
 
         producer = threading.Thread(target=produce, name="podgrep-plan", daemon=True)
         producer.start()
-        pool = ThreadPoolExecutor(self.workers, thread_name_prefix="podgrep-asr")
+        pool = _PriorityPool(self.workers)
         # a window waits on its batches in a thread of its own, so that while one window's
         # second stage runs, the next window's first stage keeps the other workers busy
         coordinators = ThreadPoolExecutor(WINDOWS_IN_FLIGHT, thread_name_prefix="podgrep-win")
@@ -399,7 +400,7 @@ class WhisperEngine:
                     self._decode_window,
                     item.chunks,
                     readers,
-                    pool.submit,
+                    partial(pool.submit, item.index),
                     text_before,
                     decoded.share(item.seconds) if on_progress else None,
                 )
@@ -412,7 +413,7 @@ class WhisperEngine:
                 yield window, self._window_done(decoded.wait(future))
         finally:
             stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)  # a waiting window then gives up
+            pool.shutdown()  # a waiting window then gives up
             coordinators.shutdown(wait=True, cancel_futures=True)
             while producer.is_alive():  # unblock a producer waiting on a full queue
                 with contextlib.suppress(queue.Empty):
@@ -933,6 +934,63 @@ def _cap_malloc_arenas(arenas: int = 2) -> None:
         libc.mallopt(-8, arenas)  # M_ARENA_MAX
     except (OSError, AttributeError):
         pass
+
+
+class _PriorityPool:
+    """Worker threads that run the earliest window's work first.
+
+    Two windows are in flight; with a plain queue the second window's first stage would run
+    before the first window's second stage, and the first window (the first search hit of an
+    episode) would come out with the last. Work is ordered by window, then by submission.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._queue: queue.PriorityQueue = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._lock = threading.Lock()
+        self._closed = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"podgrep-asr-{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, priority: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._closed:  # as ThreadPoolExecutor: a window still submitting gives up
+                raise RuntimeError("cannot schedule new work after shutdown")
+            self._queue.put((priority, next(self._order), future, partial(fn, *args, **kwargs)))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            _, _, future, call = self._queue.get()
+            if future is None:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def shutdown(self) -> None:
+        """Cancel what has not started, let what runs finish, and stop the threads."""
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                _, _, future, _ = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if future is not None:
+                future.cancel()
+        for _ in self._threads:
+            self._queue.put((float("inf"), next(self._order), None, None))
+        for thread in self._threads:
+            thread.join()
 
 
 def _run_now(fn: Callable[..., object], *args: object, **kwargs: object) -> Future:
