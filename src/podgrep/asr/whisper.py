@@ -68,6 +68,7 @@ MIN_TOKENS_PER_SECOND = 2.0  # fewer tokens than this per second of speech: deco
 CONTEXT_TOKENS = 96  # tokens of the previous chunk's text given as the prompt
 HOTWORD_TOKENS = 64  # tokens of hotwords at most (with the context, far under Whisper's 223)
 REREAD_BELOW = -0.15  # chunks read with an average log-probability under this are read again
+REREAD_BEAM = 1  # the beam they are read again with
 WINDOWS_IN_FLIGHT = 2  # windows decoded at once (the second stage of one, the first of the next)
 NO_SPEECH = 0.6  # with a log-probability under -1: the chunk holds no speech
 # An English-only model reading another language: measured on tests/data/multilingual.mp3, the
@@ -382,6 +383,7 @@ class WhisperEngine:
         pending: deque[tuple[Window, Future]] = deque()
         resumed = self._context_tokens(before, readers.primary) if before else None
         previous: Future | None = None
+        handed_out: threading.Event | None = None  # the window before's second stage
         try:
             while True:
                 item = windows.get()
@@ -396,6 +398,7 @@ class WhisperEngine:
                     text_before = partial(self._context_tokens_of, previous, readers.primary)
                 elif resumed is not None:
                     text_before = partial(list, resumed)
+                staged = threading.Event()
                 previous = coordinators.submit(
                     self._decode_window,
                     item.chunks,
@@ -403,7 +406,10 @@ class WhisperEngine:
                     partial(pool.submit, item.index),
                     text_before,
                     decoded.share(item.seconds) if on_progress else None,
+                    handed_out,
+                    staged,
                 )
+                handed_out = staged
                 pending.append((item, previous))
                 while len(pending) >= WINDOWS_IN_FLIGHT:
                     window, future = pending.popleft()
@@ -430,6 +436,8 @@ class WhisperEngine:
         submit: Callable[..., Future],
         before: Callable[[], list[int]] | None = None,
         progress: Callable[[float | None], None] | None = None,
+        after: threading.Event | None = None,
+        staged: threading.Event | None = None,
     ) -> list[Segment]:
         """All segments of one window, from batches decoded on the worker pool.
 
@@ -438,8 +446,27 @@ class WhisperEngine:
         of are read again with the text before them as the prompt (it may come from another
         batch, or for the first chunk from `before`: the text of the previous window), batched
         again, and aligned. `progress` is given each batch's share of the window (0 to 1) as
-        it is decoded.
+        it is decoded. The first stage waits for `after` (the window before has handed out its
+        second stage, which then runs first: workers cannot drop a batch they hold), and `staged`
+        is set once this window's second stage is handed out.
         """
+        try:
+            if after is not None:
+                after.wait()
+            return self._decode_window_now(chunks, readers, submit, before, progress, staged)
+        finally:
+            if staged is not None:
+                staged.set()
+
+    def _decode_window_now(
+        self,
+        chunks: list[Chunk],
+        readers: _Readers,
+        submit: Callable[..., Future],
+        before: Callable[[], list[int]] | None,
+        progress: Callable[[float | None], None] | None,
+        staged: threading.Event | None,
+    ) -> list[Segment]:
         speech = sum(c.seconds for c in chunks) or 1.0
         batches = self._even_parts(chunks, max(self._batch_count(chunks), self.workers))
         stage = [
@@ -462,6 +489,8 @@ class WhisperEngine:
             )
             for part in parts
         ]
+        if staged is not None:
+            staged.set()
         for part, future in zip(parts, second, strict=True):
             for i, segs in zip(part, future.result(), strict=True):
                 done[i] = (done[i][0], segs)
@@ -722,7 +751,10 @@ class WhisperEngine:
         prompted = [i for i, c in enumerate(contexts) if c]
         if prompted:
             self._generate(
-                [again[i] for i in prompted], 1, [contexts[i] for i in prompted], phase="reread"
+                [again[i] for i in prompted],
+                REREAD_BEAM,
+                [contexts[i] for i in prompted],
+                phase="reread",
             )
         kept = []
         for i, (first, piece) in enumerate(zip(pieces, again, strict=True)):
