@@ -19,6 +19,8 @@ from podgrep.asr import engine
 from podgrep.asr.transcriber import Decoding, Encoded
 from podgrep.errors import ModelError
 
+DETECT_SECONDS = 10.0  # of speech a language is detected from
+
 
 @dataclass(eq=False)
 class _Batch:
@@ -212,9 +214,18 @@ class CTranslate2Transcriber:
         ]
 
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
+        """The language of the first DETECT_SECONDS of `samples`, encoded at that length (not
+        padded to 30 s: as sure on the benchmark conversations and multilingual.mp3, at a
+        seventh of the cost: base, one thread, 0.18 s instead of 1.3 s)."""
+        from faster_whisper.audio import pad_or_trim
+
         if not self.multilingual:
             return "en", 1.0
-        return self.languages(self.encode([self.features(samples[: 30 * 16_000])]))[0]
+        features = self.features(samples[: int(DETECT_SECONDS * 16_000)])
+        frames = int(DETECT_SECONDS * 100)
+        encoded = self.model.encode(pad_or_trim(features, frames)[None])
+        scores = self.model.model.detect_language(encoded)[0]
+        return scores[0][0][2:-2], float(scores[0][1])
 
     def languages(self, encoded: list[Encoded]) -> list[tuple[str, float]]:
         if not self.multilingual:

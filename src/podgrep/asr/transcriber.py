@@ -75,7 +75,8 @@ class Transcriber(Protocol):
         ...
 
     def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
-        """The language of up to 30 s of speech and its probability (English-only: en, 1.0)."""
+        """The language of a stretch of speech (its first seconds are enough) and its
+        probability (English-only: en, 1.0)."""
         ...
 
     def languages(self, encoded: list[Encoded]) -> list[tuple[str, float]]:

@@ -73,8 +73,12 @@ WINDOWS_IN_FLIGHT = 2  # windows decoded at once (the second stage of one, the f
 NO_SPEECH = 0.6  # with a log-probability under -1: the chunk holds no speech
 # An English-only model reading another language: measured on tests/data/multilingual.mp3, the
 # German half reads at -0.57 (and loops); English chunks of the benchmark conversations at
-# -0.07 to -0.24.
+# -0.07 to -0.24 (a loop can be confident: the German of multilingual.mp3 from 10 s on reads at
+# -0.26, looping). Chunks under LANGUAGE_CHECK_SECONDS (a laugh, a word) read badly in any
+# language and are not checked (on conversation_four a 3 s one loaded the multilingual model for
+# nothing); the check itself reads the chunk's first seconds only (`detect_language`).
 LANGUAGE_CHECK_BELOW = -0.4
+LANGUAGE_CHECK_SECONDS = 5.0
 LANGUAGE_SURE = 0.5  # a detected language below this probability is not trusted over English
 
 
@@ -696,26 +700,26 @@ class WhisperEngine:
             for i, p in enumerate(pieces)
             if not p.silent
             and (p.avg_logprob < LANGUAGE_CHECK_BELOW or p.compression_ratio > LOOP_RATIO)
+            and p.chunk.seconds >= LANGUAGE_CHECK_SECONDS
         ]
         if not suspects:
             return pieces
         checker = readers.checker()
         if checker is None:
             return pieces
-        english = readers.get(checker, "en")
-        again = [self._piece(pieces[i].chunk, english) for i in suspects]
-        self._encode(again)
-        with self.timings.phase("language"):
-            found = checker.languages([p.encoded for p in again if p.encoded is not None])
         result = list(pieces)
         moved = []
-        for i, piece, (language, prob) in zip(suspects, again, found, strict=True):
-            result[i].language_prob = prob if language == "en" else result[i].language_prob
-            if language != "en" and prob >= LANGUAGE_SURE:
-                piece.reader = readers.get(checker, language)
-                piece.language_prob = prob
-                result[i] = piece
-                moved.append(piece)
+        for i in suspects:
+            with self.timings.phase("language"):
+                language, prob = checker.detect_language(pieces[i].chunk.audio)
+            if language == "en" or prob < LANGUAGE_SURE:
+                result[i].language_prob = prob if language == "en" else None
+                continue
+            piece = self._piece(pieces[i].chunk, readers.get(checker, language))
+            piece.language_prob = prob
+            result[i] = piece
+            moved.append(piece)
+        self._encode(moved)
         if moved:
             self._generate(moved, 1)
         return result
