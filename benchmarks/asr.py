@@ -131,6 +131,7 @@ class Peer:
     beam: int
     threads: int | str  # cpu_threads; "cores": os.cpu_count()
     vad: bool | None = None  # None: faster-whisper's default (batched on, sequential off)
+    words: bool = False  # word timestamps (podgrep always aligns words)
 
     @property
     def n_threads(self) -> int:
@@ -140,7 +141,8 @@ class Peer:
     def label(self) -> str:
         head = f"batched bs{self.batch_size}" if self.mode == "batched" else "sequential"
         vad = {None: "", True: " vad", False: " no-vad"}[self.vad]
-        return f"{head} beam{self.beam} {self.n_threads}thr{vad}"
+        words = " +words" if self.words else ""
+        return f"{head} beam{self.beam} {self.n_threads}thr{vad}{words}"
 
 
 # The front. Names are what --peers takes; add a row to add a point.
@@ -154,6 +156,8 @@ PEERS = [
     # sequential: the accuracy reference (its defaults: beam 5, no VAD), and greedy with VAD
     Peer("seq-b5", "sequential", 0, 5, "cores"),
     Peer("seq-b1-vad", "sequential", 0, 1, "cores", vad=True),
+    # the same work as podgrep (word timings), at the batched default
+    Peer("batched-bs8-b5-tcores-words", "batched", 8, 5, "cores", words=True),
 ]
 QUICK_PEERS = ("batched-bs8-b5-t4", "batched-bs8-b5-tcores")
 
@@ -313,7 +317,7 @@ def choose_engines(args: argparse.Namespace) -> list[Engine]:
     seen: dict[tuple, str] = {}
     for name in names:
         peer = by_name[name]
-        key = (peer.mode, peer.batch_size, peer.beam, peer.n_threads, peer.vad)
+        key = (peer.mode, peer.batch_size, peer.beam, peer.n_threads, peer.vad, peer.words)
         if key in seen:  # e.g. 4 cores: t4 and tcores are the same point
             print(f"note: {name} is the same as {seen[key]} on {CORES} cores; run once")
             continue
@@ -381,6 +385,8 @@ class ProcessRunner:
         cmd += ["--threads", str(p.n_threads)]
         if p.vad is not None:
             cmd.append("--vad" if p.vad else "--no-vad")
+        if p.words:
+            cmd.append("--word-timestamps")
         cmd += ["--model", args.model, "--compute-type", args.compute_type]
         cmd += ["--device", args.device, "--language", "en", "-o", str(out)]
         return cmd, self.env
@@ -524,6 +530,7 @@ class WarmRunner:
                     beam=peer.beam,
                     batch_size=peer.batch_size or 8,
                     vad=peer.vad,
+                    words=peer.words,
                     language="en",
                     on_first=lambda: first.append(time.perf_counter() - t0),
                 )

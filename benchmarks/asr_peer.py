@@ -98,10 +98,11 @@ def transcribe(
     vad: bool | None,
     language: str | None,
     on_first: Any = None,
+    words: bool = False,
 ) -> dict:
     """Run `engine` over the file; every segment, as asr_peer writes them. `on_first()` is called
     when the first segment comes out of the generator."""
-    kwargs: dict[str, Any] = {"beam_size": beam, "language": language}
+    kwargs: dict[str, Any] = {"beam_size": beam, "language": language, "word_timestamps": words}
     if mode == "batched":
         kwargs["batch_size"] = batch_size
         kwargs["vad_filter"] = True if vad is None else vad
@@ -136,6 +137,11 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="VAD filter (default: on for batched, off for sequential, as faster-whisper)",
+    )
+    parser.add_argument(
+        "--word-timestamps",
+        action="store_true",
+        help="word timings too (podgrep always aligns words; this is the peer doing the same)",
     )
     parser.add_argument("--model", default="tiny.en")
     parser.add_argument("--compute-type", default="int8")
@@ -176,6 +182,7 @@ def main() -> None:
         batch_size=args.batch_size,
         vad=args.vad,
         language="en" if english_only else args.language,
+        words=args.word_timestamps,
         on_first=lambda: first.append(time.time()),
     )
     timings["transcribe"] = time.time() - t

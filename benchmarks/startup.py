@@ -95,8 +95,13 @@ SYNC_KEYS = [
 ]
 
 
+PODGREP_BIN: Path | None = None  # --podgrep-bin: another podgrep (an older commit, say)
+
+
 def podgrep_cmd(*args: str) -> list[str]:
     """podgrep's console script next to this interpreter (what a user runs), else -m."""
+    if PODGREP_BIN is not None:
+        return [str(PODGREP_BIN), *args]
     script = Path(sys.executable).parent / "podgrep"
     head = [str(script)] if script.exists() else [sys.executable, "-m", "podgrep"]
     return [*head, *args]
@@ -303,7 +308,15 @@ def main() -> None:
     parser.add_argument("--model-cache", type=Path, help="PODGREP_MODEL_CACHE (default: temp)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-ups")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    parser.add_argument(
+        "--podgrep-bin",
+        type=Path,
+        help="the podgrep executable to measure (default: the one beside this Python); one "
+        "from before --timings existed needs --skip-transcribe",
+    )
     args = parser.parse_args()
+    global PODGREP_BIN
+    PODGREP_BIN = args.podgrep_bin
     word = args.word
     file = args.file.resolve()
 

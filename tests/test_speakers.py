@@ -154,3 +154,22 @@ def test_a_segment_with_two_voices_is_split_between_words():
         ("right I see what you mean", 1),
     ]
     assert parts[0][0].end <= parts[1][0].start
+
+
+def test_a_segment_cut_at_a_change_of_speaker_keeps_the_language_it_was_read_in():
+    import numpy as np
+
+    from podgrep.domain import Segment, Word
+    from podgrep.speakers.assign import _split
+
+    words = [
+        Word(0.0, 0.4, " Guten", 0.9),
+        Word(0.4, 0.8, " Tag.", 0.9),
+        Word(1.0, 1.5, " Ja.", 0.9),
+    ]
+    seg = Segment(0.0, 1.5, "Guten Tag. Ja.", words=words, idx=3, language="de")
+    parts = _split(seg, np.array([0, 0, 1]))
+    assert [(p.text, p.language, who) for p, who in parts] == [
+        ("Guten Tag.", "de", 0),
+        ("Ja.", "de", 1),
+    ]

@@ -26,7 +26,7 @@ class Relay:
         self.workers, self.threads, self.batch_size = 1, inner.threads, 3
         self.notes: list[str] = []
         self.calls: dict[str, int] = {}
-        self.handed: set[int] = set()  # ids of the Encoded objects this relay handed out
+        self.handed: list[Encoded] = []  # what this relay handed out (held: ids stay unique)
 
     def _count(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
@@ -46,11 +46,11 @@ class Relay:
     def encode(self, features: list[np.ndarray]) -> list[Encoded]:
         self._count("encode")
         found = self._inner.encode(features)
-        self.handed |= {id(e) for e in found}
+        self.handed += found
         return found
 
     def _mine(self, encoded: list[Encoded]) -> None:
-        assert all(id(e) in self.handed for e in encoded), "encoder output from elsewhere"
+        assert all(any(e is h for h in self.handed) for e in encoded), "encoded elsewhere"
 
     def generate(
         self, encoded: list[Encoded], prompts: list[list[int]], *, beam: int, tokenizer: Any
@@ -96,7 +96,7 @@ def test_the_loop_runs_on_any_transcriber_and_writes_the_same_transcript(ct2):
     assert relay.calls["encode"] >= 2 and relay.calls["generate"] >= 2 and relay.calls["align"]
 
 
-def test_a_batch_encoded_in_one_call_is_decoded_and_aligned_from_the_same_storage(ct2):
+def test_a_whole_batch_in_order_is_passed_as_it_is_and_a_selection_is_gathered():
     """What the CUDA path relies on: a whole batch in order is handed to CTranslate2 as the
     storage it was encoded into (on a GPU, it never leaves it); a selection is gathered."""
     import ctranslate2
@@ -107,8 +107,55 @@ def test_a_batch_encoded_in_one_call_is_decoded_and_aligned_from_the_same_storag
     assert _gather(whole) is batch.storage
     picked = np.asarray(_gather([whole[2], whole[0]]))
     assert np.array_equal(picked, rows[[2, 0]])
-    one = ct2.encode([ct2.features(audio.decode(DATA / "jfk.flac"))])
-    assert _gather(one) is one[0].batch.storage  # type: ignore[attr-defined]
+
+
+class _Spy:
+    """CTranslate2's Whisper model, with what generate and align are handed recorded."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.handed: list[tuple[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def generate(self, features: Any, *args: Any, **kwargs: Any) -> Any:
+        self.handed.append(("generate", features))
+        return self._inner.generate(features, *args, **kwargs)
+
+    def align(self, features: Any, *args: Any, **kwargs: Any) -> Any:
+        self.handed.append(("align", features))
+        return self._inner.align(features, *args, **kwargs)
+
+
+def test_the_cuda_path_decodes_and_aligns_a_batch_from_the_storage_it_was_encoded_into():
+    """The CUDA branches of the adapter, run on this CPU: a batch is encoded in one call, and
+    decoding and aligning it hand CTranslate2 that storage itself (on a GPU it never leaves
+    it); a retry of one chunk of it gets a gathered copy, and reads the same."""
+    t = CTranslate2Transcriber("tiny.en", device="cpu", workers=1)
+    t.device = "cuda"  # what the adapter does with a GPU, on a CPU model
+    spy = _Spy(t.model.model)
+    t.model.model = spy
+    samples = audio.decode(DATA / "jfk.flac")
+    halves = [samples[: 5 * audio.SAMPLE_RATE], samples[5 * audio.SAMPLE_RATE :]]
+    features = [t.features(h) for h in halves]
+    encoded = t.encode(features)
+    storage = encoded[0].batch.storage  # type: ignore[attr-defined]
+    assert all(e.batch.storage is storage for e in encoded)  # type: ignore[attr-defined]
+    tokenizer = t.tokenizer("en")
+    prompts = [t.prompt(tokenizer, [])] * 2
+    decoded = t.generate(encoded, prompts, beam=1, tokenizer=tokenizer)
+    frames = [f.shape[-1] for f in features]
+    words = t.align(encoded, [d.tokens for d in decoded], frames, tokenizer)
+    assert [(kind, handed is storage) for kind, handed in spy.handed] == [
+        ("generate", True),
+        ("align", True),
+    ]
+    again = t.generate([encoded[1]], prompts[:1], beam=1, tokenizer=tokenizer)
+    assert spy.handed[-1][1] is not storage  # one chunk of the batch: gathered
+    assert again[0].tokens == decoded[1].tokens
+    said = "".join(w["word"] for ws in words for w in ws)
+    assert "country" in said and all(w["end"] >= w["start"] for ws in words for w in ws)
 
 
 def test_a_gpu_without_its_libraries_is_one_line_naming_the_extra(monkeypatch):
@@ -122,3 +169,31 @@ def test_a_gpu_without_its_libraries_is_one_line_naming_the_extra(monkeypatch):
     assert choice.device == "cpu" and choice.compute_type == "int8"
     assert choice.note is not None and "\n" not in choice.note
     assert "libcudnn.so.9" in choice.note and "pip install 'podgrep[cuda]'" in choice.note
+
+
+def test_transcribe_timings_say_where_the_time_went(tmp_path):
+    import json
+
+    from tests.conftest import invoke
+
+    out_file = tmp_path / "jfk.json"
+    code, _, err = invoke(
+        [
+            "transcribe",
+            str(DATA / "jfk.flac"),
+            "--language",
+            "en",
+            "-o",
+            str(out_file),
+            "--timings",
+        ],
+        tmp_path / "home",
+    )
+    assert code == 0, err
+    line = next(x for x in err.splitlines() if x.startswith("timings: "))
+    spent = json.loads(line.removeprefix("timings: "))
+    # moments from process start, in order, and busy seconds of the phases that ran
+    assert 0 < spent["startup"] <= spent["first_batch"] <= spent["first_window"]
+    assert spent["first_window"] <= spent["total"]
+    assert all(spent[k] > 0 for k in ("model_load", "plan", "encode", "first_pass", "align"))
+    assert "country" in out_file.read_text()

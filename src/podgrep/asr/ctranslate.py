@@ -9,7 +9,7 @@ is; only a call over another selection of chunks (a retry, a reread) gathers a c
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,8 @@ class _Batch:
             storage = self.storage
             if storage.device != "cpu":
                 storage = storage.to_device(ctranslate2.Device.cpu)
+            if storage.dtype == ctranslate2.DataType.bfloat16:  # NumPy has no bfloat16
+                storage = storage.to(ctranslate2.DataType.float32)
             self.host = np.asarray(storage)  # a view of CPU storage, no copy
         return self.host
 
@@ -47,7 +49,6 @@ class _Encoded:
 
     batch: _Batch
     index: int
-    _kept: list = field(default_factory=list)  # keeps a gathered copy alive while in use
 
 
 def _gather(encoded: list[Encoded]) -> Any:

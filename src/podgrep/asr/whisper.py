@@ -66,6 +66,7 @@ MIN_TOKENS_PER_SECOND = 2.0  # fewer tokens than this per second of speech: deco
 # its first sentence only went unnoticed: benchmarks/names.py names_three lost 12-28 s of its
 # opening, WER 18.96% -> 10.61% at 2.0, no change on the other five benchmark files)
 CONTEXT_TOKENS = 96  # tokens of the previous chunk's text given as the prompt
+MIN_CONTEXT_TOKENS = 16  # fewer tokens of context (after a change of language) are none
 HOTWORD_TOKENS = 64  # tokens of hotwords at most (with the context, far under Whisper's 223)
 REREAD_BELOW = -0.15  # chunks read with an average log-probability under this are read again
 REREAD_BEAM = 1  # the beam they are read again with
@@ -385,7 +386,7 @@ class WhisperEngine:
         # second stage runs, the next window's first stage keeps the other workers busy
         coordinators = ThreadPoolExecutor(WINDOWS_IN_FLIGHT, thread_name_prefix="podgrep-win")
         pending: deque[tuple[Window, Future]] = deque()
-        resumed = self._context_tokens(before, readers.primary) if before else None
+        resumed = list(before) if before else None  # the stored window before the first
         previous: Future | None = None
         handed_out: threading.Event | None = None  # the window before's second stage
         try:
@@ -397,11 +398,11 @@ class WhisperEngine:
                     break
                 if on_window:
                     on_window(item)
-                text_before: Callable[[], list[int]] | None = None
+                text_before: Callable[[_Reader], list[int]] | None = None
                 if previous is not None:  # the text of the window before, once it is done
-                    text_before = partial(self._context_tokens_of, previous, readers.primary)
+                    text_before = partial(self._context_tokens_of, previous)
                 elif resumed is not None:
-                    text_before = partial(list, resumed)
+                    text_before = partial(self._context_tokens, resumed)
                 staged = threading.Event()
                 previous = coordinators.submit(
                     self._decode_window,
@@ -438,7 +439,7 @@ class WhisperEngine:
         chunks: list[Chunk],
         readers: _Readers,
         submit: Callable[..., Future],
-        before: Callable[[], list[int]] | None = None,
+        before: Callable[[_Reader], list[int]] | None = None,
         progress: Callable[[float | None], None] | None = None,
         after: threading.Event | None = None,
         staged: threading.Event | None = None,
@@ -467,7 +468,7 @@ class WhisperEngine:
         chunks: list[Chunk],
         readers: _Readers,
         submit: Callable[..., Future],
-        before: Callable[[], list[int]] | None,
+        before: Callable[[_Reader], list[int]] | None,
         progress: Callable[[float | None], None] | None,
         staged: threading.Event | None,
     ) -> list[Segment]:
@@ -482,7 +483,7 @@ class WhisperEngine:
                 future.add_done_callback(partial(_batch_decoded, progress, batch, speech))
         done = [item for future in stage for item in future.result()]
         targets = [i for i, (_, segs) in enumerate(done) if segs is None]
-        before = cache(before) if before else None  # waits for the window before once
+        before = cache(before) if before else None  # waits for the window before once a reader
         contexts = {i: self._text_before(i, done, before) for i in targets}
         parts = self._even_parts(targets, max(self._batch_count(targets), self.workers))
         second = [
@@ -508,24 +509,26 @@ class WhisperEngine:
     def _text_before(
         i: int,
         done: list[tuple[list[_Piece], list[Segment] | None]],
-        before: Callable[[], list[int]] | None,
+        before: Callable[[_Reader], list[int]] | None,
     ) -> list[int]:
         """The prompt for chunk i: the last CONTEXT_TOKENS tokens said before it.
 
         Taken across chunks (and from the previous window) when the chunk before is short:
         prompts in one batch must have the same length, so one short prompt would cut all.
-        Only text read by the same reader counts (another model's tokens mean other words).
+        Only text read by the same reader counts (another model's tokens, another language's
+        words): the context ends where the language changed, and a few tokens of it are none
+        (they would cut every prompt of the batch to their length).
         """
         reader = done[i][0][0].reader
         tokens: list[int] = []
         for group, _ in reversed(done[:i]):
             if any(p.reader is not reader for p in group):
-                return tokens[-CONTEXT_TOKENS:]
+                return tokens[-CONTEXT_TOKENS:] if len(tokens) >= MIN_CONTEXT_TOKENS else []
             tokens = [t for p in group for t in p.tokens or []] + tokens
             if len(tokens) >= CONTEXT_TOKENS:
                 return tokens[-CONTEXT_TOKENS:]
         if before is not None:
-            tokens = before() + tokens
+            tokens = before(reader) + tokens
         return tokens[-CONTEXT_TOKENS:]
 
     @staticmethod
@@ -533,18 +536,22 @@ class WhisperEngine:
         """The prompt a window's text gives the next one: its last words, as tokens.
 
         Made from the segments' text, so that a resumed run, which reads the previous window
-        from the store, prompts exactly as an uninterrupted one.
+        from the store, prompts exactly as an uninterrupted one. Only the window's last
+        stretch in the reader's language counts: text before a change of language is not what
+        was just said.
         """
-        said = [
-            s.text
-            for s in segments
-            if not {"hallucination", "no_speech"} & set(s.flags)
-            and (s.language or reader.language) == reader.language
-        ]
+        said: list[str] = []
+        for seg in reversed(segments):
+            if {"hallucination", "no_speech"} & set(seg.flags):
+                continue
+            if (seg.language or reader.language) != reader.language:
+                break
+            said.insert(0, seg.text)
         text = " ".join(" ".join(said).split()[-CONTEXT_TOKENS:])
         return reader.tokenizer.encode(" " + text)[-CONTEXT_TOKENS:] if text else []
 
     def _context_tokens_of(self, window: Future, reader: _Reader) -> list[int]:
+        """The prompt the window before gives `reader`, once that window is done."""
         return self._context_tokens(window.result(), reader)
 
     def _batch_count(self, items: list) -> int:
@@ -688,6 +695,8 @@ class WhisperEngine:
         with self.timings.phase("language"):
             found = transcriber.languages([p.encoded for p in pieces if p.encoded is not None])
         for p, (language, prob) in zip(pieces, found, strict=True):
+            if p.chunk.seconds < LANGUAGE_CHECK_SECONDS:  # a laugh, a word: no switch on it
+                continue
             p.language_prob = prob
             if language != p.reader.language and prob >= LANGUAGE_SURE:
                 p.reader = readers.get(transcriber, language)

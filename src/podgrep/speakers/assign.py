@@ -150,6 +150,7 @@ def _split(seg: Segment, speakers: np.ndarray) -> list[tuple[Segment, int]]:
                         words=group,
                         flags=list(seg.flags),
                         idx=seg.idx,  # where it came from (its audio window is looked up by it)
+                        language=seg.language,
                     ),
                     int(speakers[start]),
                 )
