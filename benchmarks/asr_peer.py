@@ -36,24 +36,19 @@ _T0 = time.time()  # first line: everything before it is the interpreter startin
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 
 def process_start() -> float:
-    """Wall-clock time this process started (its age from /proc, 10 ms ticks), else _T0."""
-    try:
-        with open("/proc/self/stat") as fh:
-            ticks = int(fh.read().rsplit(")", 1)[1].split()[19])  # field 22: starttime
-        with open("/proc/uptime") as fh:
-            uptime = float(fh.read().split()[0])
-        age = uptime - ticks / os.sysconf("SC_CLK_TCK")  # same clock: seconds since boot
-        now = time.time()
-        return now - age if 0 <= age < now - _T0 + 60 else _T0
-    except (OSError, ValueError, IndexError):
-        return _T0
+    """Wall-clock time this process started (its age from /proc, as podgrep's --timings
+    reads it), else _T0."""
+    from podgrep.asr.timings import process_age  # a module of the standard library only
+
+    age = process_age()
+    now = time.time()
+    return now - age if 0 < age < now - _T0 + 60 else _T0
 
 
 def model_source(name: str) -> tuple[str, bool]:

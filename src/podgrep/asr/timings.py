@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 
 
-def _process_age() -> float:
+def process_age() -> float:
     """Seconds since this process started (from /proc; 0 where there is none)."""
     try:
         with open("/proc/self/stat") as fh:
@@ -27,7 +27,7 @@ def _process_age() -> float:
 
 
 # time.perf_counter() at the moment the process started
-PROCESS_START = time.perf_counter() - _process_age()
+PROCESS_START = time.perf_counter() - process_age()
 
 
 class Timings:
