@@ -147,6 +147,7 @@ def test_migration_fills_the_queue_of_an_existing_library(tmp_path: Path) -> Non
         " ALTER TABLE episodes DROP COLUMN remote;"
         " ALTER TABLE chapters DROP COLUMN location_json; DROP TABLE words; DROP TABLE library;"
         " ALTER TABLE jobs DROP COLUMN worker; ALTER TABLE jobs DROP COLUMN started;"
+        " ALTER TABLE segments DROP COLUMN language;"
         " PRAGMA user_version = 4;"
     )
     db.close()
