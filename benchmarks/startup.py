@@ -54,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -340,6 +341,19 @@ def main() -> None:
     print()
 
     records: list[dict] = []
+
+    def measure(part: str, i: int, keys: list[str], run: Callable[[], dict]) -> None:
+        """One timed run of a part: recorded with the load around it, and printed."""
+        before = load1()
+        rec = run() | {"part": part, "round": i, "load1_before": before, "load1_after": load1()}
+        records.append(rec)
+        marks = "  ".join(f"{k} {fmt(rec.get(k), 0)}" for k in keys)
+        wall = "" if "wall" in keys else f"  wall {rec['wall']:.3f} s"
+        print(
+            f"{i} {part:<22} {marks}{wall}   load1 {before:.2f} -> {rec['load1_after']:.2f}",
+            flush=True,
+        )
+
     try:
         www = work / "www"
         www.mkdir()
@@ -377,28 +391,20 @@ def main() -> None:
                         flush=True,
                     )
                 if not args.skip_transcribe:
-                    before = load1()
-                    rec = transcribe_once(work, f"run{i}", file, env)
-                    rec |= {"part": "transcribe", "round": i}
-                    rec |= {"load1_before": before, "load1_after": load1()}
-                    records.append(rec)
-                    marks = "  ".join(f"{k} {fmt(rec.get(k), 0)}" for k in TIMING_KEYS)
-                    print(
-                        f"{i} {'transcribe':<22} {marks}  wall {rec['wall']:.3f} s"
-                        f"   load1 {before:.2f} -> {rec['load1_after']:.2f}",
-                        flush=True,
+                    measure(
+                        "transcribe",
+                        i,
+                        TIMING_KEYS,
+                        lambda i=i: transcribe_once(work, f"run{i}", file, env),
                     )
                 if not args.skip_sync:
-                    before = load1()
-                    rec = sync_once(work, f"run{i}", feed, env, word, args.stop_after_hit)
-                    rec |= {"part": "sync", "round": i}
-                    rec |= {"load1_before": before, "load1_after": load1()}
-                    records.append(rec)
-                    marks = "  ".join(f"{k} {fmt(rec.get(k), 0)}" for k in SYNC_KEYS)
-                    print(
-                        f"{i} {'sync':<22} {marks}"
-                        f"   load1 {before:.2f} -> {rec['load1_after']:.2f}",
-                        flush=True,
+                    measure(
+                        "sync",
+                        i,
+                        SYNC_KEYS,
+                        lambda i=i: sync_once(
+                            work, f"run{i}", feed, env, word, args.stop_after_hit
+                        ),
                     )
     finally:
         if args.keep:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from podgrep import audio
-from podgrep.asr.whisper import HOTWORD_TOKENS, WhisperEngine
+from podgrep.asr.whisper import HOTWORD_TOKENS, WhisperEngine, _Readers
 from tests.conftest import DATA
 
 
@@ -20,13 +20,15 @@ def test_hotwords_lead_every_prompt_of_the_decode():
     engine.transcriber.model.get_prompt = recorded  # type: ignore[attr-defined]
     samples = audio.decode(DATA / "jfk.flac")
     plain = [s.text for s in engine.transcribe(samples, language="en")]
-    assert prompts and all(p[0] != engine._tokenizer("en").sot_prev for p in prompts)
+    plain_reader = _Readers(engine.transcriber, "en", None, None).primary
+    assert prompts and all(p[0] != plain_reader.tokenizer.sot_prev for p in prompts)
     prompts.clear()
     hot = "John F. Kennedy, Americans"
     words = [s.text for s in engine.transcribe(samples, language="en", hotwords=hot)]
-    tokenizer = engine._tokenizer("en", hot)
+    reader = _Readers(engine.transcriber, "en", hot, None).primary
+    tokenizer = reader.tokenizer
     wanted = tokenizer.encode(" " + hot)
-    assert tokenizer.hotword_tokens == wanted
+    assert reader.hotword_tokens == wanted
     assert prompts and all(
         p[0] == tokenizer.sot_prev and p[1 : 1 + len(wanted)] == wanted for p in prompts
     )
@@ -34,5 +36,5 @@ def test_hotwords_lead_every_prompt_of_the_decode():
     # the same hotwords give the same text (a resumed run prompts as the first did)
     assert [s.text for s in engine.transcribe(samples, language="en", hotwords=hot)] == words
     # a long string is cut at a word, under the cap
-    long = engine._tokenizer("en", " ".join(["Kilcher"] * 200))
+    long = _Readers(engine.transcriber, "en", " ".join(["Kilcher"] * 200), None).primary
     assert 0 < len(long.hotword_tokens) <= HOTWORD_TOKENS

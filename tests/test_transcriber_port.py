@@ -102,7 +102,8 @@ def test_a_whole_batch_in_order_is_passed_as_it_is_and_a_selection_is_gathered()
     import ctranslate2
 
     rows = np.random.default_rng(0).standard_normal((3, 4, 5)).astype(np.float32)
-    batch = _Batch(ctranslate2.StorageView.from_array(rows), 3)
+    batch = _Batch(ctranslate2.StorageView.from_array(rows))
+    assert batch.size == 3
     whole = [_Encoded(batch, i) for i in range(3)]
     assert _gather(whole) is batch.storage
     picked = np.asarray(_gather([whole[2], whole[0]]))

@@ -26,9 +26,13 @@ DETECT_SECONDS = 10.0  # of speech a language is detected from
 class _Batch:
     """Encoder output of chunks encoded in one call, on the model's device."""
 
-    storage: Any  # ctranslate2.StorageView, shape (size, frames, width)
-    size: int
+    storage: Any  # ctranslate2.StorageView, shape (chunks, frames, width)
     host: np.ndarray | None = None  # a copy on the CPU, made when first needed
+
+    @property
+    def size(self) -> int:
+        """How many chunks were encoded in the call."""
+        return int(self.storage.shape[0])
 
     def on_host(self) -> np.ndarray:
         if self.host is None:
@@ -70,6 +74,12 @@ def _gather(encoded: list[Encoded]) -> Any:
     return ctranslate2.StorageView.from_array(
         np.ascontiguousarray(np.stack([e.batch.on_host()[e.index] for e in items]))
     )
+
+
+def _likeliest(scores: list[tuple[str, float]]) -> tuple[str, float]:
+    """The first of CTranslate2's language scores (most likely first), as ("de", 0.97)."""
+    token, prob = scores[0]
+    return token[2:-2], float(prob)  # "<|de|>"
 
 
 class CTranslate2Transcriber:
@@ -165,11 +175,11 @@ class CTranslate2Transcriber:
 
         if self.device == "cuda":  # one call for the batch; the output stays on the GPU
             out = self.model.encode(np.stack([pad_or_trim(f) for f in features]))
-            batch = _Batch(out, len(features))
+            batch = _Batch(out)
             return [_Encoded(batch, i) for i in range(len(features))]
         found: list[Encoded] = []
         for f in features:  # on CPU one at a time is the fastest per chunk
-            found.append(_Encoded(_Batch(self.model.encode(pad_or_trim(f)[None]), 1), 0))
+            found.append(_Encoded(_Batch(self.model.encode(pad_or_trim(f)[None])), 0))
         return found
 
     def prompt(self, tokenizer: Any, context: list[int]) -> list[int]:
@@ -225,13 +235,11 @@ class CTranslate2Transcriber:
         features = self.features(samples[: int(DETECT_SECONDS * 16_000)])
         frames = int(DETECT_SECONDS * 100)
         encoded = self.model.encode(pad_or_trim(features, frames)[None])
-        scores = self.model.model.detect_language(encoded)[0]
-        return scores[0][0][2:-2], float(scores[0][1])
+        return _likeliest(self.model.model.detect_language(encoded)[0])
 
     def languages(self, encoded: list[Encoded]) -> list[tuple[str, float]]:
         if not self.multilingual:
             return [("en", 1.0) for _ in encoded]
         if not encoded:
             return []
-        found = self.model.model.detect_language(_gather(encoded))
-        return [(scores[0][0][2:-2], float(scores[0][1])) for scores in found]
+        return [_likeliest(s) for s in self.model.model.detect_language(_gather(encoded))]

@@ -2,7 +2,8 @@
 
 Phases are summed over the threads that ran them (two replicas decoding at once count twice),
 so they say what costs, not what the wall clock showed; `marks` are wall-clock moments.
-`podgrep transcribe --timings` prints both as one JSON line.
+`podgrep transcribe --timings` prints both, over every engine loaded, as one JSON line
+(`Engines.timings`).
 """
 
 from __future__ import annotations
@@ -55,8 +56,3 @@ class Timings:
         """Note the seconds since process start when `name` first happened."""
         with self._lock:
             self.marks.setdefault(name, time.perf_counter() - PROCESS_START)
-
-    def as_dict(self) -> dict[str, float]:
-        """Marks and busy phases, rounded to the millisecond."""
-        with self._lock:
-            return {k: round(v, 3) for k, v in {**self.marks, **self.busy}.items()}

@@ -303,25 +303,6 @@ class WhisperEngine:
             multilingual=multilingual,
         )
 
-    @property
-    def english_only(self) -> bool:
-        """True for `.en` models that cannot detect or speak other languages."""
-        return not self.transcriber.multilingual
-
-    # -- language --------------------------------------------------------------------------
-
-    def detect_language(self, samples: np.ndarray) -> tuple[str, float]:
-        """The language spoken in the first 30 s of speech of `samples`, with its probability."""
-        if self.english_only:
-            return "en", 1.0
-        regions = audio.speech_regions(samples) if self.vad else [(0, len(samples))]
-        speech = np.concatenate([samples[a:b] for a, b in regions] or [samples])
-        speech = speech[: 30 * audio.SAMPLE_RATE]
-        if len(speech) < audio.SAMPLE_RATE:  # under a second of speech: nothing to go on
-            return "en", 0.0
-        with self.timings.phase("language"):
-            return self.transcriber.detect_language(speech)
-
     # -- transcription ---------------------------------------------------------------------
 
     def transcribe_stream(
@@ -587,13 +568,6 @@ class WhisperEngine:
         return [s for _, segs in stream for s in segs]
 
     # -- one batch -------------------------------------------------------------------------
-
-    def _tokenizer(self, language: str | None, hotwords: str | None = None) -> Any:
-        """The primary tokenizer for `language`, carrying the tokens of the hotwords
-        (`hotword_tokens`) that lead every prompt."""
-        tokenizer = self.transcriber.tokenizer(language)
-        setattr(tokenizer, "hotword_tokens", _hotword_tokens(tokenizer, hotwords))  # noqa: B010
-        return tokenizer
 
     def _encode(self, pieces: list[_Piece]) -> None:
         """Encoder output of each piece (grouped by transcriber), features dropped."""
