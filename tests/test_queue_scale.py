@@ -148,6 +148,9 @@ def test_migration_fills_the_queue_of_an_existing_library(tmp_path: Path) -> Non
         " ALTER TABLE chapters DROP COLUMN location_json; DROP TABLE words; DROP TABLE library;"
         " ALTER TABLE jobs DROP COLUMN worker; ALTER TABLE jobs DROP COLUMN started;"
         " ALTER TABLE segments DROP COLUMN language;"
+        " ALTER TABLE shows DROP COLUMN paused; ALTER TABLE shows DROP COLUMN keep_media;"
+        " ALTER TABLE shows DROP COLUMN check_every; ALTER TABLE shows DROP COLUMN check_failures;"
+        " ALTER TABLE episodes DROP COLUMN model; ALTER TABLE episodes DROP COLUMN media_kept;"
         " PRAGMA user_version = 4;"
     )
     db.close()

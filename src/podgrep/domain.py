@@ -46,6 +46,10 @@ class Show:
     new_feed_url: str | None = None  # the feed's <itunes:new-feed-url>: it has moved there
     remote: bool = False  # added by a remote API caller: every fetch held to the content rules
     typed: bool = True  # feed_url is what the user typed (not where the feed moved itself)
+    paused: bool = False  # neither checked nor synced until resumed
+    keep_media: str | None = None  # original | opus | none; None: the `keep_media` setting
+    check_every: float | None = None  # seconds the feed asks between checks (ttl, updateFrequency)
+    check_failures: int = 0  # failed checks in a row (a failing feed is backed off)
 
     @property
     def chosen_by_user(self) -> bool:
@@ -78,6 +82,8 @@ class Episode:
     status: str = "new"
     error: str | None = None
     remote: bool = False  # added by a remote API caller: its media held to the content rules
+    model: str | None = None  # the model a retranscription asked for (None: the setting)
+    media_kept: str | None = None  # original | opus | none once retention ran (None: not yet)
 
 
 @dataclass

@@ -298,6 +298,7 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             persons=_persons(row["persons_json"]),
             remote=bool(row["remote"]),
             typed=bool(row["typed"]),
+            paused=bool(row["paused"]),
         )
 
     def get_show(self, show_id: int) -> Show:
