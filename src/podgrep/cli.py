@@ -207,31 +207,130 @@ def _bytes(n: int) -> str:
 @app.command()
 def add(
     ctx: typer.Context,
-    targets: Annotated[list[str], typer.Argument(help="Feed URLs, media URLs, files or folders.")],
+    targets: Annotated[
+        list[str],
+        typer.Argument(help="Feed URLs, media URLs, files, folders or OPML lists (file or URL)."),
+    ],
     home: HomeOpt = None,
+    keep_media: Annotated[
+        str | None,
+        typer.Option(
+            "--keep-media",
+            metavar="original|opus|none",
+            help="What this show keeps once an episode is transcribed (default: the keep_media"
+            " setting).",
+        ),
+    ] = None,
+    latest: Annotated[
+        int | None,
+        typer.Option(
+            "--latest",
+            metavar="N",
+            help="Queue only the N newest episodes of a new feed; the older ones are recorded"
+            " as held (`podgrep queue` queues them later).",
+        ),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DATE",
+            help="Hold the episodes published before DATE (YYYY-MM-DD or an ISO datetime).",
+        ),
+    ] = None,
 ) -> None:
-    """Add podcast feeds, media URLs (direct or any page yt-dlp supports), files or folders."""
-    from podgrep.library import add_source, http_client
+    """Add podcast feeds, media URLs (direct or any page yt-dlp supports), files, folders or
+    OPML subscription lists."""
+    from podgrep.backlog import backlog_of, plan_line
+    from podgrep.library import http_client
+    from podgrep.opml import add_targets
 
+    backlog = backlog_of(latest, since)  # checked before anything is added
+
+    if keep_media is not None:  # checked before anything is added
+        from podgrep.retention import check_choice
+
+        keep_media = check_choice(keep_media, "--keep-media")
     settings = _settings(ctx, home)
     failed = 0
     with _store(settings) as store, http_client(settings.http_timeout, settings) as client:
-        for target in targets:
-            try:
-                result = add_source(store, target, client=client)
-            except PodgrepError as exc:
-                _print_error(exc)
+        speed = store.measured_speed()
+        for result in add_targets(store, targets, client=client, backlog=backlog):
+            if isinstance(result, PodgrepError):  # a target, or an outline of an OPML list
+                _print_error(result)
                 failed += 1
                 continue
+            if keep_media is not None and result.show.id is not None:
+                store.set_keep_media(result.show.id, keep_media)
             total = store.episode_count(result.show.id)
             verb = "Added" if result.created or result.new_episodes else "Already have"
             out.print(
                 f"{verb} {result.kind} [bold]{escape(result.show.title)}[/] "
                 f"(show {result.show.id}): {len(result.new_episodes)} new, {total} episodes"
             )
+            if result.new_episodes:  # what a sync is about to do (backlog.py)
+                new = set(result.new_episodes)
+                got = [e for e in store.list_episodes(result.show.id) if e.id in new]
+                err.print(f"  {escape(plan_line(got, speed))}")
+                if any(e.status == "held" for e in got):
+                    err.print(f"  `podgrep queue --show {result.show.id} --all` queues them later")
     if failed:
         raise typer.Exit(1)
     err.print("Run [bold]podgrep sync[/] to fetch and transcribe.")
+
+
+@app.command("opml")
+def opml_export(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Export every feed subscription as OPML 2.0 (for a podcast app, or `podgrep add`)."""
+    from podgrep.opml import write_opml
+
+    with _store(_settings(ctx, home)) as store:
+        text = write_opml(store.list_shows())
+    _write(text, output)
+
+
+@app.command()
+def queue(
+    ctx: typer.Context,
+    episode: Annotated[
+        str | None, typer.Argument(help="Episode id (see `podgrep episodes`) or title part.")
+    ] = None,
+    show: Annotated[
+        str | None, typer.Option("--show", help="A show (id, feed URL or title): with --all.")
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every held episode of --show.")
+    ] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Queue held episodes (recorded by `add --latest/--since`) for the next sync."""
+    from podgrep.backlog import queue_episodes
+
+    if (episode is None) == (show is None) or (show is not None and not every):
+        raise PodgrepError(
+            "Name what to queue: `podgrep queue EPISODE` or `podgrep queue --show SHOW --all`"
+        )
+    with _store(_settings(ctx, home)) as store:
+        if episode is not None:
+            chosen = [store.get_episode(_episode_ref(store, episode))]
+        else:
+            from podgrep.shows import find_show
+
+            chosen = store.list_episodes(find_show(store, show or "").id)
+        done = queue_episodes(store, chosen)
+    for e in done.queued:
+        out.print(f"Queued episode {e.id} {escape(e.title)!r}")
+    if episode is not None and done.already:
+        e = done.already[0]
+        out.print(f"Episode {e.id} {escape(e.title)!r} is already queued (status {e.status})")
+    elif done.already:
+        out.print(f"{len(done.already)} other episodes of the show were already queued")
+    if done.queued:
+        err.print("Run [bold]podgrep sync[/] to fetch and transcribe.")
 
 
 RayOpt = Annotated[
@@ -277,6 +376,15 @@ def sync(
             "--fetch-ahead", help="Episodes downloaded ahead of transcription (0: one by one)."
         ),
     ] = None,
+    watch: Annotated[
+        str | None,
+        typer.Option(
+            "--watch",
+            metavar="INTERVAL",
+            help="Keep going: check the feeds due and sync every INTERVAL (30s, 15m, 1h, 1h30m,"
+            " 2d; a bare number is seconds) until stopped.",
+        ),
+    ] = None,
 ) -> None:
     """Check feeds, fetch new episodes, transcribe and index them (resumes where it stopped).
 
@@ -286,6 +394,12 @@ def sync(
     from podgrep.library import RefreshResult
     from podgrep.progress import ConsoleReporter
 
+    if watch is not None:
+        from podgrep.jobs.schedule import parse_interval
+
+        every = parse_interval(watch)
+        if no_refresh:
+            raise PodgrepError("--watch checks the feeds on a schedule: leave out --no-refresh")
     settings = _settings(ctx, home, model=model, device=device, fetch_ahead=fetch_ahead)
 
     def retried(n: int) -> None:
@@ -302,6 +416,16 @@ def sync(
     with _store(settings) as store:
         reporter = ConsoleReporter(err)
         try:
+            if watch is not None:
+                from podgrep.jobs.schedule import watch as watch_feeds
+
+                watch_feeds(
+                    settings, store, every, say=err.print, on_feed=checked,
+                    first={"retry": retry, "on_retry": retried}, reporter=reporter,
+                    notify=lambda m: err.print(f"note: {escape(m)}"), ray=ray,
+                    actors_per_node=actors, cpus_per_actor=cpus_per_actor,
+                )  # fmt: skip
+                return  # only Ctrl-C or SIGTERM ends it: exit 130, the step running given back
             summary = run_sync(
                 settings,
                 store,
@@ -416,12 +540,17 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
         failures = store.failures()
         running = store.running_jobs(expired=True)
         where = str(settings.home) if store.kind == "sqlite" else store.location
+        from podgrep.retention import media_use
+
+        media = media_use(store, settings.media_dir)  # bytes of the cache the library uses
     if as_json:
         out.print_json(
             json.dumps(
                 {
                     "home": str(settings.home),
-                    "shows": [asdict(c) for c in shows],
+                    "media_bytes": media.total,
+                    "shows": [asdict(c) | {"media_bytes": media.by_show.get(c.id, 0)}
+                              for c in shows],  # fmt: skip
                     "failures": [asdict(f) for f in failures],
                     "running": [asdict(r) for r in running],
                 }
@@ -434,19 +563,24 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
         )
         return
     table = Table(title=f"podgrep library in {where}", title_justify="left")
-    for col in ("id", "show", "episodes", "new", "fetched", "transcribed", "failed"):
+    for col in (
+        "id", "show", "episodes", "new", "fetched", "transcribed", "failed", "held", "media"
+    ):  # fmt: skip
         table.add_column(col, justify="right" if col not in ("show",) else "left")
     for s in shows:
         table.add_row(
             str(s.id),
-            escape(s.title),
+            escape(s.title) + (" [yellow](paused)[/]" if s.paused else ""),
             str(s.episodes),
             str(s.new),
             str(s.fetched),
             str(s.transcribed),
             f"[red]{s.failed}[/]" if s.failed else "0",
+            str(s.held),
+            _bytes(media.by_show.get(s.id, 0)),
         )
     out.print(table)
+    out.print(f"Media on disk: {_bytes(media.total)} in {escape(str(settings.media_dir))}")
     if running:
         _print_running(running)
     for s in shows:
@@ -459,6 +593,36 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
         )
     if failures:
         out.print("Fix the cause and run `podgrep sync --retry` to try parked steps again.")
+
+
+@app.command("keep-media")
+def keep_media_command(
+    ctx: typer.Context,
+    show: Annotated[str, typer.Argument(help="The show: its id, feed URL or exact title.")],
+    keep: Annotated[
+        str, typer.Argument(metavar="original|opus|none", help="What its episodes keep.")
+    ],
+    home: HomeOpt = None,
+) -> None:
+    """What a show keeps of each episode's media once transcribed: the original, a 16 kbps
+    Opus copy, or none (the player streams the enclosure); applied at once to finished ones."""
+    from podgrep.retention import check_choice, set_show_keep, total_bytes
+
+    keep = check_choice(keep)  # before the library is opened: a bad value changes nothing
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        found, applied = set_show_keep(
+            store, settings, show, keep, notify=lambda m: err.print(f"note: {escape(m)}")
+        )
+    before, after = total_bytes(a for a in applied if not a.note)
+    changed = sum(1 for a in applied if not a.note)
+    out.print(
+        f"Show {found.id} [bold]{escape(found.title)}[/] keeps {keep} media: "
+        f"{changed} episode{'' if changed == 1 else 's'} changed now"
+        + (f" ({_bytes(before)} → {_bytes(after)})" if changed else "")
+    )
+    if keep != "none" and not changed:
+        err.print("Episodes transcribed from now on keep it; media already dropped stays so.")
 
 
 def _steps(given: str | None) -> tuple[str, ...] | None:
@@ -557,6 +721,72 @@ def episodes(
     out.print(table)
 
 
+# -- remove / pause / resume -------------------------------------------------------------------
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    show: Annotated[
+        str | None, typer.Argument(help="The show: its id, feed URL or exact title.")
+    ] = None,
+    episode: Annotated[
+        int | None, typer.Option("--episode", help="Remove this one episode (its id) instead.")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Remove a show (or one episode) and everything of it: episodes, transcripts, speakers,
+    chapters, links, search entries, vectors, jobs, and media files no other show uses."""
+    from podgrep.shows import carry_out, plan_removal
+
+    if (show is None) == (episode is None):
+        raise PodgrepError("Name one thing to remove: a SHOW, or --episode ID")
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        plan = plan_removal(store, settings, show=show, episode=episode)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise PodgrepError(
+                    f"Not removing {plan.what} without confirmation: stdin is not a terminal,"
+                    " add --yes"
+                )
+            if not typer.confirm(f"Remove {plan.summary()}?", default=False, err=True):
+                err.print("Nothing removed.")
+                raise typer.Exit(1)
+        done = carry_out(store, settings, plan)
+    err.print(
+        f"Removed {escape(done.what)}: {done.episodes} episode(s), {done.transcripts}"
+        f" transcript(s), {done.files} media file(s) ({done.bytes_freed / 1e6:.1f} MB freed)"
+    )
+
+
+def _pause(ctx: typer.Context, show: str, home: Path | None, paused: bool) -> None:
+    from podgrep.shows import set_paused
+
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        found = set_paused(store, show, paused)
+    verb = "Paused" if paused else "Resumed"
+    then = "not checked or synced until `podgrep resume`" if paused else "checked and synced again"
+    err.print(f"{verb} show {found.id} [bold]{escape(found.title)}[/]: {then}.")
+
+
+ShowArg = Annotated[str, typer.Argument(help="The show: its id, feed URL or exact title.")]
+
+
+@app.command()
+def pause(ctx: typer.Context, show: ShowArg, home: HomeOpt = None) -> None:
+    """Pause a show: its feed is not checked and its episodes are not synced."""
+    _pause(ctx, show, home, True)
+
+
+@app.command()
+def resume(ctx: typer.Context, show: ShowArg, home: HomeOpt = None) -> None:
+    """Resume a paused show: checked and synced again."""
+    _pause(ctx, show, home, False)
+
+
 # -- search / export ---------------------------------------------------------------------------
 
 
@@ -638,21 +868,17 @@ def search(
 
 
 def _episode_ref(store: Store, ref: str) -> int:
-    if ref.isdigit():
-        return store.get_episode(int(ref)).id or 0
-    found = store.find_episodes(ref)
-    if not found:
-        raise NotFoundError(f"No episode matches {ref!r}: `podgrep episodes` lists ids and titles")
-    if len(found) > 1:
-        names = "; ".join(f"{e.id}: {e.title}" for e in found[:5])
-        raise NotFoundError(f"{ref!r} matches {len(found)} episodes ({names}): give the id")
-    return found[0].id or 0
+    from podgrep.shows import find_episode
+
+    return find_episode(store, ref).id or 0
 
 
 @app.command()
 def export(
     ctx: typer.Context,
-    episode: Annotated[str, typer.Argument(help="Episode id (see `podgrep episodes`) or title.")],
+    episode: Annotated[
+        str | None, typer.Argument(help="Episode id (see `podgrep episodes`) or title.")
+    ] = None,
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -661,12 +887,29 @@ def export(
             help=f"One of {', '.join(FORMATS)} or chapters-json (default: from -o, else txt).",
         ),
     ] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="File to write (a folder with --show or --all)."),
+    ] = None,
+    show_ref: Annotated[
+        str | None,
+        typer.Option("--show", help="Every transcribed episode of this show (id, URL or title)."),
+    ] = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="Every transcribed episode of every show.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --show/--all: overwrite files that differ.")
+    ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Export an episode's transcript (SRT, WebVTT, text, JSON, Podcasting 2.0 JSON) or its
-    chapters (Podcasting 2.0 chapters JSON)."""
+    chapters (Podcasting 2.0 chapters JSON); with --show or --all, one file per episode into
+    the folder -o names, `YYYY-MM-DD title.ext`, never overwriting a different file."""
     settings = _settings(ctx, home)
+    if show_ref is not None or every or episode is None:
+        _export_many(settings, episode, show_ref, every, fmt, output, force)
+        return
     if fmt == "chapters-json":
         _write(_chapters_json(settings, episode), output)
         return
@@ -682,6 +925,48 @@ def export(
     fmt = fmt or _format_from_path(output) or "txt"
     text = render(fmt, transcript, title=ep.title, show=show.title)
     _write(text, output)
+
+
+def _export_many(
+    settings: Settings,
+    episode: str | None,
+    show: str | None,
+    every: bool,
+    fmt: str | None,
+    folder: Path | None,
+    force: bool,
+) -> None:
+    """`export --show SHOW | --all -o DIR` (podgrep.bulk_export)."""
+    from podgrep.bulk_export import export_shows
+    from podgrep.shows import find_show
+
+    if sum((episode is not None, show is not None, every)) != 1:
+        raise PodgrepError("Name what to export: an EPISODE, or --show SHOW, or --all")
+    if folder is None:
+        raise PodgrepError("--show and --all write one file per episode: give -o FOLDER")
+    counts = {"wrote": 0, "unchanged": 0, "differs": 0, "skipped": 0}
+    with _store(settings) as store:
+        shows = [find_show(store, show)] if show is not None else store.list_shows()
+        for o in export_shows(store, shows, fmt or "txt", folder, force=force):
+            counts[o.kind] += 1
+            if o.kind == "wrote":
+                out.print(f"Wrote {escape(str(o.path))}")
+            elif o.kind == "differs":
+                err.print(
+                    f"[red]left as it was[/] {escape(str(o.path))}: a different file is there"
+                    " (--force to overwrite)"
+                )
+            elif o.kind == "skipped":
+                err.print(
+                    f"skipped episode {o.episode.id} {escape(o.episode.title)!r}: no transcript"
+                )
+    err.print(
+        f"Exported {counts['wrote']} file(s) to {escape(str(folder))}; {counts['unchanged']}"
+        f" unchanged, {counts['skipped']} without a transcript, {counts['differs']} left as"
+        " they were"
+    )
+    if counts["differs"]:
+        raise typer.Exit(1)
 
 
 def _chapters_json(settings: Settings, episode: str) -> str:
@@ -830,6 +1115,86 @@ def transcribe(
 
 
 @app.command()
+def retranscribe(
+    ctx: typer.Context,
+    episode: Annotated[
+        str | None,
+        typer.Argument(help="Episode id (see `podgrep episodes`) or a unique part of its title."),
+    ] = None,
+    show: Annotated[
+        str | None,
+        typer.Option(
+            "--show",
+            help="Every episode of this show (id, feed URL or title) Whisper transcribed with"
+            " another model.",
+        ),
+    ] = None,
+    every: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="With --show: also episodes whose transcript is the publisher's or an import.",
+        ),
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="Whisper model: one `podgrep models` lists, a faster-whisper name, or a path"
+            " (default: the model setting).",
+        ),
+    ] = None,
+    queue_only: Annotated[
+        bool,
+        typer.Option(
+            "--queue-only", help="Only queue the work: `podgrep sync` or `podgrep worker` runs it."
+        ),
+    ] = False,
+    device: DeviceOpt = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Transcribe episodes again with another model, now (with progress) unless --queue-only.
+
+    The old transcript stays searchable until the new one is complete, then they swap in one
+    transaction; names you gave speakers stay with their voices. A killed run resumes."""
+    from podgrep.retranscribe import model_name, plan, report, request, run_episodes
+
+    settings = _settings(ctx, home, device=device)
+    chosen = model_name(model or settings.model)
+    with _store(settings) as store:
+        planned = plan(store, chosen, episode=episode, show=show, every=every)
+        request(store, planned)
+        for line in report(planned, show=show):
+            err.print(escape(line))
+        summary = None
+        if planned.episode_ids and not queue_only:
+            from podgrep.progress import ConsoleReporter
+
+            reporter = ConsoleReporter(err)
+            try:
+                summary = run_episodes(
+                    settings,
+                    store,
+                    planned.episode_ids,
+                    reporter,
+                    notify=lambda m: err.print(f"note: {escape(m)}"),
+                )
+            finally:
+                reporter.close()
+    if as_json:
+        print(json.dumps(planned.as_json(summary), indent=2, ensure_ascii=False))
+    if summary is not None:
+        failed = len(summary.failures)
+        err.print(
+            f"Retranscription finished: {len(summary.episodes_done)} episode(s) ready to search"
+            + (f", {failed} step(s) failed (see `podgrep status`)" if failed else ".")
+        )
+        if summary.failures:
+            raise typer.Exit(3)
+
+
+@app.command()
 def models(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """List the Whisper models available offline and where they come from."""
     from podgrep.asr.engine import bundled_models
@@ -912,10 +1277,24 @@ def serve(
             " machine has on your network; repeat for more. Also PODGREP_ALLOWED_HOSTS.",
         ),
     ] = None,
+    sync_every: Annotated[
+        str | None,
+        typer.Option(
+            "--sync-every",
+            metavar="INTERVAL",
+            help="Also check the feeds due and sync every INTERVAL (30s, 15m, 1h, 2d; a bare"
+            " number is seconds) while serving.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app and JSON API over the library (http://127.0.0.1:8765)."""
     from podgrep.web.server import serve as run_server
 
+    every = None
+    if sync_every is not None:
+        from podgrep.jobs.schedule import parse_interval
+
+        every = parse_interval(sync_every, option="--sync-every")
     run_server(
         _settings(ctx, home),
         host=host,
@@ -923,6 +1302,7 @@ def serve(
         token=token,
         allow_hosts=allow_host or [],
         say=err.print,
+        sync_every=every,
     )
 
 

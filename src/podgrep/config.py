@@ -68,6 +68,7 @@ class Settings:
     fetch_ahead: int = 3  # episodes downloaded ahead of transcription at once; 0: one by one
     lease_seconds: float = 60.0  # a claimed job's lease, renewed every third of it while it runs
     store_wait_seconds: float = 300.0  # how long workers wait for a store that went away
+    keep_media: str = "original"  # original | opus | none: media kept once transcribed
 
     @property
     def db_path(self) -> Path:
@@ -132,6 +133,7 @@ _KINDS = {
     "fetch_ahead": int,
     "lease_seconds": float,
     "store_wait_seconds": float,
+    "keep_media": str,
 }
 
 
@@ -156,6 +158,11 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
     for key, val in overrides.items():
         if val is not None:
             values[key] = _coerce(key, val, _KINDS[key])
+    keep = values.get("keep_media")
+    if keep is not None and str(keep).strip().lower() not in ("original", "opus", "none"):
+        raise PodgrepError(f"Setting keep_media={keep!r}: give original, opus or none")
+    if keep is not None:
+        values["keep_media"] = str(keep).strip().lower()
     settings = Settings(home=root)
     known = {f.name for f in fields(Settings)}
     chosen = {k: v for k, v in values.items() if k in known}

@@ -84,6 +84,7 @@ class Episode:
     remote: bool = False  # added by a remote API caller: its media held to the content rules
     model: str | None = None  # the model a retranscription asked for (None: the setting)
     media_kept: str | None = None  # original | opus | none once retention ran (None: not yet)
+    added: float | None = None  # when the library recorded it (unix seconds), read back
 
 
 @dataclass
@@ -228,6 +229,8 @@ class ShowCounts:
     fetched: int = 0
     transcribed: int = 0
     failed: int = 0
+    paused: bool = False  # `podgrep pause`: neither checked nor synced
+    held: int = 0  # recorded by `add --latest/--since`, not queued (`podgrep queue`)
 
 
 @dataclass

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from podgrep import net
+from podgrep import net, opml
+from podgrep.backlog import Backlog
 from podgrep.domain import Episode, Show
 from podgrep.errors import FeedError, PodgrepError, SourceError
 from podgrep.sources import feed, local, url
@@ -43,12 +44,15 @@ def _local_path(target: str) -> Path | None:
     return Path(target).expanduser()
 
 
-def _store_show(store: Store, show: Show, episodes: list[Episode]) -> tuple[int, bool, list[int]]:
+def _store_show(
+    store: Store, show: Show, episodes: list[Episode], backlog: Backlog | None = None
+) -> tuple[int, bool, list[int]]:
     show_id, created = store.add_show(show)
     if not created and show.kind == "feed":
         store.update_show(show_id, show)
     playable = [e for e in episodes if e.media_url]
-    return show_id, created, store.add_episodes(show_id, playable)
+    hold = backlog.held(playable) if backlog is not None else ()  # backlog.py: `--latest`
+    return show_id, created, store.add_episodes(show_id, playable, hold)
 
 
 def add_source(
@@ -58,21 +62,26 @@ def add_source(
     client: httpx.Client | None = None,
     guard: net.Guard | None = None,
     local_paths: bool = True,
+    backlog: Backlog | None = None,
+    feeds_only: bool = False,
 ) -> AddResult:
     """Add a feed URL, media URL, page URL, media file or folder to the library.
 
     `local_paths=False` refuses paths on this machine; `guard` (with the client built for it) is
-    how remote requests are kept off loopback and private addresses."""
+    how remote requests are kept off loopback and private addresses. `backlog` holds a new
+    feed's or folder's older episodes back (`--latest`/`--since`); `feeds_only` refuses media
+    and pages (an OPML list's outlines). An OPML list raises `opml.OpmlDocument`."""
     path = _local_path(target)
     if path is not None and not local_paths:
         raise SourceError(f"{target!r} is not an http(s) URL")
     if path is not None:
         if path.is_dir():
             show, episodes = local.scan_folder(path)
-            sid, created, new = _store_show(store, show, episodes)
+            sid, created, new = _store_show(store, show, episodes, backlog)
             return AddResult(store.get_show(sid), "folder", created, new)
         if path.is_file():
             if not local.is_media(path):
+                opml.check_file(path, net.FEED_MAX_BYTES)  # a subscription list: raised
                 raise SourceError(
                     f"{path} does not look like audio or video (suffix {path.suffix or 'none'}): "
                     f"podgrep reads {', '.join(sorted(local.MEDIA_SUFFIXES))}"
@@ -92,13 +101,21 @@ def add_source(
     own = client is None
     client = client or http_client(guard=guard)
     try:
-        return _add_url(store, target, client, guard)
+        return _add_url(store, target, client, guard, backlog=backlog, feeds_only=feeds_only)
     finally:
         if own:
             client.close()
 
 
-def _add_url(store: Store, target: str, client: httpx.Client, guard: net.Guard | None) -> AddResult:
+def _add_url(
+    store: Store,
+    target: str,
+    client: httpx.Client,
+    guard: net.Guard | None,
+    *,
+    backlog: Backlog | None = None,
+    feeds_only: bool = False,
+) -> AddResult:
     rules = net.source_rules(net.guard_of(client), target)
     try:
         with client.stream("GET", target, extensions=net.with_guard(rules)) as resp:
@@ -111,6 +128,8 @@ def _add_url(store: Store, target: str, client: httpx.Client, guard: net.Guard |
             if ctype.startswith(("audio/", "video/")) or (
                 suffix in local.MEDIA_SUFFIXES and ctype in ("", "application/octet-stream")
             ):
+                if feeds_only:
+                    raise SourceError(f"{target} is a media file, not a feed")
                 ep = url.direct_episode(target, ctype or None, int(length) if length else None)
                 sid, created, new = _store_show(store, url.urls_show(), [ep])
                 return AddResult(store.get_show(sid), "url", created, new)
@@ -121,6 +140,8 @@ def _add_url(store: Store, target: str, client: httpx.Client, guard: net.Guard |
             etag, modified = resp.headers.get("etag"), resp.headers.get("last-modified")
     except net.REQUEST_ERRORS as exc:
         raise SourceError(f"Could not reach {target}: {net.reason(exc)}") from exc
+    if opml.is_opml(bytes(data)):
+        raise opml.OpmlDocument(target, bytes(data))
     if feed.looks_like_feed(bytes(data), ctype):
         show, episodes = feed.parse_feed(data, target)
         show.etag, show.last_modified = etag, modified
@@ -144,8 +165,11 @@ def _add_url(store: Store, target: str, client: httpx.Client, guard: net.Guard |
                 # the same podcast followed under an old address: it lives here now
                 assert known.id is not None
                 store.move_show(known.id, target)
-        sid, created, new = _store_show(store, show, episodes)
+        sid, created, new = _store_show(store, show, episodes, backlog)
         return AddResult(store.get_show(sid), "feed", created, new)
+    if feeds_only:
+        feed.parse_feed(data, target)  # its reason, e.g. "a web page, not a podcast feed"
+        raise FeedError(f"{target} is not a podcast feed")
     if guard is not None and guard.restricted:
         # yt-dlp makes its own connections, which the guard cannot watch
         raise SourceError(f"{target} is not a feed or a media file podgrep can add from here")
@@ -239,12 +263,17 @@ def refresh(store: Store, show: Show, client: httpx.Client) -> RefreshResult:
 
 
 def refresh_all(
-    store: Store, client: httpx.Client, *, at_once: int = FEED_CHECKS_AT_ONCE
+    store: Store,
+    client: httpx.Client,
+    *,
+    at_once: int = FEED_CHECKS_AT_ONCE,
+    only: Callable[[Show], bool] | None = None,
 ) -> Iterator[RefreshResult]:
-    """Check every source, feeds `at_once` in parallel, yielding each result as it is stored:
-    a feed that stalls until its deadline delays no other (the store is written from the
-    calling thread only)."""
-    shows = store.list_shows()
+    """Check every source (`only`: those it accepts), feeds `at_once` in parallel, yielding
+    each result as it is stored: a feed that stalls until its deadline delays no other (the
+    store is written from the calling thread only)."""
+    # a paused show (`podgrep pause`) is not checked at all
+    shows = [s for s in store.list_shows() if not s.paused and (only is None or only(s))]
     feeds = [s for s in shows if s.kind == "feed"]
     for show in shows:
         if show.kind != "feed":

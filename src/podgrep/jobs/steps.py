@@ -64,6 +64,9 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     if ep.media_path and Path(ep.media_path).is_file():
         ctx.store.set_status(ep.id, "fetched")  # a run killed after the download finished
         return
+    if ep.media_kept == "none":  # dropped once transcribed (retention): fetched when needed
+        ctx.store.set_status(ep.id, "fetched")
+        return
     show = ctx.store.get_show(ep.show_id) if ep.show_id is not None else None
     if ep.media_url.startswith("file://"):
         _check_local_media_allowed(ctx, ep)
@@ -119,7 +122,7 @@ def local_media(ctx: StepContext, ep: Episode) -> Episode:
     if cached is not None:  # the same content in this cache (another worker's copy path)
         ctx.store.set_media(ep.id, str(ep.media_sha256), str(cached))
         return ctx.store.get_episode(ep.id)
-    fetch(ctx, replace(ep, media_path=None), lambda done, total: None)
+    fetch(ctx, replace(ep, media_path=None, media_kept=None), lambda done, total: None)
     ctx.store.set_status(ep.id, ep.status)  # fetch marks it "fetched": it is further on
     fetched = ctx.store.get_episode(ep.id)
     if ep.media_sha256 and fetched.media_sha256 != ep.media_sha256:
@@ -142,7 +145,8 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     """Transcribe the episode window by window as the audio streams in; each window is written
     in one transaction, so a killed run resumes at the first window not written."""
     assert ep.id is not None and ep.media_url
-    if publisher_transcript(ctx, ep) and not ctx.settings.whisper_too:
+    # a retranscription (`ep.model`, podgrep retranscribe) is Whisper's whatever else it has
+    if not ep.model and publisher_transcript(ctx, ep) and not ctx.settings.whisper_too:
         ctx.store.set_status(ep.id, "transcribed")  # the publisher's own text, no Whisper
         progress(1, 1)
         return
@@ -150,6 +154,13 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     assert ep.id is not None and ep.media_url and ep.media_path
     path = Path(ep.media_path)
     transcript = ctx.store.resumable_transcript(ep.id, "whisper")
+    if ep.model:  # that model's transcript, written out of search beside the old one
+        from podgrep.retranscribe import retranscript
+
+        transcript = retranscript(ctx.store, ep, transcript, _feed_language(ctx, ep))
+        if transcript is None:  # finished and swapped in already
+            ctx.store.set_status(ep.id, "transcribed")
+            return
     if transcript is None:
         if ctx.store.finished_transcript(ep.id, "whisper"):  # killed just after finishing
             ctx.store.set_status(ep.id, "transcribed")
@@ -208,7 +219,10 @@ def transcribe(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         language = spoken(ctx.store.segments(tid))[0] or "en"
         prob = spoken(s for s in heard if s.language == language)[1]
         ctx.store.set_language(tid, language, prob)
-    ctx.store.complete_transcript(tid)
+    if ep.model:  # a retranscription: it replaces the old transcript in one transaction
+        ctx.store.swap_transcript(ep.id, tid)
+    else:
+        ctx.store.complete_transcript(tid)
     ctx.store.set_status(ep.id, "transcribed")
 
 
@@ -259,6 +273,9 @@ def speakers(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     total = ep.duration
     progress(0, total)
     label_episode(ctx.store, ep, progress=lambda seconds: progress(seconds, total))
+    from podgrep.retention import after_listening  # nothing after this step needs the audio
+
+    after_listening(ctx.store, ctx.settings, ctx.cache.root, ep, ctx.notify)
     progress(total or 1, total or 1)
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 
 from podgrep.config import Settings
+from podgrep.domain import Show
 from podgrep.jobs.local import Reporter, RunSummary
 from podgrep.library import RefreshResult
 from podgrep.store import Store
@@ -27,6 +28,7 @@ def run_sync(
     ray: str | None = None,
     actors_per_node: int | None = None,
     cpus_per_actor: int = 1,
+    only: Callable[[Show], bool] | None = None,
 ) -> RunSummary:
     """Sync the library in `store`: parked steps back in the queue when `retry` (`on_retry`
     gets how many), every feed re-checked when `refresh` (`on_feed` gets each result, feeds in
@@ -34,7 +36,8 @@ def run_sync(
     queue with any other sync or worker on the library: here (downloads run ahead of
     transcription) or, given `ray` (a cluster's address), on actors across the cluster
     (`actors_per_node`, `cpus_per_actor`, see jobs.cluster). `on_phase` hears
-    "refreshing" and "working"; `notify` gets the steps' notes for the user."""
+    "refreshing" and "working"; `notify` gets the steps' notes for the user. `only` checks
+    just the shows it accepts (a scheduled round: those due, see jobs.schedule)."""
     from podgrep.asr.engine import resolve as resolve_model
     from podgrep.fetch import MediaCache
     from podgrep.jobs.local import SyncLock, run_pending
@@ -68,11 +71,14 @@ def run_sync(
             if on_phase is not None:
                 on_phase("refreshing")
             with http_client(settings.http_timeout, settings) as client:
-                for result in refresh_all(store, client):
+                for result in refresh_all(store, client, only=only):
                     if on_feed is not None:
                         on_feed(result)
     if on_phase is not None:
         on_phase("working")
+    from podgrep.retention import apply_all  # a stricter keep_media since: finished episodes
+
+    apply_all(store, settings, notify=notify)
     if ray is not None:
         from podgrep.jobs.cluster import run_on_ray
 
@@ -93,7 +99,10 @@ def run_sync(
 
 
 def _checked_since(store: Store, began: float) -> bool:
-    """Whether every feed of the library was checked (well or not) since `began`."""
+    """Whether every feed of the library (paused ones are never checked) was checked (well
+    or not) since `began`."""
     return all(
-        (show.last_checked or 0) >= began for show in store.list_shows() if show.kind == "feed"
+        (show.last_checked or 0) >= began
+        for show in store.list_shows()
+        if show.kind == "feed" and not show.paused
     )

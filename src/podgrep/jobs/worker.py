@@ -27,6 +27,7 @@ from podgrep.errors import (
     DiskFullError,
     FetchError,
     ModelError,
+    NotFoundError,
     PodgrepError,
     StoreError,
     StoreUnavailable,
@@ -328,7 +329,10 @@ class Worker:
         """
         store = self.ctx.store
         episode_id, step = claim.episode_id, claim.step
-        ep = self.wait(lambda: store.get_episode(episode_id), self.stop)
+        try:
+            ep = self.wait(lambda: store.get_episode(episode_id), self.stop)
+        except NotFoundError:  # removed (`podgrep remove`) since it was claimed
+            return False
         self.reporter.start(ep, step)
         with self.keeper.holding(claim) as lost:
 
@@ -347,9 +351,15 @@ class Worker:
                 self.wait(lambda: store.release_job(episode_id, step, claim))
                 raise
             except Exception as exc:
+                if self._removed(episode_id):  # its writes found no rows: nothing to record
+                    self.reporter.finish(ep, step, f"episode {episode_id} was removed: stopped")
+                    return False
                 self._failed(ep, claim, exc)
                 return False
         if not self.wait(lambda: store.finish_job(episode_id, step, claim)):
+            if self._removed(episode_id):
+                self.reporter.finish(ep, step, f"episode {episode_id} was removed meanwhile")
+                return False
             # the lease ran out meanwhile and another worker holds the job: its result is
             # stored (a step run twice leaves one), the other worker records it
             self.reporter.finish(ep, step, f"{self.name} lost its lease: another worker has it")
@@ -357,6 +367,16 @@ class Worker:
         self.summary.done(episode_id, step)
         self.reporter.finish(ep, step, None)
         return True
+
+    def _removed(self, episode_id: int) -> bool:
+        """Whether the episode was removed while its step ran (`podgrep remove`)."""
+        try:
+            self.ctx.store.get_episode(episode_id)
+        except NotFoundError:
+            return True
+        except Exception:  # noqa: BLE001 - the store away: the step's own outcome is told
+            return False
+        return False
 
     def _failed(self, ep: Episode, claim: Claim, exc: Exception) -> None:
         store, settings = self.ctx.store, self.ctx.settings

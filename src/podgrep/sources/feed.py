@@ -289,6 +289,7 @@ def _build(parsed: Any, data: bytes, feed_url: str, base: str) -> tuple[Show, li
         link=_abs(base, feed.get("link")),
         persons=extras.persons,
         new_feed_url=_moved_to(feed.get("itunes_new-feed-url"), feed_url),
+        check_every=check_every(extras.ttl, extras.update_frequency),
     )
 
     entries = parsed.entries
@@ -471,6 +472,8 @@ class _Extras:
     image: str | None = None
     persons: list[Person] = field(default_factory=list)
     items: list[_ItemExtras] = field(default_factory=list)
+    ttl: float | None = None  # seconds: RSS <ttl> (given in minutes)
+    update_frequency: float | None = None  # seconds: podcast:updateFrequency
 
 
 def _read_extras(data: bytes, encoding: str | None, base: str) -> _Extras:
@@ -494,6 +497,10 @@ def _read_extras(data: bytes, encoding: str | None, base: str) -> _Extras:
             person = _person(child, base)
             if person is not None:
                 extras.persons.append(person)
+        elif ns in _RSS_NS and local == "ttl":
+            extras.ttl = ttl_seconds(_el_text(child))
+        elif _is_podcast(ns) and local == "updateFrequency":
+            extras.update_frequency = update_frequency_seconds(child.get("rrule"), _el_text(child))
     for el in root.iter():
         ns, local = _split(el.tag)
         if (local == "item" and ns in _RSS_NS) or (local == "entry" and ns in _ATOM_NS):
@@ -621,6 +628,47 @@ def _is_itunes(ns: str) -> bool:
 def _el_text(el: ET.Element) -> str | None:
     """All text inside an element, stripped."""
     return _clean("".join(el.itertext()))
+
+
+# --- how often the feed asks to be checked --------------------------------------------------
+
+MAX_CHECK_EVERY = 7 * 86400.0  # a feed asking for longer is still checked weekly
+_FREQ_SECONDS = {"HOURLY": 3600.0, "DAILY": 86400.0, "WEEKLY": 7 * 86400.0,
+                 "MONTHLY": 30 * 86400.0, "YEARLY": 365 * 86400.0}  # fmt: skip
+_FREQ_WORDS = {"hourly": 3600.0, "daily": 86400.0, "weekly": 7 * 86400.0,
+               "fortnightly": 14 * 86400.0, "biweekly": 14 * 86400.0,
+               "monthly": 30 * 86400.0, "yearly": 365 * 86400.0}  # fmt: skip
+
+
+def ttl_seconds(text: str | None) -> float | None:
+    """RSS `<ttl>` (minutes a feed may be cached) in seconds; None unless a positive number."""
+    try:
+        minutes = float((text or "").strip())
+    except ValueError:
+        return None
+    return minutes * 60.0 if 0 < minutes < 1e9 else None
+
+
+def update_frequency_seconds(rrule: str | None, text: str | None) -> float | None:
+    """Seconds between releases that a `podcast:updateFrequency` states: its `rrule`
+    (FREQ=HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY, with INTERVAL=n), else its text when it is one
+    word such as "daily" or "weekly"; None for anything less clear."""
+    if rrule:
+        parts = dict(
+            p.split("=", 1) for p in rrule.upper().replace(" ", "").split(";") if "=" in p
+        )
+        unit = _FREQ_SECONDS.get(parts.get("FREQ", ""))
+        interval = parts.get("INTERVAL", "1")
+        if unit is not None and interval.isdigit() and int(interval) > 0:
+            return unit * int(interval)
+    return _FREQ_WORDS.get((text or "").strip().lower())
+
+
+def check_every(ttl: float | None, frequency: float | None) -> float | None:
+    """The seconds a feed asks between checks: the longer of its ttl and update frequency
+    (both respected), at most MAX_CHECK_EVERY; None when it says neither."""
+    asked = [s for s in (ttl, frequency) if s]
+    return min(max(asked), MAX_CHECK_EVERY) if asked else None
 
 
 # --- sniffing ----------------------------------------------------------------------------------

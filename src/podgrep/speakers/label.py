@@ -10,6 +10,7 @@ import numpy as np
 from podgrep import audio
 from podgrep.domain import Episode, Speaker
 from podgrep.errors import MediaError
+from podgrep.speakers.carry import carry_user_names
 from podgrep.speakers.diarize import Diarization, diarize
 from podgrep.speakers.names import candidates, name_speakers
 from podgrep.store import Store
@@ -54,8 +55,11 @@ def label_episode(
     ]
     windows = store.segment_windows(transcript.id)
     rows = [(seg, windows.get(seg.idx, 0), k) for seg, k in result.segments]
+    # the speakers replaced (a retranscription's old ones): names a user gave stay with voices
+    before = store.list_speakers(ep.id)
+    carry_user_names(before, store.speaker_vectors(ep.id), speakers)
     store.save_diarization(ep.id, transcript.id, speakers, rows)
-    if any(n.name for n in namings):
+    if any(s.name for s, _ in speakers) or any(s.name for s in before):
         store.refresh_voiceprints(ep.show_id)
     return result
 

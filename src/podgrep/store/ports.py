@@ -5,7 +5,7 @@ dataclasses of domain.py. `runtime.open_store` is the one place a concrete store
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -33,6 +33,8 @@ from podgrep.domain import (
 
 if TYPE_CHECKING:
     from podgrep.query import Query
+    from podgrep.store.backlog import MeasuredSpeed
+    from podgrep.store.removal import Removal
     from podgrep.store.sql import NextJob, QueuePosition, StoreStats
 
 
@@ -87,9 +89,21 @@ class Catalog(Protocol):
         it."""
         ...
 
-    def add_episodes(self, show_id: int, episodes: list[Episode]) -> list[int]:
+    def add_episodes(
+        self, show_id: int, episodes: list[Episode], hold: Collection[str] = ()
+    ) -> list[int]:
         """Insert episodes not yet known (by show and guid) with their jobs; return the new
-        ids."""
+        ids. Those whose guid is in `hold` are recorded `held`, without jobs."""
+        ...
+
+    def queue_held(self, episode_ids: Sequence[int]) -> list[int]:
+        """Give each held episode among these its jobs and status `new`; return the ids
+        queued (store/backlog.py)."""
+        ...
+
+    def measured_speed(self) -> MeasuredSpeed | None:
+        """This library's transcription speed from its finished transcribe jobs; None before
+        any was measured."""
         ...
 
     def get_episode(self, episode_id: int) -> Episode:
@@ -111,6 +125,27 @@ class Catalog(Protocol):
 
     def set_media(self, episode_id: int, sha256: str, path: str) -> None:
         """Record where an episode's media bytes lie in the cache."""
+        ...
+
+    def set_keep_media(self, show_id: int, keep: str | None) -> None:
+        """A show's own `keep_media` (None: the setting's)."""
+        ...
+
+    def set_media_kept(self, episode_id: int, kept: str, path: str | None) -> None:
+        """What retention left of an episode's media: `kept` and the file now kept (None)."""
+        ...
+
+    def episodes_using(self, path: str) -> list[int]:
+        """The episodes whose media is the file at `path`."""
+        ...
+
+    def media_files(self) -> list[tuple[int, str]]:
+        """(show id, media path) of every episode with media on disk."""
+        ...
+
+    def listened_episodes(self, show_id: int | None = None) -> list[Episode]:
+        """Episodes whose audio no step needs any more (speakers done, none queued again)
+        and whose media is still on disk."""
         ...
 
     def set_duration(self, episode_id: int, duration: float) -> None:
@@ -150,6 +185,27 @@ class Catalog(Protocol):
 
     def show_version(self, show_id: int) -> tuple[int, int]:
         """Changes whenever a show gains episodes or transcript text (a cache key)."""
+        ...
+
+    def removal_preview(
+        self, *, show_id: int | None = None, episode_id: int | None = None
+    ) -> Removal:
+        """What removing the show or the episode would take (episodes, transcripts, media
+        no other episode uses), changing nothing; NotFoundError for an unknown id."""
+        ...
+
+    def remove_show(self, show_id: int) -> list[str]:
+        """Delete a show and everything of it in one transaction (store/removal.py); return
+        the media paths no episode left uses, for the caller to delete after the commit."""
+        ...
+
+    def remove_episode(self, episode_id: int) -> list[str]:
+        """Delete one episode and everything of it in one transaction; return the media
+        paths no other episode uses."""
+        ...
+
+    def set_paused(self, show_id: int, paused: bool) -> None:
+        """Pause a show (not checked, its jobs not claimed) or resume it."""
         ...
 
 
@@ -220,7 +276,18 @@ class Transcripts(Protocol):
         ...
 
     def complete_transcript(self, transcript_id: int) -> None:
-        """Mark a transcript finished."""
+        """Mark a transcript finished (searchable, where it was written out of search)."""
+        ...
+
+    def drop_unfinished(self, episode_id: int, source: str, model: str) -> int:
+        """Delete the episode's unfinished transcripts of `source` and another model than
+        `model` (a retranscription with `model` supersedes them); return how many."""
+        ...
+
+    def swap_transcript(self, episode_id: int, transcript_id: int) -> int:
+        """Make a finished retranscription the episode's only transcript in one transaction:
+        searchable, complete, every other transcript deleted with its segments, full-text rows
+        and passages; return how many were deleted (store/retranscription.py)."""
         ...
 
     def transcript_for(self, episode_id: int) -> Transcript | None:
@@ -473,6 +540,11 @@ class JobQueue(Protocol):
 
     def retry_failed(self) -> int:
         """Give parked steps a fresh set of attempts; return how many."""
+        ...
+
+    def requeue_transcription(self, episode_ids: Sequence[int], model: str) -> int:
+        """Record `model` on the episodes and put their transcribe, speakers and index steps
+        back to pending with fresh attempts, in one transaction; return how many episodes."""
         ...
 
     def release_job(self, episode_id: int, step: str, claim: Claim | None = None) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Self, TypeVar
@@ -36,9 +36,12 @@ from podgrep.domain import (
 )
 from podgrep.errors import NotFoundError
 from podgrep.query import Query
+from podgrep.store.backlog import HELD, BacklogQueries
 from podgrep.store.base import HIDDEN_FLAGS, Row, SqlBase, from_row, hidden, words_of
 from podgrep.store.browse import BrowseQueries
 from podgrep.store.enrichment import EnrichmentQueries
+from podgrep.store.removal import RemovalQueries
+from podgrep.store.retranscription import RetranscriptionQueries
 from podgrep.store.speakers import SpeakerQueries
 from podgrep.words import fold, stem, tokens
 
@@ -80,7 +83,12 @@ class StoreStats:
 
 # Episodes with a step left whose step is not parked (failed max_attempts times), read from
 # the partial index episodes_queue in its own order, so LIMIT 1 stops at the first row.
-_READY = "next_step IS NOT NULL AND (next_failed IS NULL OR next_failed < ?)"
+# A paused show's episodes are passed by (shows.paused, `podgrep pause`): the short list of
+# paused shows is read once per query, each queue entry checked against it on the index.
+_READY = (
+    "next_step IS NOT NULL AND (next_failed IS NULL OR next_failed < ?)"
+    " AND show_id NOT IN (SELECT id FROM shows WHERE paused = 1)"
+)
 _NEXT_COLUMNS = "SELECT id, next_step, show_id, queue_age FROM episodes {queue_index}"
 _NEXT_FIRST = f"{_NEXT_COLUMNS} WHERE {_READY} ORDER BY show_id, queue_age, id LIMIT 1"
 # past a position: the rest of its tie (same show and date) by id, else the next date or show
@@ -118,7 +126,10 @@ def _persons(raw: str | None) -> list[Person]:
     return [Person(**p) for p in json.loads(raw or "[]")]
 
 
-class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
+class SqlStore(
+    EnrichmentQueries, BrowseQueries, SpeakerQueries, RetranscriptionQueries, RemovalQueries,
+    BacklogQueries, SqlBase,
+):
     """Shows, episodes, transcripts, segments and jobs in a SQL database."""
 
     kind = "sql"
@@ -258,9 +269,10 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             # another process may add the same feed at the same moment: one of them makes it
             sid = self._insert(
                 "INSERT INTO shows (feed_url, kind, title, author, description, image, language,"
-                " link, persons_json, etag, last_modified, last_checked, added)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (feed_url) DO NOTHING",
-                (show.feed_url, show.kind, *_show_metadata(show), show.last_checked, time.time()),
+                " link, persons_json, etag, last_modified, last_checked, added, check_every)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (feed_url) DO NOTHING",
+                (show.feed_url, show.kind, *_show_metadata(show), show.last_checked, time.time(),
+                 show.check_every),  # fmt: skip
             )
         if not sid:
             return int(
@@ -277,17 +289,21 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
             self._many("UPDATE episodes SET remote = 1 WHERE id = ?", [(e,) for e in episode_ids])
 
     def update_show(self, show_id: int, show: Show) -> None:
-        """Refresh a show's metadata and conditional-GET state after a feed fetch."""
+        """Refresh a show's metadata and conditional-GET state after a feed fetch (a good
+        check: the wait its feed asks for, `check_every`, kept; failures in a row reset)."""
         self._exec(
             "UPDATE shows SET title=?, author=?, description=?, image=?, language=?, link=?,"
-            " persons_json=?, etag=?, last_modified=?, last_checked=?, last_error=NULL WHERE id=?",
-            (*_show_metadata(show), time.time(), show_id),
+            " persons_json=?, etag=?, last_modified=?, last_checked=?, last_error=NULL,"
+            " check_every=?, check_failures=0 WHERE id=?",
+            (*_show_metadata(show), time.time(), show.check_every, show_id),
         )
 
     def mark_show_checked(self, show_id: int, error: str | None = None) -> None:
-        """Record a feed check that changed nothing (304) or failed with `error`."""
+        """Record a feed check that changed nothing (304) or failed with `error` (counted in
+        `check_failures`, failures in a row; a good check resets it)."""
+        failures = "check_failures + 1" if error is not None else "0"
         self._exec(
-            "UPDATE shows SET last_checked=?, last_error=? WHERE id=?",
+            f"UPDATE shows SET last_checked=?, last_error=?, check_failures={failures} WHERE id=?",  # noqa: S608
             (time.time(), error, show_id),
         )
 
@@ -357,12 +373,17 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
 
     # -- episodes -------------------------------------------------------------------------------
 
-    def add_episodes(self, show_id: int, episodes: list[Episode]) -> list[int]:
-        """Insert episodes not yet known (by show and guid) with their jobs; return the new ids."""
+    def add_episodes(
+        self, show_id: int, episodes: list[Episode], hold: Collection[str] = ()
+    ) -> list[int]:
+        """Insert episodes not yet known (by show and guid) with their jobs; return the new ids.
+        Those whose guid is in `hold` are recorded `held`, without jobs (store/backlog.py)."""
         new_ids: list[int] = []
         now = time.time()
         with self.transaction():
             owner = self._value("SELECT remote FROM shows WHERE id = ?", (show_id,))
+            if owner is None:  # removed (`podgrep remove`) while its feed was being read
+                return []
             remote = bool(owner)  # a remote caller's feed: so are its episodes
             for ep in episodes:
                 ids = self._ids(
@@ -388,13 +409,15 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
                         _persons_json(ep.persons),
                         ep.media_sha256,
                         ep.media_path,
-                        "new",
+                        HELD if ep.guid in hold else "new",
                         now,
                         int(remote or ep.remote),
                     ),
                 )
                 for eid in ids:
                     new_ids.append(eid)
+                    if ep.guid in hold:
+                        continue
                     self._many(
                         "INSERT INTO jobs (episode_id, step, updated) VALUES (?,?,?)",
                         [(eid, step, now) for step in STEPS],
@@ -443,11 +466,52 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         return [self._episode(r) for r in rows]
 
     def set_media(self, episode_id: int, sha256: str, path: str) -> None:
-        """Record where an episode's media bytes lie in the cache."""
+        """Record where an episode's media bytes lie in the cache (the original again: what
+        retention did to an earlier copy no longer holds, so `media_kept` is cleared)."""
         self._exec(
-            "UPDATE episodes SET media_sha256=?, media_path=? WHERE id=?",
+            "UPDATE episodes SET media_sha256=?, media_path=?, media_kept=NULL WHERE id=?",
             (sha256, path, episode_id),
         )
+
+    # -- media retention (podgrep.retention) ----------------------------------------------------
+
+    def set_keep_media(self, show_id: int, keep: str | None) -> None:
+        """A show's own `keep_media` (None: the setting's)."""
+        self._exec("UPDATE shows SET keep_media=? WHERE id=?", (keep, show_id))
+
+    def set_media_kept(self, episode_id: int, kept: str, path: str | None) -> None:
+        """What retention left of an episode's media: `kept` and the file now kept (None)."""
+        self._exec(
+            "UPDATE episodes SET media_kept=?, media_path=? WHERE id=?", (kept, path, episode_id)
+        )
+
+    def episodes_using(self, path: str) -> list[int]:
+        """The episodes whose media is the file at `path`."""
+        rows = self._rows("SELECT id FROM episodes WHERE media_path=? ORDER BY id", (path,))
+        return [int(r["id"]) for r in rows]
+
+    def media_files(self) -> list[tuple[int, str]]:
+        """(show id, media path) of every episode with media on disk."""
+        rows = self._rows(
+            "SELECT DISTINCT show_id, media_path FROM episodes WHERE media_path IS NOT NULL"
+        )
+        return [(int(r["show_id"]), str(r["media_path"])) for r in rows]
+
+    def listened_episodes(self, show_id: int | None = None) -> list[Episode]:
+        """Episodes whose speakers step is done (nothing after it listens to the audio), with
+        no step queued again (a retranscription) and their media still on disk, oldest first
+        (of one show when `show_id` is given)."""
+        sql = (
+            "SELECT e.* FROM episodes e JOIN jobs j ON j.episode_id = e.id"
+            " WHERE j.step = 'speakers' AND j.state = 'done' AND e.media_path IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM jobs k WHERE k.episode_id = e.id"
+            " AND k.step IN ('fetch', 'transcribe', 'speakers') AND k.state <> 'done')"
+        )
+        args: tuple[Any, ...] = ()
+        if show_id is not None:
+            sql += " AND e.show_id = ?"
+            args = (show_id,)
+        return [self._episode(r) for r in self._rows(sql + " ORDER BY e.id", args)]
 
     def set_duration(self, episode_id: int, duration: float) -> None:
         """Record the measured duration of an episode's audio."""
@@ -751,18 +815,24 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         """Per show: episode counts by status."""
 
         rows = self._rows(
-            "SELECT s.id, s.title, s.kind, s.feed_url, s.last_error,"
+            "SELECT s.id, s.title, s.kind, s.feed_url, s.last_error, s.paused,"
             " COUNT(e.id) AS episodes,"
             " SUM(CASE WHEN e.status = 'new' THEN 1 ELSE 0 END) AS new,"
             " SUM(CASE WHEN e.status = 'fetched' THEN 1 ELSE 0 END) AS fetched,"
             " SUM(CASE WHEN e.status IN ('transcribed', 'indexed') THEN 1 ELSE 0 END)"
             " AS transcribed,"
-            " SUM(CASE WHEN e.status = 'failed' THEN 1 ELSE 0 END) AS failed"
+            " SUM(CASE WHEN e.status = 'failed' THEN 1 ELSE 0 END) AS failed,"
+            " SUM(CASE WHEN e.status = 'held' THEN 1 ELSE 0 END) AS held"
             " FROM shows s LEFT JOIN episodes e ON e.show_id = s.id"
-            " GROUP BY s.id, s.title, s.kind, s.feed_url, s.last_error ORDER BY s.id"
+            " GROUP BY s.id, s.title, s.kind, s.feed_url, s.last_error, s.paused ORDER BY s.id"
         )
-        counted = ("episodes", "new", "fetched", "transcribed", "failed")
-        return [from_row(ShowCounts, r, **{k: int(r[k] or 0) for k in counted}) for r in rows]
+        counted = ("episodes", "new", "fetched", "transcribed", "failed", "held")
+        return [
+            from_row(
+                ShowCounts, r, paused=bool(r["paused"]), **{k: int(r[k] or 0) for k in counted}
+            )
+            for r in rows
+        ]
 
     def failures(self) -> list[Failure]:
         """Failed steps with their episode, attempts and last error."""
@@ -887,6 +957,9 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         for i in range(len(segments) - 1):
             if shown[i] and shown[i + 1] and searchable[i + 1]:
                 searchable[i] += " " + " ".join(searchable[i + 1].split()[:LEAD_WORDS])
+        said = searchable  # its words are recorded even while it is kept out of search
+        if self.shadowed(transcript_id):  # a retranscription: out of search until complete
+            searchable = [""] * len(segments)
         rows = []
         extra_names: list[str] = []
         for i, segment in enumerate(segments):
@@ -934,7 +1007,7 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
                 f"UPDATE segments SET search_text=?{sets} WHERE id=?",
                 (lead, *lead_extra.values(), prev["id"]),
             )
-        self.add_words(t for t in searchable if t)
+        self.add_words(t for t in said if t)
 
     def finished_transcript(self, episode_id: int, source: str) -> bool:
         """True when the episode has a complete transcript from this source."""
@@ -962,8 +1035,10 @@ class SqlStore(EnrichmentQueries, BrowseQueries, SpeakerQueries, SqlBase):
         )
 
     def complete_transcript(self, transcript_id: int) -> None:
-        """Mark a transcript finished."""
-        self._exec("UPDATE transcripts SET complete=1 WHERE id=?", (transcript_id,))
+        """Mark a transcript finished (searchable, where it was written out of search)."""
+        with self.transaction():
+            self.publish_transcript(transcript_id)
+            self._exec("UPDATE transcripts SET complete=1 WHERE id=?", (transcript_id,))
 
     def transcript_for(self, episode_id: int) -> Transcript | None:
         """The episode's best transcript with its segments (complete first, newest first)."""

@@ -12,7 +12,7 @@ from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from podgrep import net
+from podgrep import net, retention
 from podgrep.errors import InvalidInput, NotFoundError, PodgrepError, QueryError, SourceError
 from podgrep.formats import EXTENSIONS, FORMATS, render
 from podgrep.library import add_source, http_client
@@ -24,6 +24,7 @@ from podgrep.web.schemas import (
     EpisodePage,
     HitOut,
     JobsOut,
+    RemovedOut,
     SearchOut,
     ShowOut,
     SourceIn,
@@ -338,6 +339,7 @@ def get_audio(episode_id: Id, state: State) -> Response:
     if ep.media_path and Path(ep.media_path).is_file():
         path = Path(ep.media_path)
         ctype = ep.media_type if (ep.media_type or "").startswith(("audio/", "video/")) else None
+        ctype = retention.content_type(ep) or ctype  # a kept Opus copy: audio/ogg; codecs=opus
         ctype = ctype or mimetypes.guess_type(path.name)[0] or ""
         if not ctype.startswith(("audio/", "video/")):
             ctype = "application/octet-stream"  # never text/html or SVG from a feed's file
@@ -346,6 +348,16 @@ def get_audio(episode_id: Id, state: State) -> Response:
     if remote and _playable_remotely(state, ep, remote):
         return RedirectResponse(remote, status_code=307)
     raise NotFoundError(f"The audio of episode {episode_id} is not downloaded yet: sync it first")
+
+
+def audio_src(state: WebState, ep: Any) -> str:
+    """What the episode page's player plays: podgrep's copy, or, once `keep_media = none` has
+    dropped it, the enclosure itself (an http(s) URL the browser may be sent to, never a path)."""
+    if ep.media_kept == "none" and not (ep.media_path and Path(ep.media_path).is_file()):
+        remote = safe_url(ep.media_url)
+        if remote and _playable_remotely(state, ep, remote):
+            return remote
+    return f"/api/episodes/{ep.id}/audio"
 
 
 @router.get(
@@ -509,6 +521,79 @@ def retry(state: State) -> SyncOut | JSONResponse:
     if not state.sync.start(refresh=False):
         return _busy(state)
     return SyncOut(started=True, sync=state.sync.snapshot(), retried=n)
+
+
+def _removed(state: WebState, *, show_id: int | None = None, episode_id: int | None = None
+             ) -> RemovedOut:  # fmt: skip
+    from podgrep.shows import carry_out, plan_removal
+
+    with state.store() as store:
+        if show_id is not None:
+            store.get_show(show_id)  # an unknown id: 404
+        plan = plan_removal(
+            store, state.settings, show=None if show_id is None else str(show_id),
+            episode=episode_id,
+        )  # fmt: skip
+        done = carry_out(store, state.settings, plan)
+    return RemovedOut(
+        removed=done.what, episodes=done.episodes, transcripts=done.transcripts,
+        media_files=done.files, bytes_freed=done.bytes_freed,
+    )  # fmt: skip
+
+
+@router.delete(
+    "/shows/{show_id}",
+    response_model=RemovedOut,
+    dependencies=WRITE,
+    responses={**ERRORS, **WRITE_ERRORS},
+    summary="Remove a show and everything of it",
+)
+def remove_show_api(show_id: Id, state: State) -> RemovedOut:
+    """What `podgrep remove SHOW --yes` does: the show, its episodes, transcripts, search
+    entries, vectors, speakers, chapters, links, jobs, and media files no other show uses."""
+    return _removed(state, show_id=show_id)
+
+
+@router.delete(
+    "/episodes/{episode_id}",
+    response_model=RemovedOut,
+    dependencies=WRITE,
+    responses={**ERRORS, **WRITE_ERRORS},
+    summary="Remove an episode and everything of it",
+)
+def remove_episode_api(episode_id: Id, state: State) -> RemovedOut:
+    """What `podgrep remove --episode ID --yes` does."""
+    return _removed(state, episode_id=episode_id)
+
+
+def _paused(state: WebState, show_id: int, paused: bool) -> ShowOut:
+    with state.store() as store:
+        store.set_paused(show_id, paused)
+        return views.show_out(store.get_show(show_id), views.counts_of(store, show_id))
+
+
+@router.post(
+    "/shows/{show_id}/pause",
+    response_model=ShowOut,
+    dependencies=WRITE,
+    responses={**ERRORS, **WRITE_ERRORS},
+    summary="Pause a show",
+)
+def pause_show_api(show_id: Id, state: State) -> ShowOut:
+    """Its feed is no longer checked and its episodes' steps are not run (`podgrep pause`)."""
+    return _paused(state, show_id, True)
+
+
+@router.post(
+    "/shows/{show_id}/resume",
+    response_model=ShowOut,
+    dependencies=WRITE,
+    responses={**ERRORS, **WRITE_ERRORS},
+    summary="Resume a paused show",
+)
+def resume_show_api(show_id: Id, state: State) -> ShowOut:
+    """Checked and synced again (`podgrep resume`)."""
+    return _paused(state, show_id, False)
 
 
 def _retold(exc: PodgrepError, message: str) -> PodgrepError:

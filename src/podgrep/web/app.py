@@ -36,7 +36,12 @@ write endpoints (POST) need `Authorization: Bearer TOKEN`."""
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    schedule = app.state.schedule  # serve --sync-every: scheduled syncs while the app runs
+    if schedule is not None:
+        schedule.start()
     yield
+    if schedule is not None:
+        schedule.stop()
     feeds = app.state.web.feeds
     if feeds is not None:
         feeds.close()
@@ -49,12 +54,14 @@ def create_app(
     max_upload_bytes: int | None = None,
     hosts: list[str] | None = None,
     bind: str | None = None,
+    sync_every: float | None = None,
 ) -> FastAPI:
     """The web app for the library in `settings.home`; `token` guards the write endpoints.
 
     Requests are answered only for loopback Host names, the address `bind` (the one the server
     listens on; for 0.0.0.0 or :: the address each request reached), and the names in `hosts`
-    and `settings.allowed_hosts`."""
+    and `settings.allowed_hosts`. `sync_every` (seconds): scheduled syncs while it runs (see
+    web.schedule)."""
     rule = host_rule(bind, hosts or [], settings.allowed_hosts)
     app = FastAPIOffline(
         title="podgrep",
@@ -72,6 +79,11 @@ def create_app(
         sync=SyncRunner(settings),
         hosts=rule,
     )
+    app.state.schedule = None
+    if sync_every is not None:
+        from podgrep.web.schedule import SyncScheduler
+
+        app.state.schedule = SyncScheduler(settings, app.state.web.sync, sync_every)
     app.add_middleware(UploadLimit, max_bytes=app.state.web.max_upload_bytes)
     app.add_middleware(ResponseHeaders)
     app.add_middleware(HostGuard, rule=rule)  # outermost: before anything else reads the request

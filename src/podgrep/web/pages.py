@@ -12,7 +12,7 @@ from podgrep.domain import Show
 from podgrep.errors import NotFoundError, PodgrepError, StoreError
 from podgrep.formats import FORMATS
 from podgrep.web import views
-from podgrep.web.api import Id, State
+from podgrep.web.api import Id, State, audio_src
 from podgrep.web.overview import history_svg
 from podgrep.web.render import page
 from podgrep.web.safety import safe_url, sanitize_notes
@@ -136,6 +136,7 @@ def episode_page(
         notes=sanitize_notes(ep.show_notes_html),
         link=safe_url(ep.link),
         audio=views.has_audio(ep),
+        audio_src=audio_src(state, ep),
         transcript=transcript,
         paragraphs=paragraphs(transcript.segments) if transcript else [],
         untimed=transcript is not None and any("untimed" in s.flags for s in transcript.segments),

@@ -23,6 +23,7 @@ class ShowOut(BaseModel):
     transcribed: int = 0
     failed: int = 0
     last_error: str | None = None
+    paused: bool = Field(False, description="Paused (`podgrep pause`): not checked or synced")
     url: str
 
 
@@ -155,6 +156,16 @@ class SyncOut(BaseModel):
     started: bool
     sync: dict[str, Any]
     retried: int = 0
+
+
+class RemovedOut(BaseModel):
+    """What a removal took (`podgrep remove`)."""
+
+    removed: str = Field(description='What was removed: show 3 "Title" or episode 12 "Title"')
+    episodes: int
+    transcripts: int
+    media_files: int = Field(description="Media files deleted (those no other show used)")
+    bytes_freed: int
 
 
 class JobsOut(BaseModel):

@@ -31,8 +31,10 @@ def serve(
     token: str | None = None,
     allow_hosts: list[str] | None = None,
     say: Callable[[str], None] = print,
+    sync_every: float | None = None,
 ) -> None:
-    """Serve the web app and API on host:port until interrupted."""
+    """Serve the web app and API on host:port until interrupted; `sync_every` (seconds):
+    check the feeds due and sync on that schedule meanwhile."""
     if not 0 < port < 65536:
         raise PodgrepError(f"--port {port} is not a TCP port (1–65535)")
     token, generated = write_token(host, token)
@@ -41,11 +43,16 @@ def serve(
     # down) is the usual one line before anything listens, not an error on every request
     with Runtime(settings).open_store() as store:
         where = str(settings.home) if store.kind == "sqlite" else store.location
-    app = create_app(settings, token=token, hosts=allow_hosts, bind=host)
+    app = create_app(settings, token=token, hosts=allow_hosts, bind=host, sync_every=sync_every)
     shown = f"[{host}]" if ":" in host else host
     say(f"podgrep: library in {where}")
     say(f"Serving on http://{shown}:{port}/  (API docs at /docs; Ctrl-C stops)")
     say(f"Answers to the Host names {rule.shown()} (more with --allow-host NAME)")
+    if sync_every is not None:
+        from podgrep.jobs.schedule import format_interval
+
+        every = format_interval(sync_every)
+        say(f"Syncing on a schedule: each feed checked every {every} (or as it asks)")
     if token:
         source = "generated for this run" if generated else "from PODGREP_TOKEN / --token"
         say(f"Changes (add, upload, sync, retry) need the token ({source}): {token}")

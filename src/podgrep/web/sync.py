@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podgrep.config import Settings
-from podgrep.domain import Episode
+from podgrep.domain import Episode, Show
 from podgrep.errors import PodgrepError
 from podgrep.runtime import Runtime
+
+if TYPE_CHECKING:
+    from podgrep.library import RefreshResult
 
 
 @dataclass
@@ -44,25 +48,38 @@ class SyncRunner:
         self._lock = threading.Lock()
         self._progress = SyncProgress()
         self._thread: threading.Thread | None = None
+        self.next_check: float | None = None  # the next scheduled round (serve --sync-every)
 
     def snapshot(self) -> dict[str, Any]:
-        """The progress as plain data."""
+        """The progress as plain data, with `next_check` (when `serve --sync-every` checks
+        the feeds next, Unix time; None without a schedule)."""
         with self._lock:
-            return asdict(self._progress)
+            return {**asdict(self._progress), "next_check": self.next_check}
 
     def _update(self, **changes: Any) -> None:
         with self._lock:
             for key, value in changes.items():
                 setattr(self._progress, key, value)
 
-    def start(self, *, retry: bool = False, refresh: bool = True) -> bool:
-        """Start a sync unless one is running here; return whether one was started."""
+    def start(
+        self,
+        *,
+        retry: bool = False,
+        refresh: bool = True,
+        only: Callable[[Show], bool] | None = None,
+        on_feed: Callable[[RefreshResult], None] | None = None,
+    ) -> bool:
+        """Start a sync unless one is running here; return whether one was started (`only`,
+        `on_feed`: as run_sync takes them, for a scheduled round)."""
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return False
             self._progress = SyncProgress(running=True, started=time.time(), phase="starting")
             self._thread = threading.Thread(
-                target=self._run, args=(retry, refresh), name="podgrep-sync", daemon=True
+                target=self._run,
+                args=(retry, refresh, only, on_feed),
+                name="podgrep-sync",
+                daemon=True,
             )
             self._thread.start()
             return True
@@ -120,14 +137,21 @@ class SyncRunner:
                 if step == "index":
                     p.episodes_done += 1
 
-    def _run(self, retry: bool, refresh: bool) -> None:
+    def _run(
+        self,
+        retry: bool,
+        refresh: bool,
+        only: Callable[[Show], bool] | None = None,
+        on_feed: Callable[[RefreshResult], None] | None = None,
+    ) -> None:
         from podgrep.errors import DiskFullError, full_disk_cause
         from podgrep.jobs.sync import run_sync
-        from podgrep.library import RefreshResult
 
         settings = self.settings
 
         def checked(result: RefreshResult) -> None:
+            if on_feed is not None:
+                on_feed(result)
             if result.error:
                 with self._lock:
                     self._progress.feed_errors.append(f"{result.show.title}: {result.error}")
@@ -143,6 +167,7 @@ class SyncRunner:
                     refresh=refresh,
                     on_feed=checked,
                     on_phase=lambda phase: self._update(phase=phase),
+                    only=only,
                 )
             self._update(phase="done")
         except PodgrepError as exc:

@@ -35,6 +35,7 @@ def show_out(show: Show, counts: ShowCounts | None = None) -> ShowOut:
         transcribed=counts.transcribed if counts else 0,
         failed=counts.failed if counts else 0,
         last_error=counts.last_error if counts else None,
+        paused=show.paused,
         url=f"/shows/{show.id}",
     )
 

@@ -239,13 +239,15 @@ class SqliteStore(SqlStore):
 
     # -- vectors ------------------------------------------------------------------------------
 
-    def passages_version(self) -> tuple[int, int]:
-        """(count, largest id) of all passages: changes whenever passages are written or
-        deleted. Counted on the small transcript index, not the table of vectors."""
+    def passages_version(self) -> tuple[int, int, int]:
+        """(count, largest id, removals) of all passages: changes whenever passages are
+        written or deleted, and when a removal took some (passages written after it may take
+        the removed ones' ids again). Counted on the small transcript index, not the table of
+        vectors."""
         row = self.db.execute(
             "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM passages INDEXED BY passages_transcript"
         ).fetchone()
-        return int(row[0]), int(row[1])
+        return int(row[0]), int(row[1]), self.passages_removed()
 
     def load_vectors(
         self, model: str, dim: int

@@ -11,7 +11,7 @@ from podgrep.semantic.index import VectorIndex
 if TYPE_CHECKING:
     from podgrep.store.sqlite import SqliteStore
 
-_cache: dict[tuple[str, str], tuple[tuple[int, int], VectorIndex]] = {}
+_cache: dict[tuple[str, str], tuple[tuple[int, ...], VectorIndex]] = {}
 _stamps: dict[tuple[tuple[str, str], int], tuple[int, ...]] = {}
 _lock = threading.Lock()
 

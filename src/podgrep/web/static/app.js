@@ -24,15 +24,15 @@ function token() {
   return localStorage.getItem(TOKEN_KEY) || "";
 }
 
-async function post(url, body, json = true) {
+async function post(url, body, json = true, method = "POST") {
   const headers = {};
   const t = token();
   if (t) headers["Authorization"] = "Bearer " + t;
   if (json) headers["Content-Type"] = "application/json";
   const resp = await fetch(url, {
-    method: "POST",
+    method,
     headers,
-    body: json ? JSON.stringify(body || {}) : body,
+    body: method === "DELETE" ? undefined : json ? JSON.stringify(body || {}) : body,
   });
   let data = {};
   try { data = await resp.json(); } catch (e) { /* not JSON */ }
@@ -447,9 +447,69 @@ function setUpSpeakers() {
   }
 }
 
+// -- pause, resume and remove on the show and episode pages ----------------------------------------
+
+function needsToken(e) {
+  return e.status === 401 ? "This server needs the write token: " + e.message : e.message;
+}
+
+function setUpRemoval() {
+  const message = document.getElementById("action-message");
+  const show = document.getElementById("show-actions");
+  if (show) {
+    const id = encodeURIComponent(show.dataset.showId);
+    const pause = document.getElementById("pause-button");
+    if (pause) pause.addEventListener("click", async () => {
+      const paused = show.dataset.paused === "true";
+      pause.disabled = true;
+      try {
+        await post(`/api/shows/${id}/${paused ? "resume" : "pause"}`, {});
+        location.reload();
+      } catch (e) {
+        say(message, needsToken(e), true);
+        pause.disabled = false;
+      }
+    });
+    const remove = document.getElementById("remove-show-button");
+    if (remove) remove.addEventListener("click", async () => {
+      const n = show.dataset.episodes;
+      const ok = window.confirm(
+        `Remove “${show.dataset.title}” with its ${n} episode(s), their transcripts, search entries and media files no other show uses? This cannot be undone.`);
+      if (!ok) return;
+      remove.disabled = true;
+      try {
+        const r = await post(`/api/shows/${id}`, null, true, "DELETE");
+        sessionStorage.setItem(FLASH_KEY, `Removed ${r.removed}: ${r.episodes} episode(s), ${r.media_files} media file(s).`);
+        location.href = "/";
+      } catch (e) {
+        say(message, needsToken(e), true);
+        remove.disabled = false;
+      }
+    });
+  }
+  const episode = document.getElementById("episode-actions");
+  if (episode) {
+    const remove = document.getElementById("remove-episode-button");
+    if (remove) remove.addEventListener("click", async () => {
+      const ok = window.confirm(
+        `Remove the episode “${episode.dataset.title}” with its transcript, search entries and media file (unless another show uses it)? This cannot be undone.`);
+      if (!ok) return;
+      remove.disabled = true;
+      try {
+        await post("/api/episodes/" + encodeURIComponent(episode.dataset.episodeId), null, true, "DELETE");
+        location.href = "/shows/" + encodeURIComponent(episode.dataset.showId);
+      } catch (e) {
+        say(message, needsToken(e), true);
+        remove.disabled = false;
+      }
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpLibrary();
   setUpEpisode();
   setUpSpeakers();
+  setUpRemoval();
   poll();
 });
