@@ -428,7 +428,12 @@ def test_worker_waits_out_a_store_restart_and_loses_nothing(
         assert "Traceback" not in err
         # the step the outage broke went back in the queue, and says so; none was counted failed
         broke = [line for line in err.splitlines() if "stopped answering" in line]
-        broke = [line for line in broke if line != away[0]]
+        # the lease keeper's thread may meet the outage too: it says so and tries again
+        broke = [
+            line
+            for line in broke
+            if line != away[0] and not line.startswith("note: could not renew a lease")
+        ]
         assert all(line.endswith("(tried again when the store is back)") for line in broke), err
         assert "Worker finished:" in err and "failed" not in err.split("Worker finished:")[1]
 
