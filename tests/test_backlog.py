@@ -6,17 +6,20 @@ at served media that is never fetched: the jobs and the queue are checked, not w
 from __future__ import annotations
 
 import json
+import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from podgrep.backlog import Backlog, parse_since, plan_line
+from podgrep.backlog import KNOWN_SPEEDS, Backlog, KnownSpeed, known_speed, parse_since, plan_line
 from podgrep.config import load_settings
 from podgrep.domain import Episode, Show
 from podgrep.library import http_client, refresh_all
 from podgrep.runtime import open_store
 from podgrep.store import STEPS, Store
+from podgrep.store.backlog import MeasuredSpeed
 from tests.conftest import Served, invoke
 
 CHANNEL = """<?xml version="1.0" encoding="UTF-8"?>
@@ -56,7 +59,13 @@ def test_latest_holds_older_episodes_and_queue_queues_them(
     assert code == 0, err
     # the stdout line is a contract: unchanged
     assert "Added feed" in out and "5 new, 5 episodes" in out
-    assert "2 episodes queued (1.0 h of audio, speed not measured yet), 3 held" in err
+    # nothing measured yet: the benchmarks' speed for the bundled model on these cores, if any
+    estimate = known_speed(load_settings(tmp_path))
+    if estimate is None:
+        assert "2 episodes queued (1.0 h of audio, speed not measured yet), 3 held" in err
+    else:
+        assert "2 episodes queued (1.0 h of audio, about " in err and "3 held" in err
+        assert f"at tiny.en's {estimate.factor:g}x real time benchmarked on" in err
     with open_store(store_url) as store:
         eps = by_title(store)
         assert {t: e.status for t, e in eps.items()} == {
@@ -147,6 +156,9 @@ def test_queue_bad_refs(served: Served, tmp_path: Path) -> None:
         (["queue", "--show", "nope", "--all"], "No show is 'nope'"),
         (["queue", "--show", "1"], "podgrep queue --show SHOW --all"),
         (["queue"], "Name what to queue"),
+        (["queue", "Day 10", "--all"], "queues that one episode: --all and --show go"),
+        (["queue", "Day 10", "--show", "1", "--all"], "queues that one episode"),
+        (["queue", "--all"], "Name what to queue"),
     ]:
         code, _, err = invoke(args, tmp_path)
         assert code == 1 and says in err and len(err.strip().splitlines()) == 1, (args, err)
@@ -154,41 +166,101 @@ def test_queue_bad_refs(served: Served, tmp_path: Path) -> None:
         assert store.status_counts()[0].held == 2
 
 
-def test_measured_speed_and_plan(store_url: str) -> None:
+def _transcribed(store: Store, eid: int, model: str | None, *, source: str = "whisper") -> None:
+    """Run the episode's transcribe job as the step does: a transcript of `source` begun and
+    completed inside the job's attempt (None: no transcript, as a publisher's text keeps)."""
+    store.set_duration(eid, 600.0)
+    store.start_job(eid, "transcribe")
+    if model is not None or source != "whisper":
+        tid = store.open_transcript(eid, source, model, "en", None).id
+        assert tid is not None
+        store.complete_transcript(tid)
+    time.sleep(0.03)
+    store.finish_job(eid, "transcribe")
+
+
+def test_measured_speed_counts_whisper_jobs_of_one_model(store_url: str) -> None:
     with open_store(store_url) as store:
         assert store.measured_speed() is None
         show_id, _ = store.add_show(Show(None, "http://127.0.0.1:9/s.xml", "S", kind="feed"))
         eps = [
             Episode(None, show_id, f"g{n}", f"E{n}", media_url=f"http://127.0.0.1:9/{n}.mp3")
-            for n in range(3)
+            for n in range(9)
         ]
-        ids = store.add_episodes(show_id, eps, hold={"g2"})
-        assert [store.get_episode(i).status for i in ids] == ["new", "new", "held"]
-        for eid in ids[:2]:
-            store.set_duration(eid, 600.0)
-            store.start_job(eid, "transcribe")
-            time.sleep(0.05)
-            store.finish_job(eid, "transcribe")
-        speed = store.measured_speed()
-        assert speed is not None and speed.jobs == 2 and speed.audio_seconds == 1200.0
-        assert 0 < speed.wall_seconds < 5 and speed.factor == 1200.0 / speed.wall_seconds
+        ids = store.add_episodes(show_id, eps, hold={"g8"})
+        assert store.get_episode(ids[8]).status == "held"
+        # no Whisper ran: a publisher's transcript, an imported one, or none at all
+        _transcribed(store, ids[0], None, source="publisher")
+        _transcribed(store, ids[1], None)
+        assert store.measured_speed() is None
+        # a transcription resumed after a kill: begun in an attempt before the one on record
+        resumed = store.open_transcript(ids[2], "whisper", "tiny.en", "en", None).id
+        time.sleep(0.02)
+        store.set_duration(ids[2], 600.0)
+        store.start_job(ids[2], "transcribe")
+        assert resumed is not None
+        store.complete_transcript(resumed)
+        store.finish_job(ids[2], "transcribe")
+        assert store.measured_speed() is None
+        # two tiny.en jobs and one base job: base is current but has too few, tiny.en is quoted
+        for eid in ids[3:5]:
+            _transcribed(store, eid, "tiny.en")
+        _transcribed(store, ids[5], "base")
+        speed = store.measured_speed("base")
+        assert speed is not None and speed.model == "tiny.en" and speed.jobs == 2
+        assert speed.audio_seconds == 1200.0 and 0 < speed.wall_seconds < 5
+        assert speed.factor == 1200.0 / speed.wall_seconds
+        # with as many base jobs the current model wins the tie; with enough, it is its own
+        _transcribed(store, ids[6], "base")
+        speed = store.measured_speed("base")
+        assert speed is not None and (speed.model, speed.jobs) == ("base", 2)
+        assert store.measured_speed("tiny.en").model == "tiny.en"  # type: ignore[union-attr]
+        _transcribed(store, ids[7], "base")
+        speed = store.measured_speed("base")
+        assert speed is not None and (speed.model, speed.jobs) == ("base", 3)
         # queue_held only touches held episodes, and twice is once
-        assert store.queue_held(ids) == [ids[2]] and store.queue_held(ids) == []
-        assert len(store.jobs(ids[2])) == len(STEPS)
+        assert store.queue_held(ids) == [ids[8]] and store.queue_held(ids) == []
+        assert len(store.jobs(ids[8])) == len(STEPS)
+
+
+def test_plan_line() -> None:
     hour = [
         Episode(None, 1, "a", "A", duration=5400.0, status="new"),
         Episode(None, 1, "b", "B", duration=1800.0, status="new"),
         Episode(None, 1, "c", "C", duration=999.0, status="held"),
     ]
-    from podgrep.store.backlog import MeasuredSpeed
-
-    line = plan_line(hour, MeasuredSpeed(audio_seconds=600.0, wall_seconds=60.0, jobs=1))
+    line = plan_line(hour, MeasuredSpeed(600.0, 60.0, 1, "tiny.en"))
     assert line == (
-        "2 episodes queued (2.0 h of audio, about 12 min at this machine's measured speed),"
-        " 1 held"
+        "2 episodes queued (2.0 h of audio, about 12 min at this machine's measured speed"
+        " with tiny.en), 1 held"
+    )
+    line = plan_line(hour, KnownSpeed(23.0, "tiny.en", 2))
+    assert line == (
+        "2 episodes queued (2.0 h of audio, about 5 min at tiny.en's 23x real time"
+        " benchmarked on 2 CPU cores (not measured here yet)), 1 held"
     )
     undated = [*hour, Episode(None, 1, "d", "D", status="new")]
     assert plan_line(undated, None).startswith("3 episodes queued (at least 2.0 h of audio,")
+    assert plan_line(undated, None).endswith("speed not measured yet), 1 held")
+    # no durations: said by the kind of source
+    blank = [Episode(None, 1, "x", "X"), Episode(None, 1, "y", "Y")]
+    assert "(the feed gives no durations)" in plan_line(blank, None)
+    assert "(the files' lengths are read when they are transcribed)" in plan_line(
+        blank, None, "folder"
+    )
+    assert "(its length is read when it is transcribed)" in plan_line(blank[:1], None, "file")
+    assert "(the address gives no duration)" in plan_line(blank[:1], None, "url")
+
+
+def test_known_speed_only_where_recorded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings = replace(load_settings(tmp_path), device="cpu", compute_type="auto")
+    for cores, factor in KNOWN_SPEEDS.items():
+        monkeypatch.setattr(os, "cpu_count", lambda n=cores: n)
+        assert known_speed(settings) == KnownSpeed(factor, "tiny.en", cores)
+        assert known_speed(replace(settings, model="base")) is None  # not the bundled model
+        assert known_speed(replace(settings, compute_type="float32")) is None
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)  # nothing recorded for 8 cores
+    assert known_speed(settings) is None
 
 
 def test_latest_keeps_undated_last_in_feed_order() -> None:

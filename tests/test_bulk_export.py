@@ -140,3 +140,54 @@ def test_bulk_export_refuses_bad_requests(home: Path) -> None:
     assert not (home / "x").exists() and afile.read_text() == "x"
     code, out, _ = invoke(["export", "1", "-f", "txt"], home)  # one episode: as before
     assert code == 0 and "first words" in out
+
+
+def test_an_unfinished_transcript_is_skipped_as_not_finished(home: Path) -> None:
+    """A first transcription half done (a window written, not complete) is not exported."""
+    with open_store(home / "podgrep.db") as store:
+        [c] = [e for e in store.list_episodes(1) if e.guid == "c"]
+        t = store.open_transcript(c.id, "whisper", "tiny.en", "en", None)
+        store.add_window(t.id, 0, [Segment(0.0, 3.0, "half done", _words("half done", 0.0))])
+    folder = home.parent / "part"
+    code, out, err = invoke(["export", "--show", "Talks", "-f", "txt", "-o", str(folder)], home)
+    line = " ".join(err.split())
+    assert code == 0, err
+    assert f"skipped episode {c.id} 'Not yet': not finished" in line, line
+    assert out.count("Wrote ") == 4 and "2 skipped" not in line and "1 skipped" in line
+    assert not any("Not yet" in p.name for p in folder.iterdir())
+
+
+def test_a_file_appearing_before_the_write_is_never_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is taken between the check and the write (another program): the file there
+    is left, the export says `differs`; no temporary file is left, and a user's own
+    `NAME.part` is never touched."""
+    import os
+
+    from podgrep import bulk_export
+
+    target = tmp_path / "2024-03-05 Talk.txt"
+    theirs = tmp_path / "2024-03-05 Talk.txt.part"
+    theirs.write_text("the user's own file")
+    real_link = os.link
+
+    def racing_link(src: str, dst: str) -> None:
+        Path(dst).write_text("written meanwhile")
+        real_link(src, dst)
+
+    monkeypatch.setattr(bulk_export.os, "link", racing_link)
+    assert bulk_export._put(target, b"ours", force=False) == "differs"
+    assert target.read_text() == "written meanwhile"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([target.name, theirs.name])
+    assert theirs.read_text() == "the user's own file"
+    monkeypatch.setattr(bulk_export.os, "link", real_link)
+    fresh = tmp_path / "2024-03-06 Other.txt"
+    assert bulk_export._put(fresh, b"ours", force=False) == "wrote"
+    assert (
+        fresh.read_bytes() == b"ours"
+        and fresh.stat().st_mode & 0o777 == 0o666 & ~bulk_export._umask()
+    )
+    assert bulk_export._put(target, b"ours", force=True) == "wrote"
+    assert target.read_bytes() == b"ours"
+    assert len(list(tmp_path.iterdir())) == 3  # no temporary file left behind

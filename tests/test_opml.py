@@ -12,7 +12,7 @@ import pytest
 
 from podgrep.config import load_settings
 from podgrep.domain import Show
-from podgrep.opml import is_opml, read_opml, write_opml
+from podgrep.opml import feed_address, is_opml, read_opml, write_opml
 from podgrep.runtime import open_store
 from tests.conftest import DATA, Served, invoke
 from tests.test_backlog import write_feed
@@ -95,6 +95,9 @@ def test_import_nested_list_with_broken_outlines(served: Served, tmp_path: Path,
     with home_store(tmp_path) as store:
         assert sorted(s.feed_url for s in store.list_shows()) == sorted([one, two])
         assert sum(c.held for c in store.status_counts()) == 3
+        # a file is the user's own list; a URL list the user named by this machine's address
+        # may reach that machine, and its feeds there are the user's as well
+        assert all(s.chosen_by_user for s in store.list_shows())
     # adding the list again: the same shows, nothing new
     code, out, _ = invoke(["add", target], tmp_path)
     assert out.count("Already have feed") == 2
@@ -143,6 +146,25 @@ def test_opml_served_with_no_feeds_changes_nothing(served: Served, tmp_path: Pat
         assert store.list_shows() == []
 
 
+def test_podcast_app_schemes_read_as_http() -> None:
+    assert feed_address("feed://https://a.example/rss") == "https://a.example/rss"
+    assert feed_address("feed://a.example/rss") == "http://a.example/rss"
+    assert feed_address("feed:https://a.example/rss") == "https://a.example/rss"
+    assert feed_address("ITPC://a.example/rss") == "http://a.example/rss"
+    assert feed_address("pcast://a.example/rss") == "http://a.example/rss"
+    assert feed_address("podcast://a.example/rss") == "http://a.example/rss"
+    assert feed_address("https://a.example/rss") == "https://a.example/rss"
+    assert feed_address("ftp://a.example/rss") == "ftp://a.example/rss"
+    doc = (
+        '<opml version="2.0"><body><outline xmlUrl="feed://b.example/x"/>'
+        '<outline xmlUrl="http://b.example/x"/><outline xmlUrl="pcast://c.example/y"/></body></opml>'
+    )
+    # the same feed under two spellings is one outline
+    assert [o.url for o in read_opml(doc.encode(), "x")] == [
+        "http://b.example/x", "http://c.example/y",
+    ]  # fmt: skip
+
+
 def test_writer_escapes_and_sniffer() -> None:
     shows = [
         Show(1, "http://a.example/feed?x=1&y=2", "A & B", kind="feed", link="http://a.example/"),
@@ -152,3 +174,53 @@ def test_writer_escapes_and_sniffer() -> None:
     assert "x=1&amp;y=2" in text and 'text="A &amp; B"' in text and "local:files" not in text
     assert is_opml(text.encode()) and is_opml(b"\xef\xbb\xbf<?xml version='1.0'?>\n<OPML/>")
     assert not is_opml(b"<rss><channel/></rss>") and not is_opml(b"\x00\x01binary")
+
+
+def test_a_list_from_a_url_reaches_only_what_its_content_may(
+    served: Served, tmp_path: Path
+) -> None:
+    """A list fetched from a URL is content of that address: an outline may reach only what
+    that list's content may (public addresses, allow_networks), not this machine or the cloud
+    metadata address, and the shows it adds are not the user's choice, so later fetches keep
+    to the same rules. `lists.test` and `podcast.test` stand for public names (resolve)."""
+    port = served.server.port
+    public = write_feed(served, f"pub-{tmp_path.name}.xml", [10, 11])
+    inside = write_feed(served, f"inside-{tmp_path.name}.xml", [12])
+    as_public = public.replace("127.0.0.1", "podcast.test")
+    doc = NESTED.replace('<outline text="Gone" type="rss" xmlUrl="{gone}"/>', "").format(
+        one=as_public.replace("http://", "itpc://"),  # a podcast app's scheme: read as http
+        two=inside,  # this machine, named by address by the list, not by the user
+        page="http://169.254.169.254/latest/meta-data/",
+    )
+    (served.root / f"evil-{tmp_path.name}.opml").write_text(doc, encoding="utf-8")
+    target = f"http://lists.test:{port}/evil-{tmp_path.name}.opml"
+    env = {
+        "PODGREP_RESOLVE": "lists.test=127.0.0.1,podcast.test=127.0.0.1",
+        "PODGREP_ALLOW_NETWORKS": "podcast.test",  # the user's own rule: content may go there
+        "PODGREP_HTTP_DEADLINE": "5",
+    }
+    code, out, err = invoke(["add", target], tmp_path, **env)
+    assert code == 1 and out.count("Added feed") == 1, out + err
+    broken = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(broken) == 3, err  # the loopback feed, the metadata address, ftp://
+    refused = [line for line in broken if "loopback, private or reserved" in line]
+    assert len(refused) == 2, err
+    assert any(inside in line for line in refused)
+    assert any("169.254.169.254" in line for line in refused)
+    with home_store(tmp_path) as store:
+        [show] = store.list_shows()
+        assert show.feed_url == as_public and not show.typed and not show.chosen_by_user
+    # a later check of it keeps to the content rules: without the allow-list entry the address
+    # is refused (a typed address would be reached wherever it resolves)
+    from types import SimpleNamespace
+
+    from podgrep import net
+    from podgrep.library import refresh
+
+    settings = SimpleNamespace(resolve=env["PODGREP_RESOLVE"], allow_networks="")
+    with home_store(tmp_path) as store, net.client(settings) as client:
+        checked = refresh(store, show, client)
+        assert checked.error is not None and "loopback, private or reserved" in checked.error
+        settings.allow_networks = "podcast.test"
+    with home_store(tmp_path) as store, net.client(settings) as client:
+        assert refresh(store, store.list_shows()[0], client).error is None

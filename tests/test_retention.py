@@ -98,12 +98,21 @@ def test_shared_original_kept_and_corrupt_media_kept(store_url: str, tmp_path: P
         assert ep_a.media_sha256 == ep_b.media_sha256  # still names the original's bytes
         assert original.is_file() and ep_b.media_path == str(original)  # B still needs it
         assert ep_b.media_kept == "original"
-        # the corrupt file: kept as it was, one note, nothing left half-written
-        assert ep_bad.media_kept is None and ep_bad.media_path == str(bad_path)
+        # the corrupt file: kept as it was, one note, nothing left half-written, and the
+        # failure recorded so that the next sync does not encode it again
+        assert ep_bad.media_kept == retention.COPY_FAILED and ep_bad.media_path == str(bad_path)
         assert bad_path.read_bytes() == bytes(range(256)) * 400
         assert len(notes) == 1 and f"episode {bad}: kept its original media" in notes[0]
+        assert f"`podgrep keep-media {opus_show} opus` tries again" in notes[0]
         assert not list((cache / "partial").iterdir())
         assert {d.episode_id for d in done if not d.note} == {a}
+        assert retention.apply_all(store, settings, notify=notes.append) == []  # next sync
+        assert len(notes) == 1
+        # asking for opus again (keep-media) tries again: the same note, nothing lost
+        _, again = retention.set_show_keep(store, settings, "A", "opus", notify=notes.append)
+        assert [x.episode_id for x in again] == [bad] and again[0].note and len(notes) == 2
+        assert store.get_episode(bad).media_kept == retention.COPY_FAILED
+        assert bad_path.read_bytes() == bytes(range(256)) * 400
 
         # B's show turns to opus too: the same copy, and now nobody needs the original
         show, applied = retention.set_show_keep(store, settings, str(kept_show), "opus")
@@ -175,7 +184,7 @@ def test_bad_input_changes_nothing(kept: Path, served: Served, tmp_path: Path):
     code, _, err = invoke(["keep-media", "Retained", "tiny"], kept)
     assert code == 1 and "original, opus or none" in err
     code, _, err = invoke(["keep-media", "No Such Show", "none"], kept)
-    assert code == 1 and "No show 'No Such Show'" in err
+    assert code == 1 and "No show is 'No Such Show'" in err
     code, _, err = invoke(["add", served.url("retained.xml"), "--keep-media", "mp3"], tmp_path)
     assert code == 1 and "--keep-media must be original, opus or none" in err
     assert not (tmp_path / "podgrep.db").exists()

@@ -133,6 +133,52 @@ def test_a_transcript_written_in_search_is_left_as_it_is(store: Store) -> None:
     assert store.transcript_sources(other) == [] and _transcript_of(store, "sentence") == []
 
 
+def _unit_rows(seed: int, n: int) -> np.ndarray:
+    rows = np.random.default_rng(seed).normal(size=(n, 384)).astype(np.float32)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def _complete(store: Store, eid: int, model: str, texts: list[str]) -> int:
+    t = store.open_transcript(eid, "whisper", model, "en", None)
+    assert t.id is not None
+    store.add_window(t.id, 0, [_segment(3 * i, text) for i, text in enumerate(texts)])
+    store.complete_transcript(t.id)
+    return t.id
+
+
+def test_a_long_lived_store_finds_the_new_passages_after_a_swap(tmp_path: Path) -> None:
+    """SQLite's in-memory vector index is kept per process: the new transcript's passages can
+    take the old ones' ids (the same count, the same largest id), and must not be served the
+    old vectors after a swap and re-index, nor after a transcript's passages are rewritten."""
+    store = open_store(tmp_path / "podgrep.db")
+    try:
+        eid = _episode(store)
+        old = _complete(store, eid, "tiny.en", ["the quick brown fox", "over the lazy dog"])
+        before, after, again = _unit_rows(1, 2), _unit_rows(2, 2), _unit_rows(3, 2)
+        spans = [(0, 0, 0.0, 3.0), (1, 1, 3.0, 6.0)]
+        store.write_passages(old, "m", spans, before)
+        [(old_best, _)] = store.nearest(before[0], 1, None, "m", 384)  # the index is loaded
+
+        store.requeue_transcription([eid], "base")
+        new = store.open_transcript(eid, "whisper", "base", "en", None)
+        assert new.id is not None
+        store.add_window(new.id, 0, [_segment(0, "a quick fox"), _segment(3, "a lazy dog")])
+        assert store.swap_transcript(eid, new.id) == 1
+        store.write_passages(new.id, "m", spans, after)  # the index step, no search between
+        hits = store.nearest(after[1], 2, None, "m", 384)
+        assert hits[0][1] > 0.99  # the new passage itself, not an old vector under its id
+        db = sqlite3.connect(tmp_path / "podgrep.db")
+        mine = db.execute("SELECT id FROM passages WHERE transcript_id = ?", (new.id,))
+        assert {pid for pid, _ in hits} == {int(pid) for (pid,) in mine}
+        db.close()
+        assert store.nearest(before[0], 1, None, "m", 384)[0][1] < 0.5  # old ones gone
+
+        store.write_passages(new.id, "m", spans, again)  # rewritten in place (index rerun)
+        assert store.nearest(again[0], 1, None, "m", 384)[0][1] > 0.99
+    finally:
+        store.close()
+
+
 def test_user_names_follow_matching_voices() -> None:
     rng = np.random.default_rng(3)
     a, b, c = (v / np.linalg.norm(v) for v in rng.normal(size=(3, 256)).astype(np.float32))
@@ -215,7 +261,7 @@ def test_retranscribe_with_base_keeps_the_users_speaker_name(served: Served, tmp
     code, out, err = invoke(["retranscribe", "1", "--all"], home)
     assert code == 1 and "--all goes with --show" in err
     code, out, err = invoke(["retranscribe", "--show", "Nope", "--model", "base"], home)
-    assert code == 1 and "No show matches 'Nope'" in err
+    assert code == 1 and "No show is 'Nope'" in err
 
     # a show, queued only: `podgrep sync` runs it
     args = ["retranscribe", "--show", "speeches", "--model", "tiny.en", "--queue-only", "--json"]
@@ -225,6 +271,61 @@ def test_retranscribe_with_base_keeps_the_users_speaker_name(served: Served, tmp
     assert db.execute("SELECT model FROM episodes").fetchone()[0] == "tiny.en"
     pending = db.execute("SELECT step FROM jobs WHERE state = 'pending' ORDER BY id").fetchall()
     assert pending == [("transcribe",), ("speakers",), ("index",)]
+
+
+def test_paused_show_held_episode_and_opus_media(tmp_path: Path) -> None:
+    """What a retranscription could not run is refused with one line, nothing changed: an
+    episode of a paused show (unless --queue-only: it waits for resume) and a held one
+    (`podgrep queue` first, no partial set of jobs); media kept as Opus is said to be read."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with open_store(home / "podgrep.db") as store:
+        sid, _ = store.add_show(Show(None, "http://127.0.0.1:9/feed.xml", "Paused", kind="feed"))
+        eps = [Episode(None, sid, g, g.title(), media_url=f"http://x/{g}.mp3") for g in
+               ("done", "held", "later")]  # fmt: skip
+        done, held, later = store.add_episodes(sid, eps, hold={"held"})
+        _complete(store, done, "tiny.en", ["kept words"])
+        store.set_media_kept(done, "opus", str(tmp_path / "done.opus"))
+        store.set_paused(sid, True)
+
+    def state() -> list[tuple]:
+        db = _db(home)
+        rows = db.execute(
+            "SELECT e.id, e.status, e.model, j.step, j.state, j.attempts FROM episodes e"
+            " LEFT JOIN jobs j ON j.episode_id = e.id ORDER BY e.id, j.step"
+        ).fetchall()
+        db.close()
+        return rows
+
+    start = state()
+    code, out, err = invoke(["retranscribe", str(done), "--model", "base"], home)
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"Show {sid} is paused: `podgrep resume {sid}` first" in err
+    code, out, err = invoke(["retranscribe", "--show", str(sid), "--model", "base"], home)
+    assert code == 1 and "is paused" in err and state() == start
+    code, out, err = invoke(["retranscribe", str(held), "--model", "base"], home)
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"Episode {held} is held" in err and f"`podgrep queue {held}`" in err
+    assert state() == start
+
+    args = ["retranscribe", "--show", str(sid), "--model", "base", "--queue-only", "--json"]
+    code, out, err = invoke(args, home)
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["queued"] == [done] and result["held"] == [held] and not result["ran"]
+    assert result["left_to_sync"] == [later]
+    assert "not transcribed yet" in err and "1 episode(s) held" in err
+    assert f"`podgrep queue --show {sid} --all`" in err
+    assert f"runs once `podgrep resume {sid}` resumes it" in err
+    assert f"note: episode {done}'s media was kept as a 16 kbps Opus copy" in err
+    rows = state()
+    assert [r for r in rows if r[0] == held] == [(held, "held", None, None, None, None)]
+    assert {r[3]: r[4] for r in rows if r[0] == done} == {
+        "fetch": "pending", "transcribe": "pending", "speakers": "pending", "index": "pending"
+    }  # fmt: skip
+    with open_store(home / "podgrep.db") as store:  # the store itself never queues a held one
+        assert store.requeue_transcription([held], "base") == 0
+        assert store.jobs(held) == [] and store.get_episode(held).model is None
 
 
 def _found(home: Path, query: str) -> list[tuple[int, str]]:

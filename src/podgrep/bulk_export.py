@@ -1,6 +1,10 @@
-"""Bulk export (`podgrep export --show SHOW | --all -o DIR`): one file per episode that has a
-transcript, named `YYYY-MM-DD title.ext` from its published date (else the day it was added)
-and title, made safe on every filesystem, and never overwriting a different file silently.
+"""Bulk export (`podgrep export --show SHOW | --all -o DIR`): one file per episode whose
+transcript is complete (one still being transcribed is skipped as not finished), named
+`YYYY-MM-DD title.ext` from its published date (else the day it was added) and title, made
+safe on every filesystem, and never overwriting a different file silently: each file is
+written whole to a temporary file of its own in the folder, then linked to its name only if
+no file has that name (so one that appears meanwhile is left as it is), or put in place of a
+different file only with `force`.
 
 Names: NFC; no `/ \\ : * ? " < > |` or control characters; no leading or trailing dot or
 space; a Windows device name (CON, NUL, COM1…) never the whole stem; at most NAME_BYTES bytes
@@ -10,7 +14,10 @@ apart by ` (id)` after the title, the lowest id keeping the plain name.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -73,18 +80,20 @@ def names_for(episodes: list[Episode], ext: str) -> dict[int, str]:
 @dataclass(frozen=True)
 class Outcome:
     """What became of one episode: `wrote`, `unchanged` (an identical file was there),
-    `differs` (a different file was there and was left), or `skipped` (no transcript)."""
+    `differs` (a different file was there and was left), or `skipped` (`reason`: no
+    transcript, or not finished)."""
 
     kind: str
     episode: Episode
     path: Path | None = None
+    reason: str | None = None
 
 
 def export_shows(
     store: Store, shows: list[Show], fmt: str, folder: Path, *, force: bool = False
 ) -> Iterator[Outcome]:
-    """Write each transcribed episode of `shows` into `folder` (made if missing) in `fmt`,
-    newest first per show; yields each outcome as it happens."""
+    """Write each episode of `shows` whose transcript is complete into `folder` (made if
+    missing) in `fmt`, newest first per show; yields each outcome as it happens."""
     if fmt not in FORMATS:
         raise InvalidInput(
             f"--format {fmt!r} is not one a bulk export writes: use one of {', '.join(FORMATS)}"
@@ -97,8 +106,11 @@ def export_shows(
     for show, ep in episodes:
         assert ep.id is not None
         transcript = store.transcript_for(ep.id)
-        if transcript is None or not transcript.segments and not transcript.complete:
-            yield Outcome("skipped", ep)
+        if transcript is None:
+            yield Outcome("skipped", ep, reason="no transcript")
+            continue
+        if not transcript.complete:  # the best one there is still being written
+            yield Outcome("skipped", ep, reason="not finished")
             continue
         if not made:
             folder.mkdir(parents=True, exist_ok=True)
@@ -110,17 +122,70 @@ def export_shows(
 
 def _put(path: Path, data: bytes, force: bool) -> str:
     """Write `data` at `path` unless a file is there: identical, it is left (`unchanged`);
-    different, it is left (`differs`) unless `force`. Written whole or not at all."""
-    if path.exists():
-        try:
-            same = path.is_file() and path.read_bytes() == data
-        except OSError:
-            same = False
-        if same:
+    different, it is left (`differs`) unless `force`. Written whole or not at all, to a
+    temporary file of its own then linked to `path` (which fails if a file has that name by
+    then: never an overwrite without `force`)."""
+    if path.exists() or path.is_symlink():
+        if _same(path, data):
             return "unchanged"
         if not force or not path.is_file():
             return "differs"
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    fd, name = tempfile.mkstemp(prefix=".podgrep-", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
+    try:
+        with contextlib.suppress(OSError):  # as a file made with open() would be, not 0600
+            os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if force:
+            os.replace(tmp, path)  # asked for: whatever is there now goes
+            return "wrote"
+        try:
+            os.link(tmp, path)  # fails when a file took the name meanwhile
+        except FileExistsError:
+            return "unchanged" if _same(path, data) else "differs"
+        except OSError:  # no hard links here (FAT, exFAT, some network shares)
+            return _create(path, data)
+        return "wrote"
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _create(path: Path, data: bytes) -> str:
+    """Write `data` to a new file at `path` (O_EXCL: never over one there), all or nothing."""
+    try:
+        fh = open(path, "xb")  # noqa: SIM115
+    except FileExistsError:
+        return "unchanged" if _same(path, data) else "differs"
+    try:
+        with fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)  # ours, half written
+        raise
     return "wrote"
+
+
+def _umask() -> int:
+    """This process's umask (read where the system tells it, else set and set back)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _same(path: Path, data: bytes) -> bool:
+    try:
+        return path.is_file() and path.read_bytes() == data
+    except OSError:
+        return False

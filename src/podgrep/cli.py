@@ -241,7 +241,7 @@ def add(
 ) -> None:
     """Add podcast feeds, media URLs (direct or any page yt-dlp supports), files, folders or
     OPML subscription lists."""
-    from podgrep.backlog import backlog_of, plan_line
+    from podgrep.backlog import backlog_of, known_speed, plan_line
     from podgrep.library import http_client
     from podgrep.opml import add_targets
 
@@ -254,7 +254,8 @@ def add(
     settings = _settings(ctx, home)
     failed = 0
     with _store(settings) as store, http_client(settings.http_timeout, settings) as client:
-        speed = store.measured_speed()
+        # the current model's measured speed, else the benchmarks' for it on these cores
+        speed = store.measured_speed(settings.model) or known_speed(settings)
         for result in add_targets(store, targets, client=client, backlog=backlog):
             if isinstance(result, PodgrepError):  # a target, or an outline of an OPML list
                 _print_error(result)
@@ -271,7 +272,7 @@ def add(
             if result.new_episodes:  # what a sync is about to do (backlog.py)
                 new = set(result.new_episodes)
                 got = [e for e in store.list_episodes(result.show.id) if e.id in new]
-                err.print(f"  {escape(plan_line(got, speed))}")
+                err.print(f"  {escape(plan_line(got, speed, result.kind))}")
                 if any(e.status == "held" for e in got):
                     err.print(f"  `podgrep queue --show {result.show.id} --all` queues them later")
     if failed:
@@ -303,20 +304,26 @@ def queue(
         str | None, typer.Option("--show", help="A show (id, feed URL or title): with --all.")
     ] = None,
     every: Annotated[
-        bool, typer.Option("--all", help="Every held episode of --show.")
+        bool, typer.Option("--all", help="Every held episode of --show (with --show only).")
     ] = False,
     home: HomeOpt = None,
 ) -> None:
     """Queue held episodes (recorded by `add --latest/--since`) for the next sync."""
     from podgrep.backlog import queue_episodes
+    from podgrep.shows import find_episode
 
+    if episode is not None and (every or show is not None):
+        raise PodgrepError(
+            f"`podgrep queue {episode}` queues that one episode: --all and --show go together"
+            " without it (`podgrep queue --show SHOW --all`)"
+        )
     if (episode is None) == (show is None) or (show is not None and not every):
         raise PodgrepError(
             "Name what to queue: `podgrep queue EPISODE` or `podgrep queue --show SHOW --all`"
         )
     with _store(_settings(ctx, home)) as store:
         if episode is not None:
-            chosen = [store.get_episode(_episode_ref(store, episode))]
+            chosen = [find_episode(store, episode)]
         else:
             from podgrep.shows import find_show
 
@@ -420,7 +427,8 @@ def sync(
                 from podgrep.jobs.schedule import watch as watch_feeds
 
                 watch_feeds(
-                    settings, store, every, say=err.print, on_feed=checked,
+                    settings, store, every, say=lambda line: err.print(escape(line)),
+                    on_feed=checked,
                     first={"retry": retry, "on_retry": retried}, reporter=reporter,
                     notify=lambda m: err.print(f"note: {escape(m)}"), ray=ray,
                     actors_per_node=actors, cpus_per_actor=cpus_per_actor,
@@ -958,12 +966,12 @@ def _export_many(
                 )
             elif o.kind == "skipped":
                 err.print(
-                    f"skipped episode {o.episode.id} {escape(o.episode.title)!r}: no transcript"
+                    f"skipped episode {o.episode.id} {escape(o.episode.title)!r}: {o.reason}"
                 )
     err.print(
         f"Exported {counts['wrote']} file(s) to {escape(str(folder))}; {counts['unchanged']}"
-        f" unchanged, {counts['skipped']} without a transcript, {counts['differs']} left as"
-        " they were"
+        f" unchanged, {counts['skipped']} skipped (no transcript or not finished),"
+        f" {counts['differs']} left as they were"
     )
     if counts["differs"]:
         raise typer.Exit(1)
@@ -1163,7 +1171,9 @@ def retranscribe(
     settings = _settings(ctx, home, device=device)
     chosen = model_name(model or settings.model)
     with _store(settings) as store:
-        planned = plan(store, chosen, episode=episode, show=show, every=every)
+        planned = plan(
+            store, chosen, episode=episode, show=show, every=every, queue_only=queue_only
+        )
         request(store, planned)
         for line in report(planned, show=show):
             err.print(escape(line))
@@ -1245,11 +1255,22 @@ def demo(
         args = ["--home", str(settings.home)]
         _invoke(["add", feed_url, *args])
         _invoke(["sync", *args])
+        # its feed lives only as long as this command: later syncs would each say they
+        # could not reach it, so the sample show is paused (kept, searchable, not checked)
+        with _store(settings) as store:
+            sample = store.show_by_url(feed_url)
+            if sample is not None and sample.id is not None:
+                store.set_paused(sample.id, True)
     err.print(f"\nSearching for {query!r}:")
     _invoke(["search", query, *args])
+    where = f" --home {settings.home}" if home else ""
     err.print(
         '\nTry: podgrep search "Zurich" · podgrep episodes · podgrep export 1 --format srt'
-        + (f" --home {settings.home}" if home else "")
+        + where
+    )
+    err.print(
+        f"The sample show is paused (its feed was served only for this demo):"
+        f" `podgrep remove {feed_url}{where}` removes it."
     )
 
 

@@ -83,7 +83,9 @@ class Episode:
     error: str | None = None
     remote: bool = False  # added by a remote API caller: its media held to the content rules
     model: str | None = None  # the model a retranscription asked for (None: the setting)
-    media_kept: str | None = None  # original | opus | none once retention ran (None: not yet)
+    # original | opus | none once retention ran (None: not yet); copy-failed: the original,
+    # its Opus copy failed (not tried again until `podgrep keep-media SHOW opus`)
+    media_kept: str | None = None
     added: float | None = None  # when the library recorded it (unix seconds), read back
 
 

@@ -64,13 +64,17 @@ def add_source(
     local_paths: bool = True,
     backlog: Backlog | None = None,
     feeds_only: bool = False,
+    within: str | None = None,
 ) -> AddResult:
     """Add a feed URL, media URL, page URL, media file or folder to the library.
 
     `local_paths=False` refuses paths on this machine; `guard` (with the client built for it) is
     how remote requests are kept off loopback and private addresses. `backlog` holds a new
     feed's or folder's older episodes back (`--latest`/`--since`); `feeds_only` refuses media
-    and pages (an OPML list's outlines). An OPML list raises `opml.OpmlDocument`."""
+    and pages (an OPML list's outlines). `within`: the URL of the OPML list `target` is an
+    outline of: it is fetched under that list's content rules, not as a typed address, and a
+    show it creates is not chosen by the user (see opml.py). An OPML list raises
+    `opml.OpmlDocument`."""
     path = _local_path(target)
     if path is not None and not local_paths:
         raise SourceError(f"{target!r} is not an http(s) URL")
@@ -101,7 +105,9 @@ def add_source(
     own = client is None
     client = client or http_client(guard=guard)
     try:
-        return _add_url(store, target, client, guard, backlog=backlog, feeds_only=feeds_only)
+        return _add_url(
+            store, target, client, guard, backlog=backlog, feeds_only=feeds_only, within=within
+        )
     finally:
         if own:
             client.close()
@@ -115,8 +121,13 @@ def _add_url(
     *,
     backlog: Backlog | None = None,
     feeds_only: bool = False,
+    within: str | None = None,
 ) -> AddResult:
-    rules = net.source_rules(net.guard_of(client), target)
+    base = net.guard_of(client)
+    if within is None:
+        rules = net.source_rules(base, target)
+    else:  # an outline of a list fetched from `within`: content of that address
+        rules = net.content_rules(base, within, remote=base.restricted)
     try:
         with client.stream("GET", target, extensions=net.with_guard(rules)) as resp:
             moved = feed.permanent_redirect(resp, target)
@@ -141,14 +152,20 @@ def _add_url(
     except net.REQUEST_ERRORS as exc:
         raise SourceError(f"Could not reach {target}: {net.reason(exc)}") from exc
     if opml.is_opml(bytes(data)):
-        raise opml.OpmlDocument(target, bytes(data))
+        raise opml.OpmlDocument(target, bytes(data), url=target)
     if feed.looks_like_feed(bytes(data), ctype):
         show, episodes = feed.parse_feed(data, target)
         show.etag, show.last_modified = etag, modified
         # a feed already followed under its old or new address is the same show, not a new one;
         # not for a remote caller, whose feed could claim to be a show of the user's and take
-        # it over (its address, episodes and the trust of a typed address)
-        remote_add = guard is not None and guard.restricted
+        # it over (its address, episodes and the trust of a typed address); nor for an outline
+        # of a list fetched from a URL, which is no more the user's choice
+        remote_add = (guard is not None and guard.restricted) or within is not None
+        if within is not None:
+            # a show it creates is fetched under the content rules from now on, unless it is
+            # on the non-public machine the user named the list by (by address): it is theirs
+            own = net.literal_host(target)
+            show.typed = own is not None and own in rules.trusted
         for address in (moved, show.new_feed_url) if not remote_add else ():
             known = store.show_by_url(address) if address else None
             if known is not None:
@@ -259,6 +276,9 @@ def refresh(store: Store, show: Show, client: httpx.Client) -> RefreshResult:
     except PodgrepError as exc:
         store.mark_show_checked(show.id, str(exc))
         return RefreshResult(show, error=str(exc))
+    # single files ("Local files"), added URLs: nothing to look at, but checked all the same,
+    # so a schedule (sync --watch) waits its interval for them as for any show
+    store.mark_show_checked(show.id)
     return RefreshResult(show)
 
 

@@ -3,9 +3,19 @@ the library's feeds as OPML 2.0 (`podgrep opml`).
 
 A list is recognised by its content (an `<opml>` root), whatever its name. It is read with
 expat directly, refusing any entity declaration (the billion-laughs and external-entity
-tricks need one), and every outline's `xmlUrl` is taken, nested outlines included. Each feed
-goes through `library.add_source` like a typed one: the network guard, moved feeds and
-duplicates apply as they do there.
+tricks need one), and every outline's `xmlUrl` is taken, nested outlines included, the
+podcast-app schemes (`feed://`, `itpc://`, `pcast://`, `podcast://`) read as http(s). Each feed
+goes through `library.add_source`: the network guard, moved feeds and duplicates apply as they
+do there.
+
+Whose choice an outline is depends on where the list came from. A list read from a file on
+this machine is the user's own: its feeds are added as if typed. A list fetched from a URL is
+content of that address, like a feed's enclosures: each outline is fetched under the list's
+content rules (`net.content_rules`: public addresses, the user's allow_networks, and the
+non-public machine the user named the list by, by address), and the shows it adds are not
+chosen by the user (`Show.typed` False), so every later fetch of them keeps to those rules. A
+hostile list at https://evil/list.opml cannot make podgrep reach 169.254.169.254 or this
+machine's services, nor subscribe them with the trust of a typed address.
 """
 
 from __future__ import annotations
@@ -36,6 +46,22 @@ if TYPE_CHECKING:
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+# the schemes podcast apps export feeds under: the feed's own address follows, or its host
+_APP_SCHEMES = ("feed", "itpc", "pcast", "podcast")
+
+
+def feed_address(url: str) -> str:
+    """An outline's address as podgrep fetches it: `feed://https://x` → `https://x`,
+    `feed://x`, `itpc://x`, `pcast://x`, `podcast://x` → `http://x`; others as they are."""
+    scheme, sep, rest = url.partition(":")
+    if not sep or scheme.lower() not in _APP_SCHEMES:
+        return url
+    rest = rest.removeprefix("//")
+    if rest.lower().startswith(("http://", "https://")):
+        return rest
+    return "http://" + rest
+
+
 @dataclass(frozen=True)
 class Outline:
     """One feed of a list: its address and the name the list gives it."""
@@ -45,15 +71,17 @@ class Outline:
 
 
 class OpmlDocument(SourceError):
-    """What `add_source` raises for an OPML list: its bytes, for the caller to import."""
+    """What `add_source` raises for an OPML list: its bytes, for the caller to import, and
+    `url`, the address it was fetched from (None: a file on this machine)."""
 
-    def __init__(self, target: str, data: bytes) -> None:
+    def __init__(self, target: str, data: bytes, *, url: str | None = None) -> None:
         super().__init__(
             f"{target} is an OPML subscription list, not a feed: add it with"
             " `podgrep add` on the command line"
         )
         self.target = target
         self.data = data
+        self.url = url
 
 
 class _Stop(Exception):
@@ -97,8 +125,8 @@ def is_opml(data: bytes) -> bool:
 
 def read_opml(data: bytes, source: str) -> list[Outline]:
     """Every outline with an `xmlUrl`, in document order, nested ones included, each address
-    once. SourceError when the bytes are not OPML, not well-formed, declare entities or hold
-    no feed."""
+    once (podcast-app schemes read as http(s): `feed_address`). SourceError when the bytes
+    are not OPML, not well-formed, declare entities or hold no feed."""
     if not is_opml(data):
         raise SourceError(
             f"{source} is not an OPML subscription list (no <opml> root element): give an"
@@ -111,7 +139,7 @@ def read_opml(data: bytes, source: str) -> list[Outline]:
         if name.rsplit(":", 1)[-1].lower() != "outline":
             return
         named = {k.lower(): v for k, v in attrs.items()}
-        url = (named.get("xmlurl") or "").strip()
+        url = feed_address((named.get("xmlurl") or "").strip())
         if url and url not in found:
             title = (named.get("title") or named.get("text") or "").strip() or None
             found[url] = Outline(url, title)
@@ -164,9 +192,12 @@ def import_outlines(
     client: httpx.Client,
     guard: net.Guard | None = None,
     backlog: Backlog | None = None,
+    within: str | None = None,
 ) -> Iterator[Imported]:
     """Add each outline's feed through `add_source`, yielding what happened to it; a broken
-    outline (not http(s), unreachable, not a feed, another list) is reported, not raised."""
+    outline (not http(s), unreachable, not a feed, another list, refused by the guard) is
+    reported, not raised. `within`: the URL the list was fetched from, whose content rules
+    each outline is held to (see the module's docstring); None for a list from a file."""
     from podgrep.library import add_source  # library reads lists through this module
 
     for outline in outlines:
@@ -177,7 +208,7 @@ def import_outlines(
         try:
             result = add_source(
                 store, outline.url, client=client, guard=guard, local_paths=False,
-                backlog=backlog, feeds_only=True,
+                backlog=backlog, feeds_only=True, within=within,
             )  # fmt: skip
         except OpmlDocument:
             yield Imported(outline, error=f"{outline.url} is another OPML list, not a feed")
@@ -230,7 +261,7 @@ def add_targets(
             yield add_source(store, target, client=client, backlog=backlog)
             continue
         except OpmlDocument as doc:
-            data, where = doc.data, doc.target
+            data, where, within = doc.data, doc.target, doc.url
         except PodgrepError as exc:
             yield exc
             continue
@@ -239,7 +270,7 @@ def add_targets(
         except PodgrepError as exc:
             yield exc
             continue
-        for got in import_outlines(store, outlines, client=client, backlog=backlog):
+        for got in import_outlines(store, outlines, client=client, backlog=backlog, within=within):
             if got.error is None and got.result is not None:
                 yield got.result
                 continue

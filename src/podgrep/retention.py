@@ -13,7 +13,9 @@ against); `episodes.media_path` names the file now kept (NULL once dropped), and
 `episodes.media_kept` what was done. A cache file another episode still points at (the same
 bytes, deduplicated by fetch.py) is never deleted; files outside the cache (added from this
 machine with `podgrep add FILE`) are the user's and never touched. A copy that fails (corrupt
-media, a full disk) keeps the original and says so in one note.
+media, a full disk) keeps the original and says so in one note, and is recorded
+(`media_kept = 'copy-failed'`) so that later syncs do not encode it again each time: `podgrep
+keep-media SHOW opus` tries again (`none` still drops it).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ if TYPE_CHECKING:
     from podgrep.store import Store
 
 CHOICES = ("original", "opus", "none")
-_STRICTNESS = {"original": 0, "opus": 1, "none": 2}
+COPY_FAILED = "copy-failed"  # media_kept of an original kept because its Opus copy failed
+_STRICTNESS = {"original": 0, COPY_FAILED: 0, "opus": 1, "none": 2}
 OPUS_TYPE = "audio/ogg; codecs=opus"  # what the web app serves a kept copy as
 OPUS_RATE = 16000
 OPUS_BITRATE = 16000  # bits per second (VBR, so about this)
@@ -182,13 +185,18 @@ def _drop_if_unused(store: Store, path: Path, cache_root: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def apply(store: Store, cache_root: Path, ep: Episode, keep: str) -> Applied | None:
+def apply(
+    store: Store, cache_root: Path, ep: Episode, keep: str, *, retry: bool = False
+) -> Applied | None:
     """Make `ep` keep `keep`, if that keeps less than it keeps now; None when nothing was to do.
-    Never raises for the media itself: a copy that fails keeps the original (`Applied.note`)."""
+    Never raises for the media itself: a copy that fails keeps the original (`Applied.note`)
+    and is recorded as COPY_FAILED, tried again only with `retry` (`podgrep keep-media`)."""
     from podgrep.errors import MediaError
 
     assert ep.id is not None
     current = ep.media_kept or "original"
+    if current == COPY_FAILED and keep == "opus" and not retry:
+        return None  # failed before: not encoded again at every sync
     path = Path(ep.media_path) if ep.media_path else None
     if path is not None and not _in_cache(path, cache_root):
         return None  # a file of this machine the user added: theirs, not the cache's
@@ -210,12 +218,15 @@ def apply(store: Store, cache_root: Path, ep: Episode, keep: str) -> Applied | N
         copy = opus_copy(cache_root, path, ep.duration)
     except (MediaError, OSError) as exc:
         reason = str(exc) if isinstance(exc, MediaError) else (exc.strerror or str(exc))
+        store.set_media_kept(ep.id, COPY_FAILED, str(path))  # the original, as it was
+        again = f"podgrep keep-media {ep.show_id} opus" if ep.show_id is not None else None
         return Applied(
             ep.id,
-            current,
+            COPY_FAILED,
             before,
             before,
-            note=f"episode {ep.id}: kept its original media (no Opus copy: {reason})",
+            note=f"episode {ep.id}: kept its original media (no Opus copy: {reason})"
+            + (f"; `{again}` tries again" if again else ""),
         )
     store.set_media_kept(ep.id, "opus", str(copy))
     if copy != path:
@@ -228,9 +239,12 @@ def apply_all(
     settings: Settings,
     show_id: int | None = None,
     notify: Callable[[str], None] | None = None,
+    *,
+    retry: bool = False,
 ) -> list[Applied]:
     """Apply each show's choice to its episodes that no longer need their audio (the
-    speakers step done): `podgrep keep-media` for one show, every sync for the library."""
+    speakers step done): `podgrep keep-media` for one show (with `retry`: Opus copies that
+    failed before are tried again), every sync for the library (they are not)."""
     shows = {s.id: s for s in store.list_shows()}
     choices = {sid: effective(settings, s) for sid, s in shows.items()}
     if show_id is None and all(c == "original" for c in choices.values()):
@@ -240,7 +254,7 @@ def apply_all(
         keep = choices.get(ep.show_id, "original")
         if not stricter(keep, ep.media_kept) and ep.media_kept is not None:
             continue
-        applied = apply(store, settings.media_dir, ep, keep)
+        applied = apply(store, settings.media_dir, ep, keep, retry=retry)
         if applied is None:
             continue
         if applied.note and notify is not None:
@@ -322,12 +336,13 @@ def set_show_keep(
 ) -> tuple[Show, list[Applied]]:
     """`podgrep keep-media SHOW KEEP`: the show's choice recorded, and applied at once to its
     episodes that no longer need their audio (a looser choice applies to episodes to come: an
-    original already replaced is not fetched back until a step needs the audio)."""
+    original already replaced is not fetched back until a step needs the audio). An Opus
+    copy that failed before is tried again."""
     keep = check_choice(keep)
     from podgrep.shows import find_show
 
     show = find_show(store, ref)
     assert show.id is not None
     store.set_keep_media(show.id, keep)
-    applied = apply_all(store, settings, show.id, notify)
+    applied = apply_all(store, settings, show.id, notify, retry=True)
     return store.get_show(show.id), applied

@@ -6,6 +6,12 @@ transcript of that model beside the old one, out of search (store/retranscriptio
 resumes it window by window after a kill; once it is complete one transaction swaps it in and
 deletes the old transcript (a publisher's or an import's too). The speakers step carries the
 names a user gave to the voices that match (speakers/carry.py).
+
+A request asks for nothing it cannot run: an episode `add --latest/--since` held back has no
+jobs (`podgrep queue` gives it them), and a paused show's jobs are not claimed, so a
+retranscription there runs only with `--queue-only` (it waits for `podgrep resume`). Media
+kept as a 16 kbps Opus copy (keep_media) is what the new transcript is read from; media not
+kept at all is fetched again by the transcribe step.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from podgrep.domain import Episode, Transcript
 from podgrep.errors import PodgrepError
 from podgrep.shows import find_episode, find_show
 from podgrep.store import Store
+from podgrep.store.backlog import HELD
 
 if TYPE_CHECKING:
     from podgrep.jobs.worker import Reporter, RunSummary
@@ -38,6 +45,8 @@ class Plan:
     same: list[Episode] = field(default_factory=list)  # already `model`'s: nothing to do
     untranscribed: list[Episode] = field(default_factory=list)  # of a show: left to sync
     kept: list[Episode] = field(default_factory=list)  # publisher/import transcript (no --all)
+    held: list[Episode] = field(default_factory=list)  # of a show: held back, not queued
+    paused: int | None = None  # the show, when it is paused: queued only, for its resume
 
     @property
     def episode_ids(self) -> list[int]:
@@ -58,6 +67,7 @@ class Plan:
             "unchanged": ids(self.same),
             "left_to_sync": ids(self.untranscribed),
             "kept": ids(self.kept),
+            "held": ids(self.held),
             "ran": summary is not None,
             "done": sorted(set(summary.episodes_done)) if summary else [],
             "failed": [
@@ -82,7 +92,7 @@ def report(planned: Plan, *, show: str | None = None) -> list[str]:
             )
         for ep in planned.same:
             lines.append(f"Episode {ep.id} is already transcribed with {model}: nothing to do.")
-        return lines
+        return lines + _notes(planned)
     if planned.queued:
         lines.append(
             f"Retranscribing {len(planned.queued)} episode(s) with {model}: each transcript stays"
@@ -100,8 +110,36 @@ def report(planned: Plan, *, show: str | None = None) -> list[str]:
             f"{len(planned.kept)} episode(s) with the publisher's or an imported transcript"
             " kept: --all transcribes them too."
         )
+    if planned.held:
+        sid = planned.held[0].show_id
+        lines.append(
+            f"{len(planned.held)} episode(s) held, not queued (`add --latest/--since`):"
+            f" `podgrep queue --show {sid} --all` queues them."
+        )
     if not planned.queued:
         lines.append(f"Nothing to retranscribe with {model}.")
+    return lines + _notes(planned)
+
+
+def _notes(planned: Plan) -> list[str]:
+    """`note:` lines: the show paused (the work waits for its resume), media kept as Opus."""
+    lines = []
+    if planned.paused is not None and planned.episode_ids:
+        lines.append(
+            f"note: show {planned.paused} is paused: the retranscription runs once"
+            f" `podgrep resume {planned.paused}` resumes it."
+        )
+    opus = [e for e in planned.queued + planned.fresh if e.media_kept == "opus"]
+    if len(opus) == 1:
+        lines.append(
+            f"note: episode {opus[0].id}'s media was kept as a 16 kbps Opus copy: the new"
+            " transcript is read from it."
+        )
+    elif opus:
+        lines.append(
+            f"note: {len(opus)} episodes' media was kept as a 16 kbps Opus copy: their new"
+            " transcripts are read from it."
+        )
     return lines
 
 
@@ -122,13 +160,16 @@ def plan(
     episode: str | None = None,
     show: str | None = None,
     every: bool = False,
+    queue_only: bool = False,
 ) -> Plan:
     """Sort the episodes a retranscribe names by what it will do to each (nothing is changed).
 
     One EPISODE is transcribed again unless its transcript is already `model`'s (one not
     transcribed yet gets `model` for its first transcription). A SHOW's episodes whose
     transcript is Whisper's with another model are; with `every`, also those whose transcript
-    came from the publisher or an import; its episodes not transcribed yet are left to sync.
+    came from the publisher or an import; its episodes not transcribed yet are left to sync,
+    its held ones (`add --latest/--since`) to `podgrep queue`. A held EPISODE is a
+    PodgrepError, and so is work for a paused show unless `queue_only` (then it waits).
     """
     if (episode is None) == (show is None):
         raise PodgrepError(
@@ -139,11 +180,24 @@ def plan(
     result = Plan(model)
     if episode is not None:
         episodes = [find_episode(store, episode)]
+        if episodes[0].status == HELD:
+            eid = episodes[0].id
+            raise PodgrepError(
+                f"Episode {eid} is held, not queued (`add --latest/--since`): `podgrep queue"
+                f" {eid}` queues it, and sync transcribes it"
+            )
+        assert episodes[0].show_id is not None
+        found = store.get_show(episodes[0].show_id)
     else:
         found = find_show(store, str(show), partial=True)
         episodes = sorted(store.list_episodes(found.id), key=lambda e: e.id or 0)
+    if found.paused:
+        result.paused = found.id
     for ep in episodes:
         assert ep.id is not None
+        if ep.status == HELD:
+            result.held.append(ep)
+            continue
         sources = store.transcript_sources(ep.id)
         done = [t for t in sources if t.complete]
         if not done:
@@ -158,6 +212,11 @@ def plan(
             result.kept.append(ep)
         else:
             result.queued.append(ep)
+    if result.paused is not None and result.episode_ids and not queue_only:
+        raise PodgrepError(
+            f"Show {result.paused} is paused: `podgrep resume {result.paused}` first"
+            " (or --queue-only queues the retranscription for then)"
+        )
     return result
 
 

@@ -93,7 +93,7 @@ def set_paused(store: Store, ref: str, paused: bool) -> Show:
 class RemovalPlan:
     """What a removal will take, told to the user before it happens."""
 
-    what: str  # 'show 3 "Title"' or 'episode 12 "Title"'
+    what: str  # "show 3 'Title'" or "episode 12 'Title'" (the title as repr() quotes it)
     show: Show | None
     episode: Episode | None
     removal: Removal

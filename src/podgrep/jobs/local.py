@@ -170,7 +170,8 @@ class _Pipeline:
         that cannot record, a full database) stops the run, and run() raises it."""
         main = self.main
         store = main.ctx.store.for_thread()
-        ctx = StepContext(store, main.ctx.settings, main.ctx.cache, notify=main.ctx.notify)
+        ctx = StepContext(store, main.ctx.settings, main.ctx.cache, notify=main.ctx.notify,
+                          cancel=main.ctx.cancel)  # fmt: skip
         try:
             yield Worker(ctx, worker_id(name), main.keeper, main.wait, main.reporter,
                          main.summary, main.stop)  # fmt: skip

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -25,14 +25,16 @@ if TYPE_CHECKING:
 
 BACKOFF_CAP = 24 * 3600.0  # a failing feed is checked at least once a day
 MIN_SLEEP = 1.0  # between rounds, whatever the arithmetic says: never a busy loop
+MIN_INTERVAL = 1.0  # the shortest schedule taken (`--watch 0.001s` is a typo, not a plan)
+RETRY_SECONDS = 60.0  # a round that stopped on an error is tried again this soon, then later
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _PART_RE = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 
 
 def parse_interval(text: str, *, option: str = "--watch") -> float:
     """Seconds in an interval such as `30s`, `15m`, `1h`, `1h30m`, `2d`, `1w`, or a bare
-    number of seconds (`90`); anything else, zero or negative is an InvalidInput naming
-    `option`."""
+    number of seconds (`90`); anything else, zero, negative or under a second is an
+    InvalidInput naming `option`."""
     given = text.strip().lower().replace(" ", "")
     seconds: float | None = None
     negative = given.startswith("-")
@@ -50,6 +52,8 @@ def parse_interval(text: str, *, option: str = "--watch") -> float:
         )
     if seconds <= 0 or negative:
         raise InvalidInput(f"{option} {text!r} must be longer than zero (e.g. 1h)")
+    if seconds < MIN_INTERVAL:
+        raise InvalidInput(f"{option} {text!r} is too short: at least 1s (e.g. 1h)")
     return seconds
 
 
@@ -97,6 +101,41 @@ def next_check(shows: list[Show], interval: float, now: float) -> float:
     return max(soonest, now + MIN_SLEEP)
 
 
+class DueNow:
+    """A round's choice of shows (the `only` its sync gets): those due at `now`, remembering
+    which it let through. `next_check` then counts each of them as checked at the round's
+    time at the latest, so a show whose check left no mark (`last_checked` not advanced) waits
+    an interval like any other instead of being due again at once (a round a second)."""
+
+    def __init__(self, interval: float, now: float | None = None) -> None:
+        self.interval = interval
+        self.now = time.time() if now is None else now
+        self.chosen: set[int] = set()
+
+    def __call__(self, show: Show) -> bool:
+        if not is_due(show, self.interval, self.now):
+            return False
+        if show.id is not None:
+            self.chosen.add(show.id)
+        return True
+
+    def next_check(self, shows: list[Show], now: float | None = None) -> float:
+        """When the next round should run, after this one (see `next_check`)."""
+        seen = [
+            replace(s, last_checked=self.now)
+            if s.id in self.chosen and (s.last_checked or 0.0) < self.now
+            else s
+            for s in shows
+        ]
+        return next_check(seen, self.interval, time.time() if now is None else now)
+
+
+def retry_wait(interval: float, failures: int) -> float:
+    """The wait before trying again after `failures` rounds in a row stopped on an error:
+    RETRY_SECONDS, doubled each time, never longer than `interval`."""
+    return min(interval, RETRY_SECONDS * 2.0 ** min(max(0, failures - 1), 32))
+
+
 @dataclass
 class Round:
     """What one scheduled round did."""
@@ -129,10 +168,7 @@ def run_round(
     """One round: `sync` (`run_sync`, or the web's) with only the shows due now checked;
     `options` go to it as they are. Returns what was checked and when the next round is."""
     result = Round()
-    now = time.time()
-
-    def due(show: Show) -> bool:
-        return is_due(show, interval, now)
+    due = DueNow(interval)
 
     def checked(found: RefreshResult) -> None:
         if found.show.kind == "feed":
@@ -144,7 +180,7 @@ def run_round(
 
     summary = sync(settings, store, only=due, on_feed=checked, **options)
     result.episodes_done = len(getattr(summary, "episodes_done", []) or [])
-    result.next_check = next_check(store.list_shows(), interval, time.time())
+    result.next_check = due.next_check(store.list_shows())
     return result
 
 
@@ -182,12 +218,15 @@ def watch(
     """Check and sync on a schedule until interrupted (Ctrl-C or SIGTERM: KeyboardInterrupt
     goes up to the caller): a round (`run_round` over `run_sync`), one line, then a sleep
     until the next show is due, at most `interval`. `first` adds options for the first round
-    only (`retry`); `rounds` stops after that many (tests). A user error in the first round
-    (a wrong model) ends it; in a later one it is said and the round tried again an interval
-    later: a watch is left running for days."""
+    only (`retry`); `rounds` stops after that many (tests). `say` gets plain text (no
+    markup). An error in the first round (a wrong model) ends it; in a later one (a full
+    disk, a store away too long, a database locked) it is said in one line and the round tried
+    again after `retry_wait` (a minute, doubling, at most `interval`): a watch is left running
+    for days."""
     from podgrep.jobs.sync import run_sync
 
     done = 0
+    failures = 0  # later rounds in a row that stopped on an error
     with sigterm_interrupts():
         while rounds is None or done < rounds:
             extra = (first or {}) if done == 0 else {}
@@ -195,15 +234,21 @@ def watch(
                 result = run_round(
                     settings, store, interval, run_sync, on_feed=on_feed, **options, **extra
                 )
-            except PodgrepError as exc:
+            except Exception as exc:
                 if done == 0:  # a wrong setting: one line, and the watch never starts
                     raise
-                # a later round (a full disk, a store away too long): said, tried again later
                 done += 1
-                say(f"watch: this round stopped: {exc}; next try in {format_interval(interval)}")
-                sleep(interval)
+                failures += 1
+                wait = retry_wait(interval, failures)
+                why = str(exc) if isinstance(exc, PodgrepError) else f"{type(exc).__name__}: {exc}"
+                why = " ".join(why.split()) or type(exc).__name__  # one line
+                say(f"watch: this round stopped: {why}; next try in {format_interval(wait)}")
+                if rounds is not None and done >= rounds:
+                    break
+                sleep(wait)
                 continue
             done += 1
+            failures = 0
             say(result.line())
             if rounds is not None and done >= rounds:
                 break

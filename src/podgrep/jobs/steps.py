@@ -5,6 +5,7 @@ Each step is idempotent and resumable: it reads what is already stored and does 
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,9 @@ class StepContext:
     settings: Settings
     cache: MediaCache
     notify: Callable[[str], None] | None = None
+    # set to stop the run (a web server shutting down): the step running is given back at its
+    # next progress report, as Ctrl-C gives it back (jobs.worker.Stopped)
+    cancel: threading.Event | None = None
     engine: Engines = field(init=False)  # engine(model): loaded once, reused for every episode
 
     def __post_init__(self) -> None:

@@ -4,6 +4,7 @@ together, so the CLI and the web app cannot drift apart."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,7 @@ def run_sync(
     actors_per_node: int | None = None,
     cpus_per_actor: int = 1,
     only: Callable[[Show], bool] | None = None,
+    stop: threading.Event | None = None,
 ) -> RunSummary:
     """Sync the library in `store`: parked steps back in the queue when `retry` (`on_retry`
     gets how many), every feed re-checked when `refresh` (`on_feed` gets each result, feeds in
@@ -37,7 +39,10 @@ def run_sync(
     transcription) or, given `ray` (a cluster's address), on actors across the cluster
     (`actors_per_node`, `cpus_per_actor`, see jobs.cluster). `on_phase` hears
     "refreshing" and "working"; `notify` gets the steps' notes for the user. `only` checks
-    just the shows it accepts (a scheduled round: those due, see jobs.schedule)."""
+    just the shows it accepts (a scheduled round: those due, see jobs.schedule). Setting `stop`
+    ends the run: the step running is given back at its next progress report, and
+    jobs.worker.Stopped (a KeyboardInterrupt) is raised, as on Ctrl-C (a web server shutting
+    down, see web.sync)."""
     from podgrep.asr.engine import resolve as resolve_model
     from podgrep.fetch import MediaCache
     from podgrep.jobs.local import SyncLock, run_pending
@@ -74,6 +79,10 @@ def run_sync(
                 for result in refresh_all(store, client, only=only):
                     if on_feed is not None:
                         on_feed(result)
+    if stop is not None and stop.is_set():  # stopped while the feeds were checked
+        from podgrep.jobs.worker import Stopped
+
+        raise Stopped("the sync was stopped before its jobs ran")
     if on_phase is not None:
         on_phase("working")
     from podgrep.retention import apply_all  # a stricter keep_media since: finished episodes
@@ -93,7 +102,8 @@ def run_sync(
         )
     cache = MediaCache.for_settings(settings)
     try:
-        return run_pending(StepContext(store, settings, cache, notify=notify), reporter)
+        ctx = StepContext(store, settings, cache, notify=notify, cancel=stop)
+        return run_pending(ctx, reporter)
     finally:
         cache.close()
 

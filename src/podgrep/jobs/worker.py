@@ -144,6 +144,12 @@ class LeaseLost(Exception):  # noqa: N818 - what happened, not an error of the i
     """The worker's lease ran out and another worker took the job over: stop the step."""
 
 
+class Stopped(KeyboardInterrupt):
+    """The run was asked to stop (`StepContext.cancel`: a web server shutting down). Raised at
+    the running step's next progress report, or before a step starts; a KeyboardInterrupt, so
+    the step is given back (pending, lease cleared, attempt not charged) as on Ctrl-C."""
+
+
 @dataclass
 class _Held:
     claim: Claim
@@ -334,20 +340,29 @@ class Worker:
         except NotFoundError:  # removed (`podgrep remove`) since it was claimed
             return False
         self.reporter.start(ep, step)
+        cancel = self.ctx.cancel
+
+        def stopping() -> None:
+            if cancel is not None and cancel.is_set():
+                raise Stopped(f"{self.name} stopped: {step} of episode {episode_id} given back")
+
         with self.keeper.holding(claim) as lost:
 
             def progress(done: float, total: float | None) -> None:
                 if lost.is_set():
                     raise LeaseLost(f"{self.name} lost its lease on {step} of episode {episode_id}")
+                stopping()
                 self.reporter.advance(done, total)
 
             try:
+                stopping()  # stopped between two steps: this one is not begun
                 STEP_FUNCTIONS[step](self.ctx, ep, progress)
             except LeaseLost as exc:
                 self.reporter.finish(ep, step, str(exc))  # the job is another worker's now
                 return False
             except (ModelError, KeyboardInterrupt):
-                # the model is broken for every episode, or the user stopped us: give it back
+                # the model is broken for every episode, or the user (or the server shutting
+                # down: Stopped) stopped us: give it back
                 self.wait(lambda: store.release_job(episode_id, step, claim))
                 raise
             except Exception as exc:

@@ -632,7 +632,19 @@ def _el_text(el: ET.Element) -> str | None:
 
 # --- how often the feed asks to be checked --------------------------------------------------
 
-MAX_CHECK_EVERY = 7 * 86400.0  # a feed asking for longer is still checked weekly
+# What a feed asks is a hint that can lengthen the wait between checks (never shorten it below
+# the schedule's interval), never past a day: a feed saying it releases weekly is still checked
+# daily, so a new episode is seen within a day of its release, whatever the feed claims.
+MAX_CHECK_EVERY = 86400.0
+RELEASE_SHARE = 0.25  # of the release period a feed states: the longest wait it may ask
+# rrule lists that add releases within a FREQ period (FREQ=WEEKLY;BYDAY=MO,TH: two a week),
+# by the FREQs they do that for
+_RRULE_LISTS = {
+    "BYDAY": ("WEEKLY", "MONTHLY", "YEARLY"),
+    "BYMONTHDAY": ("MONTHLY", "YEARLY"),
+    "BYMONTH": ("YEARLY",),
+    "BYHOUR": ("DAILY", "WEEKLY", "MONTHLY", "YEARLY"),
+}
 _FREQ_SECONDS = {"HOURLY": 3600.0, "DAILY": 86400.0, "WEEKLY": 7 * 86400.0,
                  "MONTHLY": 30 * 86400.0, "YEARLY": 365 * 86400.0}  # fmt: skip
 _FREQ_WORDS = {"hourly": 3600.0, "daily": 86400.0, "weekly": 7 * 86400.0,
@@ -641,7 +653,8 @@ _FREQ_WORDS = {"hourly": 3600.0, "daily": 86400.0, "weekly": 7 * 86400.0,
 
 
 def ttl_seconds(text: str | None) -> float | None:
-    """RSS `<ttl>` (minutes a feed may be cached) in seconds; None unless a positive number."""
+    """RSS `<ttl>` (minutes a feed may be cached) in seconds; None unless a positive number.
+    A cache lifetime: respected as it is (check_every caps it at a day)."""
     try:
         minutes = float((text or "").strip())
     except ValueError:
@@ -651,23 +664,32 @@ def ttl_seconds(text: str | None) -> float | None:
 
 def update_frequency_seconds(rrule: str | None, text: str | None) -> float | None:
     """Seconds between releases that a `podcast:updateFrequency` states: its `rrule`
-    (FREQ=HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY, with INTERVAL=n), else its text when it is one
+    (FREQ=HOURLY|DAILY|WEEKLY|MONTHLY|YEARLY, with INTERVAL=n; lists that add releases within
+    the period divide it: FREQ=WEEKLY;BYDAY=MO,TH is 3.5 days), else its text when it is one
     word such as "daily" or "weekly"; None for anything less clear."""
     if rrule:
         parts = dict(
             p.split("=", 1) for p in rrule.upper().replace(" ", "").split(";") if "=" in p
         )
-        unit = _FREQ_SECONDS.get(parts.get("FREQ", ""))
+        freq = parts.get("FREQ", "")
+        unit = _FREQ_SECONDS.get(freq)
         interval = parts.get("INTERVAL", "1")
         if unit is not None and interval.isdigit() and int(interval) > 0:
-            return unit * int(interval)
+            releases = 1
+            for name, freqs in _RRULE_LISTS.items():
+                if freq in freqs and parts.get(name):
+                    releases *= len([v for v in parts[name].split(",") if v])
+            return unit * int(interval) / max(1, releases)
     return _FREQ_WORDS.get((text or "").strip().lower())
 
 
 def check_every(ttl: float | None, frequency: float | None) -> float | None:
-    """The seconds a feed asks between checks: the longer of its ttl and update frequency
-    (both respected), at most MAX_CHECK_EVERY; None when it says neither."""
-    asked = [s for s in (ttl, frequency) if s]
+    """The seconds a feed asks between checks, a hint that may lengthen the schedule's wait:
+    its ttl (a cache lifetime, respected as it is) and a quarter of its release period
+    (`RELEASE_SHARE`: a weekly show is checked at least every 1.75 days, so a new episode is
+    not seen a week late), the longer of the two, at most MAX_CHECK_EVERY (a day); None when
+    it says neither."""
+    asked = [s for s in (ttl, frequency * RELEASE_SHARE if frequency else None) if s]
     return min(max(asked), MAX_CHECK_EVERY) if asked else None
 
 

@@ -42,7 +42,8 @@ class Catalog(Protocol):
     """The shows and episodes of a library, and what their feeds and notes give them."""
 
     def add_show(self, show: Show) -> tuple[int, bool]:
-        """Insert a show unless its feed URL is known; return (id, created)."""
+        """Insert a show unless its feed URL is known; return (id, created). A new show keeps
+        `show.typed`; a known one is left as it is."""
         ...
 
     def mark_remote(self, show_id: int | None, episode_ids: list[int]) -> None:
@@ -101,9 +102,10 @@ class Catalog(Protocol):
         queued (store/backlog.py)."""
         ...
 
-    def measured_speed(self) -> MeasuredSpeed | None:
-        """This library's transcription speed from its finished transcribe jobs; None before
-        any was measured."""
+    def measured_speed(self, model: str | None = None) -> MeasuredSpeed | None:
+        """This library's transcription speed from its finished Whisper transcribe jobs, of
+        `model` when it has enough of them, else of the model with the most (see
+        store/backlog.py); None before any was measured."""
         ...
 
     def get_episode(self, episode_id: int) -> Episode:

@@ -4,16 +4,28 @@ transaction, and pausing a show. A mixin of the SQL stores, written once in port
 Every row of a removed episode goes: its passages (and their vectors), segments (SQLite's
 FTS5 entries through the segments' delete trigger, PostgreSQL's term_docs and
 segment_totals through its statement triggers), transcripts, speakers, chapters, links and
-jobs; a removed show takes its voiceprints too. The media files the removed episodes used
-are returned when no episode left in the library uses the same file or the same bytes: the
-caller deletes them after the commit, so a rolled-back removal never loses a file.
+jobs; a removed show takes its voiceprints too, and a removed episode's show has its
+voiceprints rebuilt from the named speakers left. The media files the removed episodes used
+are returned when no episode left in the library points at the same path (the cache is
+content-addressed, so the same bytes are one path; an Opus copy and the original it was made
+from are two files, each going when its last episode does): the caller deletes them after
+the commit, so a rolled-back removal never loses a file.
+
+Lock order (PostgreSQL): a removal locks the episodes' transcripts FOR UPDATE (by id) before
+it touches a segment, passage or `segment_totals`, and the episode rows and their jobs last.
+Every writer of a transcript's segments or passages takes that transcript's row first too
+(`add_window`, `write_passages`, `complete_transcript`, `save_diarization`,
+`swap_transcript`, `replace_transcript`'s DELETE), so the two meet at the transcript row: one
+waits for the other there, holding nothing the other needs, and a step whose transcript was
+removed finds it gone at its next write. No writer locks an episode row or a job and then
+a transcript in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from podgrep.errors import NotFoundError
 from podgrep.store.base import SqlBase
@@ -39,6 +51,10 @@ class RemovalQueries(SqlBase):
     """remove_show, remove_episode, removal_preview and set_paused."""
 
     for_update = ""  # the store's FOR UPDATE (PostgreSQL); SQLite's BEGIN IMMEDIATE serialises
+
+    if TYPE_CHECKING:  # SpeakerQueries' (store/speakers.py), beside this in the stores' bases
+
+        def refresh_voiceprints(self, show_id: int) -> int: ...
 
     # -- what would go ----------------------------------------------------------------------
 
@@ -73,31 +89,23 @@ class RemovalQueries(SqlBase):
         return [int(r["id"]) for r in rows]
 
     def _unshared_media(self, episode_ids: Sequence[int]) -> list[str]:
-        """The media paths of these episodes that no other episode uses (by path or bytes)."""
-        sql = "SELECT media_path, media_sha256 FROM episodes WHERE {where}"
+        """The media paths of these episodes that no other episode points at. Decided by
+        path, not by bytes: an episode keeping the Opus copy of bytes another keeps the
+        original of shares neither file with it."""
+        sql = "SELECT DISTINCT media_path FROM episodes WHERE {where}"
         rows = self._in("id", episode_ids, sql + " AND media_path IS NOT NULL")
-        mine = {(str(r["media_path"]), r["media_sha256"]) for r in rows}
-        if not mine:
-            return []
-        paths = sorted({p for p, _ in mine})
-        shas = sorted({s for _, s in mine if s})
+        mine = sorted({str(r["media_path"]) for r in rows})
         gone = set(episode_ids)
-        used_paths: set[str] = set()
-        used_shas: set[str] = set()
-        for column, values in (("media_path", paths), ("media_sha256", shas)):
-            for part in [values[i : i + AT_ONCE] for i in range(0, len(values), AT_ONCE)]:
-                marks = ",".join("?" * len(part))
-                for r in self._rows(
-                    "SELECT id, media_path, media_sha256 FROM episodes"  # noqa: S608
-                    f" WHERE {column} IN ({marks})",
-                    part,
-                ):
-                    if int(r["id"]) in gone:
-                        continue
-                    used_paths.add(str(r["media_path"]))
-                    if r["media_sha256"]:
-                        used_shas.add(str(r["media_sha256"]))
-        return sorted(p for p, s in mine if p not in used_paths and (not s or s not in used_shas))
+        used: set[str] = set()
+        for part in [mine[i : i + AT_ONCE] for i in range(0, len(mine), AT_ONCE)]:
+            marks = ",".join("?" * len(part))
+            for r in self._rows(
+                f"SELECT id, media_path FROM episodes WHERE media_path IN ({marks})",  # noqa: S608
+                part,
+            ):
+                if int(r["id"]) not in gone:
+                    used.add(str(r["media_path"]))
+        return [p for p in mine if p not in used]
 
     def removal_preview(
         self, *, show_id: int | None = None, episode_id: int | None = None
@@ -127,10 +135,15 @@ class RemovalQueries(SqlBase):
 
     def remove_episode(self, episode_id: int) -> list[str]:
         """Delete one episode and everything of it in one transaction (as `remove_show`
-        does for each of a show's); return the media paths no other episode uses."""
+        does for each of a show's), and rebuild its show's voiceprints from the named
+        speakers left (a name only this episode taught goes); return the media paths no
+        other episode uses."""
         with self.transaction():
             episodes = self._episode_ids(None, episode_id)
+            show_id = self._value("SELECT show_id FROM episodes WHERE id = ?", (episode_id,))
             media = self._remove_episodes(episodes)
+            if show_id is not None:
+                self.refresh_voiceprints(int(show_id))
         return media
 
     def _remove_episodes(self, episode_ids: list[int]) -> list[str]:
@@ -138,9 +151,10 @@ class RemovalQueries(SqlBase):
         if not episode_ids:
             return []
         media = self._unshared_media(episode_ids)
-        # the transcripts locked first: a step writing a window holds its transcript's row,
-        # then the segment totals (PostgreSQL), so taking them in the same order never
-        # deadlocks with it; it waits, and its next write finds no transcript
+        # the transcripts locked first, before any segment, passage or the segment totals
+        # (PostgreSQL; the lock order in this module's docstring): a step writing to one
+        # holds its row first too, so one of the two waits there and neither deadlocks; a
+        # step that waited finds no transcript at its next write
         transcripts = self._transcript_ids(episode_ids, lock=True)
         for part in _parts(transcripts):
             marks = ",".join("?" * len(part))

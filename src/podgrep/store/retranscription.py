@@ -6,7 +6,10 @@ the PostgreSQL vector), so search, which reads the full-text index alone, never 
 episode twice and stays one index lookup; `transcript_for` already prefers the complete one.
 When the new one is complete, one transaction gives its segments their searchable text, marks
 it complete and deletes every other transcript of the episode with its segments, full-text
-rows and passages (vectors).
+rows and passages (vectors), counting that removal of passages (`_passages_removed`: SQLite's
+in-memory vector index would otherwise take the new passages, which may reuse the removed
+ones' ids, for the old). Until the index step embeds the new transcript, the episode has no
+passages: semantic search finds it again then.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 import time
 from abc import abstractmethod
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from podgrep.store.backlog import HELD
 from podgrep.store.base import SqlBase, hidden
 
 LEAD_WORDS = 8  # as store/sql.py: words of the next segment appended to a searchable text
@@ -39,6 +43,8 @@ def searchable_texts(texts: Sequence[str], shown: Sequence[bool]) -> list[str]:
 class RetranscriptionQueries(SqlBase):
     """A second transcript of an episode written out of search, then swapped in whole."""
 
+    for_update = ""  # the store's FOR UPDATE (PostgreSQL: store/sql.py's SqlStore)
+
     @abstractmethod
     def _index_columns(self, searchable: str) -> dict[str, Any]:
         """The store's own index columns for a searchable text (store/sql.py)."""
@@ -47,20 +53,33 @@ class RetranscriptionQueries(SqlBase):
     def add_words(self, texts: Iterable[str]) -> None:
         """Record the words of `texts` (store/sql.py)."""
 
+    if TYPE_CHECKING:  # RemovalQueries' (store/removal.py), later in the stores' bases
+
+        def _passages_removed(self) -> None: ...
+
     def requeue_transcription(self, episode_ids: Sequence[int], model: str) -> int:
         """Ask for episodes to be transcribed again with `model`: the model recorded on each
         (`episodes.model`) and its transcribe, speakers and index steps pending again with
         fresh attempts (a worker running one of them loses it at its next report); the fetch
-        step stays as it is. One transaction; return how many episodes."""
+        step stays as it is (created pending where it is missing: every step or none). A held
+        episode (no jobs until `podgrep queue`) is left as it is. One transaction; return how
+        many episodes."""
+        from podgrep.store.sql import STEPS  # sql.py imports this mixin
+
         now = time.time()
         n = 0
         with self.transaction():
             for eid in episode_ids:
-                n += self._exec("UPDATE episodes SET model=?, error=NULL WHERE id=?", (model, eid))
+                if not self._exec(
+                    "UPDATE episodes SET model=?, error=NULL WHERE id=? AND status<>?",
+                    (model, eid, HELD),
+                ):
+                    continue
+                n += 1
                 self._many(
                     "INSERT INTO jobs (episode_id, step, updated) VALUES (?,?,?)"
                     " ON CONFLICT DO NOTHING",
-                    [(eid, step, now) for step in REDONE],
+                    [(eid, step, now) for step in STEPS],
                 )
                 self._exec(
                     "UPDATE jobs SET state='pending', attempts=0, error=NULL, lease_until=NULL,"
@@ -117,10 +136,24 @@ class RetranscriptionQueries(SqlBase):
     def swap_transcript(self, episode_id: int, transcript_id: int) -> int:
         """Make a finished transcript the episode's only one, in one transaction: its segments
         searchable, it marked complete, and every other transcript of the episode deleted with
-        its segments, full-text rows and passages (vectors). Return how many were deleted."""
+        its segments, full-text rows and passages (vectors), that removal of passages counted
+        (`_passages_removed`). Return how many were deleted."""
         with self.transaction():
+            # the episode's transcripts before their segments (store/removal.py's lock order)
+            self._rows(
+                f"SELECT id FROM transcripts WHERE episode_id=? ORDER BY id{self.for_update}",
+                (episode_id,),
+            )
             self.publish_transcript(transcript_id)
             self._exec("UPDATE transcripts SET complete=1 WHERE id=?", (transcript_id,))
-            return self._exec(
+            had_passages = self._value(
+                "SELECT 1 AS one FROM passages p JOIN transcripts t ON t.id = p.transcript_id"
+                " WHERE t.episode_id=? AND t.id<>? LIMIT 1",
+                (episode_id, transcript_id),
+            )
+            deleted = self._exec(
                 "DELETE FROM transcripts WHERE episode_id=? AND id<>?", (episode_id, transcript_id)
             )
+            if had_passages is not None:  # gone by the cascade: their ids may come back
+                self._passages_removed()
+            return deleted

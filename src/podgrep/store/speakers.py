@@ -28,6 +28,8 @@ def _vector(blob: bytes | memoryview | None) -> np.ndarray | None:
 class SpeakerQueries(SqlBase):
     """Who spoke in each episode, and the voices each show has learnt."""
 
+    for_update = ""  # the store's FOR UPDATE (PostgreSQL: store/sql.py's SqlStore)
+
     @abstractmethod
     def insert_segments(self, transcript_id: int, segments: list[Segment], window: int) -> None:
         """Append segments to a transcript inside the caller's transaction (store/sql.py)."""
@@ -62,6 +64,11 @@ class SpeakerQueries(SqlBase):
         one transaction — a crash leaves the old transcript or the new one, never a mix.
         """
         with self.transaction():
+            # the episode's transcripts before their segments (store/removal.py's lock order)
+            self._rows(
+                f"SELECT id FROM transcripts WHERE episode_id=? ORDER BY id{self.for_update}",
+                (episode_id,),
+            )
             self._exec(
                 "UPDATE segments SET speaker_id=NULL WHERE transcript_id IN"
                 " (SELECT id FROM transcripts WHERE episode_id=?)",

@@ -261,7 +261,9 @@ class SqlStore(
     # -- shows ----------------------------------------------------------------------------------
 
     def add_show(self, show: Show) -> tuple[int, bool]:
-        """Insert a show unless its feed URL is known; return (id, created)."""
+        """Insert a show unless its feed URL is known; return (id, created). A new show keeps
+        `show.typed` (False: an address the user did not choose, e.g. an outline of a list
+        fetched from a URL); a known one is left as it is."""
         with self.transaction():
             known = self._value("SELECT id FROM shows WHERE feed_url = ?", (show.feed_url,))
             if known is not None:
@@ -269,10 +271,10 @@ class SqlStore(
             # another process may add the same feed at the same moment: one of them makes it
             sid = self._insert(
                 "INSERT INTO shows (feed_url, kind, title, author, description, image, language,"
-                " link, persons_json, etag, last_modified, last_checked, added, check_every)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (feed_url) DO NOTHING",
+                " link, persons_json, etag, last_modified, last_checked, added, check_every,"
+                " typed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (feed_url) DO NOTHING",
                 (show.feed_url, show.kind, *_show_metadata(show), show.last_checked, time.time(),
-                 show.check_every),  # fmt: skip
+                 show.check_every, int(show.typed)),  # fmt: skip
             )
         if not sid:
             return int(
@@ -1037,6 +1039,8 @@ class SqlStore(
     def complete_transcript(self, transcript_id: int) -> None:
         """Mark a transcript finished (searchable, where it was written out of search)."""
         with self.transaction():
+            # its row before its segments (store/removal.py's lock order)
+            self._rows(f"SELECT id FROM transcripts WHERE id=?{self.for_update}", (transcript_id,))
             self.publish_transcript(transcript_id)
             self._exec("UPDATE transcripts SET complete=1 WHERE id=?", (transcript_id,))
 

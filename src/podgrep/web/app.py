@@ -42,6 +42,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if schedule is not None:
         schedule.stop()
+    # the server is stopping (SIGTERM, Ctrl-C): a sync running (scheduled or from the page)
+    # gives its step back to the queue, as `podgrep sync` does on Ctrl-C
+    app.state.web.sync.stop()
     feeds = app.state.web.feeds
     if feeds is not None:
         feeds.close()

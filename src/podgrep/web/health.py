@@ -205,6 +205,8 @@ def feed_health(
     """Health of a feed show, from the live feed when it can be read (None for non-feeds)."""
     if not is_checkable(show):
         return None
+    if show.paused:
+        return stored_checks(show, episodes, PAUSED_NOTE)
     try:
         data = fetch_feed_bytes(client, show.feed_url, deadline, remote=not show.chosen_by_user)
     except FeedError as exc:
@@ -212,6 +214,10 @@ def feed_health(
     return feed_checks(data, show, episodes)
 
 
+PAUSED_NOTE = (
+    "From the stored episodes only: the show is paused, so its feed is not fetched"
+    " (`podgrep resume SHOW` checks it again)"
+)
 PENDING_NOTE = (
     "From the stored episodes for now: the live feed is being checked in the background "
     "(reload in a moment for the full checks)"
@@ -257,9 +263,12 @@ class HealthChecker:
         self, show: Show, episodes: list[Episode], last_error: str | None = None
     ) -> FeedHealth | None:
         """The last result for the show (queuing a fresh check when it is old), else the checks
-        the stored episodes allow; never waits on the network."""
+        the stored episodes allow; never waits on the network. A paused show's feed is not
+        fetched at all: the stored checks, saying so."""
         if not is_checkable(show) or show.id is None:
             return None
+        if show.paused:
+            return stored_checks(show, episodes, PAUSED_NOTE)
         now = time.monotonic()
         with self._lock:
             hit = self._results.get(show.id)

@@ -1,7 +1,9 @@
 """`podgrep serve --sync-every 1h`: scheduled syncs inside the web server. A daemon thread runs
 the rounds `sync --watch` runs (the shows due checked, then every pending job) through the web
 app's own `SyncRunner`, so a sync started from the page and a scheduled one never run at once
-in this server; the next round's time is in the sync status (`next_check`)."""
+in this server; the next round's time is in the sync status (`next_check`). When the server
+stops (SIGTERM, Ctrl-C) the app stops the scheduler, then the running sync: its step is given
+back to the queue, as `podgrep sync` gives it back on Ctrl-C (web.app's lifespan)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import threading
 import time
 
 from podgrep.config import Settings
-from podgrep.jobs.schedule import MIN_SLEEP, is_due, next_check
+from podgrep.jobs.schedule import MIN_SLEEP, DueNow
 from podgrep.runtime import Runtime
 from podgrep.web.sync import SyncRunner
 
@@ -36,8 +38,8 @@ class SyncScheduler:
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop scheduling; a round's sync under way is left to end with the process, as a
-        sync started from the page is."""
+        """Stop scheduling (no round starts after this); a round's sync under way is the
+        runner's to stop (`SyncRunner.stop`, as the app does next)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -54,8 +56,10 @@ class SyncScheduler:
     def _round(self, runtime: Runtime) -> float:
         """One round (or, while a sync from the page runs, waiting for it instead); the
         seconds until the next."""
-        now = time.time()
-        if self.runner.start(only=lambda show: is_due(show, self.every, now)):
+        due = DueNow(self.every)
+        if self._stop.is_set():  # stopped meanwhile: no new round
+            return 0.0
+        if self.runner.start(only=due):
             self.rounds += 1
         while not self.runner.wait(0.5):  # this round's sync, or the one already running
             if self._stop.is_set():
@@ -66,6 +70,6 @@ class SyncScheduler:
         except Exception:  # noqa: BLE001 - a store gone away: the server goes on, and so do we
             self.runner.next_check = time.time() + min(self.every, RETRY_SECONDS)
             return min(self.every, RETRY_SECONDS)
-        when = next_check(shows, self.every, time.time())
+        when = due.next_check(shows)
         self.runner.next_check = when
         return max(MIN_SLEEP, when - time.time())

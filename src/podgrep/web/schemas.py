@@ -161,10 +161,15 @@ class SyncOut(BaseModel):
 class RemovedOut(BaseModel):
     """What a removal took (`podgrep remove`)."""
 
-    removed: str = Field(description='What was removed: show 3 "Title" or episode 12 "Title"')
+    removed: str = Field(
+        description="What was removed: show 3 'Title' or episode 12 'Title' (the title quoted"
+        ' as Python writes a string: "It\'s" when it holds an apostrophe)'
+    )
     episodes: int
     transcripts: int
-    media_files: int = Field(description="Media files deleted (those no other show used)")
+    media_files: int = Field(
+        description="Media files deleted (those no episode left in the library points at)"
+    )
     bytes_freed: int
 
 

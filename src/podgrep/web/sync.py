@@ -24,7 +24,7 @@ class SyncProgress:
     running: bool = False
     started: float | None = None
     finished: float | None = None
-    phase: str = "idle"  # idle | refreshing | working | done | failed
+    phase: str = "idle"  # idle | refreshing | working | done | failed | stopped
     episode_id: int | None = None
     episode: str | None = None
     step: str | None = None
@@ -40,6 +40,9 @@ class SyncProgress:
     error: str | None = None
 
 
+STOP_WAIT = 30.0  # seconds a server shutting down waits for the running step to be given back
+
+
 class SyncRunner:
     """Runs `refresh + run_pending` (what `podgrep sync` does) in one thread at a time."""
 
@@ -48,6 +51,7 @@ class SyncRunner:
         self._lock = threading.Lock()
         self._progress = SyncProgress()
         self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()  # the running sync's: set by stop()
         self.next_check: float | None = None  # the next scheduled round (serve --sync-every)
 
     def snapshot(self) -> dict[str, Any]:
@@ -75,14 +79,25 @@ class SyncRunner:
             if self._thread is not None and self._thread.is_alive():
                 return False
             self._progress = SyncProgress(running=True, started=time.time(), phase="starting")
+            self._cancel = threading.Event()
             self._thread = threading.Thread(
                 target=self._run,
-                args=(retry, refresh, only, on_feed),
+                args=(retry, refresh, only, on_feed, self._cancel),
                 name="podgrep-sync",
                 daemon=True,
             )
             self._thread.start()
             return True
+
+    def stop(self, timeout: float | None = STOP_WAIT) -> bool:
+        """Stop the running sync (the server is shutting down): the step running is given back
+        to the queue at its next progress report (pending, lease cleared, attempt not
+        charged), as `podgrep sync` gives it back on Ctrl-C; waits up to `timeout` for that.
+        Return whether no sync runs any more (one still running past `timeout` ends with the
+        process: its lease runs out and the next sync on this machine takes the job over)."""
+        with self._lock:
+            self._cancel.set()
+        return self.wait(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the running sync to end; return False on timeout."""
@@ -143,9 +158,11 @@ class SyncRunner:
         refresh: bool,
         only: Callable[[Show], bool] | None = None,
         on_feed: Callable[[RefreshResult], None] | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         from podgrep.errors import DiskFullError, full_disk_cause
         from podgrep.jobs.sync import run_sync
+        from podgrep.jobs.worker import Stopped
 
         settings = self.settings
 
@@ -168,8 +185,11 @@ class SyncRunner:
                     on_feed=checked,
                     on_phase=lambda phase: self._update(phase=phase),
                     only=only,
+                    stop=cancel,
                 )
             self._update(phase="done")
+        except Stopped:  # the server is shutting down: the step running was given back
+            self._update(phase="stopped", error="stopped with the server")
         except PodgrepError as exc:
             self._update(phase="failed", error=str(exc))
         except Exception as exc:  # noqa: BLE001 - a crashed sync must still say why on the page

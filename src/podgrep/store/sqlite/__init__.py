@@ -285,7 +285,9 @@ class SqliteStore(SqlStore):
         """Store a transcript's passages (first idx, last idx, start, end) with their unit
         vectors, as int8 rows with a scale each. They replace the transcript's passages of any
         model: passages embedded by a model no longer used would still be found by the keyword
-        side of hybrid search."""
+        side of hybrid search. Replaced ones count as a removal (`_passages_removed`): the
+        new rows can take the old ones' ids, leaving count and largest id as they were, and
+        the in-memory index (vectors.py) would keep the old vectors."""
         from podgrep.semantic.index import quantize
 
         if len(spans):
@@ -293,7 +295,8 @@ class SqliteStore(SqlStore):
         else:
             rows, scales = vectors.astype("int8"), vectors[:, 0]
         with self.transaction():
-            self._exec("DELETE FROM passages WHERE transcript_id=?", (transcript_id,))
+            if self._exec("DELETE FROM passages WHERE transcript_id=?", (transcript_id,)):
+                self._passages_removed()
             self._many(
                 'INSERT INTO passages (transcript_id, first_idx, last_idx, start, "end", model,'
                 " vector, scale) VALUES (?,?,?,?,?,?,?,?)",
