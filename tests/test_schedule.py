@@ -491,6 +491,27 @@ def _given_back_and_resumed(home: Path, kept: int, text: str, **env: str) -> Non
 SMALL_WINDOWS = {"PODGREP_WINDOW_SECONDS": "3"}  # jfk.flac in several windows, each committed
 
 
+@pytest.mark.parametrize("verb", [["sync"], ["worker", "--until-done"]])
+def test_sigterm_stops_a_plain_sync_or_worker_cleanly(
+    served: Served,
+    tmp_path: Path,
+    spawn: Callable[..., tuple[subprocess.Popen[bytes], Path]],
+    verb: list[str],
+) -> None:
+    """Not only a watch: SIGTERM (systemd, docker stop) stops any command as Ctrl-C does."""
+    home = tmp_path / "home"
+    url = served.write_feed(f"term-{verb[0]}.xml", "Stopped", [("Ask Not", f"t-{verb[0]}", *JFK)])
+    assert invoke(["add", url], home)[0] == 0
+    proc, log = spawn(*verb, "--home", str(home), **SMALL_WINDOWS)
+    kept = _frozen_mid_transcription(proc, home, log)
+    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(signal.SIGCONT)
+    code, text = _stop(proc, log)
+    assert code in (1, 130), text
+    assert "Traceback" not in text, text
+    _given_back_and_resumed(home, kept, text, **SMALL_WINDOWS)
+
+
 def test_sigterm_mid_transcription_gives_the_step_back_and_the_next_run_resumes(
     served: Served, tmp_path: Path, spawn: Callable[..., tuple[subprocess.Popen[bytes], Path]]
 ) -> None:

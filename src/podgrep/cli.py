@@ -550,7 +550,8 @@ def status(ctx: typer.Context, home: HomeOpt = None, as_json: JsonOpt = False) -
         where = str(settings.home) if store.kind == "sqlite" else store.location
         from podgrep.retention import media_use
 
-        media = media_use(store, settings.media_dir)  # bytes of the cache the library uses
+        # bytes of podgrep's own media (cache and uploads) the library uses
+        media = media_use(store, settings.media_dir, settings.home / "uploads")
     if as_json:
         out.print_json(
             json.dumps(
@@ -1483,10 +1484,17 @@ def _disk_full(exc: BaseException) -> PodgrepError:
 
 def main() -> None:
     """Entry point for the `podgrep` script."""
+    import signal
     import sqlite3
 
     from podgrep.errors import full_disk_cause
 
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # SIGTERM (systemd, docker stop, kill) stops as Ctrl-C does: the step running is given
+    # back to the queue and the next run resumes it (`serve` installs its own handlers)
+    signal.signal(signal.SIGTERM, interrupted)
     try:
         app()
     except (sqlite3.Error, OSError) as exc:

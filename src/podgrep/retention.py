@@ -299,13 +299,14 @@ class MediaUse:
     by_show: dict[int, int]
 
 
-def media_use(store: Store, cache_root: Path) -> MediaUse:
-    """Disk used by the cache files the library points at, in all and per show (a file shared
-    by two shows counts once in the total, and in each show's)."""
+def media_use(store: Store, cache_root: Path, *more_roots: Path) -> MediaUse:
+    """Disk used by the files the library points at inside podgrep's own folders (the media
+    cache, and `more_roots` such as the web uploads), in all and per show (a file shared by
+    two shows counts once in the total, and in each show's)."""
     sizes: dict[str, int] = {}
     by_show: dict[int, int] = {}
     seen: set[tuple[int, str]] = set()
-    root = cache_root.resolve()
+    roots = [r.resolve() for r in (cache_root, *more_roots)]
     for show_id, path in store.media_files():
         if (show_id, path) in seen:
             continue
@@ -313,7 +314,7 @@ def media_use(store: Store, cache_root: Path) -> MediaUse:
         if path not in sizes:
             p = Path(path)
             try:
-                inside = p.resolve().is_relative_to(root)
+                inside = any(p.resolve().is_relative_to(r) for r in roots)
             except OSError:
                 inside = False
             sizes[path] = _size(p) if inside else 0

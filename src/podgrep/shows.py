@@ -178,6 +178,8 @@ def carry_out(store: Store, settings: Settings, plan: RemovalPlan) -> Removed:
         media = store.remove_episode(plan.episode.id)
     files = freed = 0
     for path in deletable(owned_roots(settings), media):
+        if store.episodes_using(str(path)):
+            continue  # an episode fetched the same bytes since the removal: it needs them
         size = _size(path)
         try:
             path.unlink()

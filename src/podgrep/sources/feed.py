@@ -686,9 +686,9 @@ def update_frequency_seconds(rrule: str | None, text: str | None) -> float | Non
 def check_every(ttl: float | None, frequency: float | None) -> float | None:
     """The seconds a feed asks between checks, a hint that may lengthen the schedule's wait:
     its ttl (a cache lifetime, respected as it is) and a quarter of its release period
-    (`RELEASE_SHARE`: a weekly show is checked at least every 1.75 days, so a new episode is
-    not seen a week late), the longer of the two, at most MAX_CHECK_EVERY (a day); None when
-    it says neither."""
+    (`RELEASE_SHARE`, so a new episode is not seen a period late), the longer of the two, at
+    most MAX_CHECK_EVERY (a day: a weekly show is still checked daily); None when it says
+    neither."""
     asked = [s for s in (ttl, frequency * RELEASE_SHARE if frequency else None) if s]
     return min(max(asked), MAX_CHECK_EVERY) if asked else None
 

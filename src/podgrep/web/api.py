@@ -347,6 +347,11 @@ def get_audio(episode_id: Id, state: State) -> Response:
     remote = safe_url(ep.media_url)
     if remote and _playable_remotely(state, ep, remote):
         return RedirectResponse(remote, status_code=307)
+    if ep.media_kept == "none":
+        raise NotFoundError(
+            f"The audio of episode {episode_id} is not kept (keep_media = none) and its"
+            " enclosure cannot be played from here"
+        )
     raise NotFoundError(f"The audio of episode {episode_id} is not downloaded yet: sync it first")
 
 

@@ -31,7 +31,7 @@ Errors are JSON `{"detail": "…"}`: 400 bad query or a Host name the server doe
 to, 401 token missing, 403 cross-site write, 404 unknown id, 409 sync already running, 413 upload
 too large, 415 not audio, 422 invalid body, 503 the library's store cannot be reached (try again
 later). When the server is bound to an address other than loopback, or was given a token, the
-write endpoints (POST) need `Authorization: Bearer TOKEN`."""
+write endpoints (POST, DELETE) need `Authorization: Bearer TOKEN`."""
 
 
 @asynccontextmanager

@@ -55,6 +55,6 @@ def serve(
         say(f"Syncing on a schedule: each feed checked every {every} (or as it asks)")
     if token:
         source = "generated for this run" if generated else "from PODGREP_TOKEN / --token"
-        say(f"Changes (add, upload, sync, retry) need the token ({source}): {token}")
+        say(f"Changes (add, upload, sync, retry, pause, remove) need the token ({source}): {token}")
         say(f"Open http://{shown}:{port}/#token={token} to use it in this browser.")
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
