@@ -130,6 +130,8 @@ def _no_durations(kind: str, n: int) -> str:
     """Why a source's queued episodes have no durations yet, by the kind of source."""
     if kind == "feed":
         return "the feed gives no durations"
+    if kind == "playlist":
+        return "the playlist gives no durations"
     if kind in ("file", "folder"):
         return (
             "its length is read when it is transcribed"

@@ -876,6 +876,40 @@ def search(
             print(f"{h.show}\t{h.episode}\t{timestamp(h.start)}\t{marked}")
 
 
+@app.command()
+def context(
+    ctx: typer.Context,
+    words: Annotated[str, typer.Argument(help="A word or phrase, matched as search matches it.")],
+    show: Annotated[
+        str | None, typer.Option("--show", help="Only this show (id, feed URL or title).")
+    ] = None,
+    episode: Annotated[
+        str | None, typer.Option("--episode", help="Only this episode (id, guid or title).")
+    ] = None,
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A word tree: every time WORDS were said, with what came before and after, grouped by
+    the words that follow, each with its second and episode."""
+    from podgrep.shows import find_episode, find_show
+    from podgrep.word_tree import render_text, word_tree
+
+    settings = _settings(ctx, home)
+    with _store(settings) as store:
+        ep = find_episode(store, episode) if episode else None
+        show_id = find_show(store, show, partial=True).id if show and ep is None else None
+        tree = word_tree(store, words, show_id=show_id, episode_id=ep.id if ep else None)
+    if as_json:
+        print(json.dumps(tree.as_dict(), ensure_ascii=False))
+    if not tree.count:
+        where = "that episode" if ep else "that show" if show else "the library"
+        err.print(escape(f"{words!r} is not said in {where}."))
+        raise typer.Exit(1)
+    if not as_json:
+        for line in render_text(tree, timestamp):
+            print(line)
+
+
 def _episode_ref(store: Store, ref: str) -> int:
     from podgrep.shows import find_episode
 
@@ -1326,6 +1360,58 @@ def serve(
         say=err.print,
         sync_every=every,
     )
+
+
+@app.command()
+def mcp(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    http: Annotated[
+        bool, typer.Option("--http", help="Serve streamable HTTP on 127.0.0.1 (default: stdio).")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="TCP port with --http.")] = 8766,
+    base_url: Annotated[
+        str,
+        typer.Option("--base-url", help="Where `podgrep serve` answers, for the deep links."),
+    ] = "http://127.0.0.1:8765",
+    allow_writes: Annotated[
+        bool,
+        typer.Option("--allow-writes", help="Also offer the add and sync tools (changes)."),
+    ] = False,
+) -> None:
+    """Serve the library to AI assistants over MCP: search, transcripts, shows, episodes,
+    chapters (podgrep.mcp_server)."""
+    from podgrep.mcp_server import check_base_url
+    from podgrep.mcp_server import serve as serve_mcp
+
+    check_base_url(base_url)  # before anything starts: one line, exit 1
+    serve_mcp(
+        _settings(ctx, home), http=http, port=port, base_url=base_url, allow_writes=allow_writes
+    )
+
+
+@app.command()
+def publish(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Folder to write the site into.")],
+    show_ref: Annotated[
+        str | None, typer.Option("--show", help="Only this show (id, feed URL or title).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="Where the folder will be served (https://…/): needed for each show's feed.xml.",
+        ),
+    ] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Write a static Podcasting 2.0 site: pages with player and transcript, transcript JSON,
+    WebVTT and chapters files, client-side search and (with --base-url) each feed show's
+    feed.xml; a re-run rewrites only what changed."""
+    from podgrep.publish.cli import run_publish
+
+    run_publish(_settings(ctx, home), folder, show_ref, base_url, out.print, err.print)
 
 
 @app.command("import")

@@ -14,7 +14,7 @@ from podgrep import net, opml
 from podgrep.backlog import Backlog
 from podgrep.domain import Episode, Show
 from podgrep.errors import FeedError, PodgrepError, SourceError
-from podgrep.sources import feed, local, url
+from podgrep.sources import feed, local, playlist, url
 from podgrep.store import Store
 
 
@@ -23,7 +23,7 @@ class AddResult:
     """What `podgrep add` did."""
 
     show: Show
-    kind: str  # feed | url | file | folder
+    kind: str  # feed | playlist | url | file | folder
     created: bool
     new_episodes: list[int] = field(default_factory=list)
 
@@ -48,7 +48,7 @@ def _store_show(
     store: Store, show: Show, episodes: list[Episode], backlog: Backlog | None = None
 ) -> tuple[int, bool, list[int]]:
     show_id, created = store.add_show(show)
-    if not created and show.kind == "feed":
+    if not created and show.kind in ("feed", playlist.KIND):
         store.update_show(show_id, show)
     playable = [e for e in episodes if e.media_url]
     hold = backlog.held(playable) if backlog is not None else ()  # backlog.py: `--latest`
@@ -190,7 +190,15 @@ def _add_url(
     if guard is not None and guard.restricted:
         # yt-dlp makes its own connections, which the guard cannot watch
         raise SourceError(f"{target} is not a feed or a media file podgrep can add from here")
-    page = url.page_episode(target)
+    try:  # one flat yt-dlp listing: a channel or playlist to follow, or a single page
+        listed: dict | None = playlist.list_page(target)
+    except PodgrepError:
+        listed = None
+    if listed is not None and playlist.is_playlist(listed):
+        show, episodes, _ = playlist.show_of(listed, target, net.content_rules(base, target))
+        sid, created, new = _store_show(store, show, episodes, backlog)
+        return AddResult(store.get_show(sid), playlist.KIND, created, new)
+    page = url.page_from_info(listed, target) if listed is not None else None
     if page is not None:
         sid, created, new = _store_show(store, url.urls_show(), [page])
         return AddResult(store.get_show(sid), "url", created, new)
@@ -266,6 +274,11 @@ def refresh(store: Store, show: Show, client: httpx.Client) -> RefreshResult:
     if show.kind == "feed":
         return _apply(store, show, _fetch(show, client), net.guard_of(client))
     try:
+        if show.kind == playlist.KIND:  # a channel or playlist: listed again (playlist.py)
+            listed, entries = playlist.check(show, net.guard_of(client))
+            store.update_show(show.id, listed)
+            new = store.add_episodes(show.id, entries)
+            return RefreshResult(store.get_show(show.id), new)
         if show.kind == "local" and show.feed_url != local.FILES_SHOW_URL:
             folder = _local_path(show.feed_url)
             assert folder is not None

@@ -80,7 +80,7 @@ def check_wait(show: Show, interval: float) -> float:
 def next_due(show: Show, interval: float) -> float | None:
     """When `show` is due for its next check (Unix time; 0 for never checked), or None: never
     (a paused show; a show of single URLs, which has nothing to check)."""
-    if show.paused or show.kind not in ("feed", "local"):
+    if show.paused or show.kind not in ("feed", "playlist", "local"):
         return None
     if show.last_checked is None:
         return 0.0
@@ -171,7 +171,7 @@ def run_round(
     due = DueNow(interval)
 
     def checked(found: RefreshResult) -> None:
-        if found.show.kind == "feed":
+        if found.show.kind in ("feed", "playlist"):
             result.checked += 1
         result.new_episodes += len(found.new_episodes)
         result.failed += bool(found.error)

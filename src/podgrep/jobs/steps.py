@@ -78,12 +78,19 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
     elif (
         ep.media_type == url_source.YTDLP_TYPE
         and show is not None
-        and show.kind == "url"
+        and show.kind in ("url", "playlist")
         and not ep.remote
     ):
-        # only pages the user added (url.page_episode): yt-dlp makes its own connections,
-        # which no guard watches, so a feed's enclosure (or a remote caller's URL) never
-        # reaches it whatever its type
+        # only pages the user added (url.page_episode) and the entries of playlists the user
+        # added (sources/playlist.py): yt-dlp makes its own connections, which no guard
+        # watches, so a feed's enclosure (or a remote caller's URL) never reaches it
+        rules = content_guard(ctx, ep, show)
+        if show.kind == "playlist" and not net.may_reach(rules, ep.media_url):
+            raise MediaError(
+                f"Episode {ep.id} of {show.feed_url} is at {ep.media_url}, a loopback, private or "
+                "reserved address podgrep does not fetch for a playlist's entries: add it to "
+                "allow_networks in podgrep.toml (PODGREP_ALLOW_NETWORKS) if it is yours"
+            )
         downloads = ctx.cache.root / "partial" / "yt-dlp"
         ctx.cache.ensure_space()
         kbps = ctx.settings.min_download_kbps

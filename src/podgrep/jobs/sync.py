@@ -114,5 +114,5 @@ def _checked_since(store: Store, began: float) -> bool:
     return all(
         (show.last_checked or 0) >= began
         for show in store.list_shows()
-        if show.kind == "feed" and not show.paused
+        if show.kind in ("feed", "playlist") and not show.paused
     )

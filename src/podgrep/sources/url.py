@@ -239,8 +239,12 @@ def page_episode(url: str, deadline: float | None = None) -> Episode | None:
     not finish within `deadline` seconds, PAGE_DEADLINE by default: a page that drips must not
     hang `add`)."""
     info = _extract(url, PAGE_DEADLINE if deadline is None else deadline)
-    if not info:
-        return None
+    return page_from_info(info, url) if info else None
+
+
+def page_from_info(info: dict[str, Any], url: str) -> Episode | None:
+    """The episode `page_episode` makes of yt-dlp's info about a page (its first entry for
+    a playlist), or None when it lists nothing."""
     if info.get("_type") == "playlist":
         entries = [e for e in info.get("entries") or [] if isinstance(e, dict)]
         if not entries:

@@ -320,7 +320,7 @@ def _playable_remotely(state: WebState, ep: Any, url: str) -> bool:
     fetch it itself, so a hostile enclosure cannot aim visitors' browsers at their network."""
     with state.store() as store:
         show = store.get_show(ep.show_id)
-    if show.kind != "feed":  # a URL the user added: theirs to play from wherever it is
+    if show.kind not in ("feed", "playlist"):  # a URL the user added: theirs to play from anywhere
         return True
     rules = net.content_guard(state.settings, show.feed_url, remote=not show.chosen_by_user)
     return net.may_reach(rules, url)

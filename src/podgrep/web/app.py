@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from podgrep import __version__
 from podgrep.config import Settings
 from podgrep.errors import PodgrepError
-from podgrep.web import api, pages
+from podgrep.web import api, pages, word_views
 from podgrep.web.render import page
 from podgrep.web.safety import HostGuard, ResponseHeaders, host_rule
 from podgrep.web.state import DEFAULT_UPLOAD_MB, WebState
@@ -93,6 +93,8 @@ def create_app(
     app.mount("/static/app", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(word_views.api_router)
+    app.include_router(word_views.page_router)
     _errors(app)
     return app
 

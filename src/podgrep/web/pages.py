@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from podgrep.domain import Show
 from podgrep.errors import NotFoundError, PodgrepError, StoreError
 from podgrep.formats import FORMATS
-from podgrep.web import views
+from podgrep.web import views, word_views
 from podgrep.web.api import Id, State, audio_src
 from podgrep.web.overview import history_svg
 from podgrep.web.render import page
@@ -124,12 +124,14 @@ def episode_page(
         transcript = store.transcript_for(episode_id)
         links = views.links_for(store, episode_id)
         speakers = store.list_speakers(episode_id)
+        terms = word_views.episode_terms(state, store, episode_id) if transcript else []
     chapters = views.chapters_for(state, ep)
     return page(
         request,
         "episode.html",
         links=links,
         speakers=speakers,
+        terms=terms,
         title=ep.title,
         ep=ep,
         show=show,

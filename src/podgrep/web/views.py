@@ -10,7 +10,7 @@ from podgrep.domain import Chapter, Episode, SharedLink, Show, ShowCounts, Store
 from podgrep.enrich.chapters import chapters_from_notes
 from podgrep.store import Store
 from podgrep.web.health import FeedHealth
-from podgrep.web.overview import Overview, overview, top_words
+from podgrep.web.overview import Overview, overview
 from podgrep.web.safety import safe_url
 from podgrep.web.schemas import EpisodeOut, ShowOut
 from podgrep.web.state import WebState
@@ -111,13 +111,12 @@ class Glance:
 
 
 def glance(state: WebState, store: Store, show: Show, episodes: list[Episode]) -> Glance:
-    """Totals, cadence, monthly history and most-said words (words cached until text changes)."""
+    """Totals, cadence, monthly history and most-said words: the show's key terms against
+    the library and general English (see web/word_views.py; cached until a show changes)."""
+    from podgrep.web.word_views import show_terms
+
     assert show.id is not None
-    version = store.show_version(show.id)
-    words = state.cached(
-        ("words", state.settings.store, show.id, version),
-        lambda: top_words(store.show_texts(show.id or 0)),
-    )
+    words = [(t.term, t.count) for t in show_terms(state, store, show.id)]
     return Glance(overview(episodes), words)
 
 
