@@ -366,3 +366,23 @@ def test_http_with_writes(home: Path, served: Served, tmp_path: Path) -> None:
 def test_cli_refuses_a_bad_base_url(home: Path) -> None:
     code, _, err = invoke(["mcp", "--base-url", "javascript:alert(1)"], home)
     assert code == 1 and "--base-url 'javascript:alert(1)' is not an http(s) URL" in err
+
+
+def test_read_transcript_leaves_out_hidden_segments(home: Path, tmp_path: Path) -> None:
+    """A segment flagged a hallucination is kept for the record but never shown: the
+    transcript the assistant reads leaves it out, as search and the web app do."""
+    import sqlite3
+
+    from podgrep.mcp_server import Library
+
+    lib = tmp_path / "lib"
+    shutil.copytree(home, lib)
+    with sqlite3.connect(lib / "podgrep.db") as db:
+        db.execute("UPDATE segments SET flags = 'hallucination' WHERE text LIKE '%Davos%'")
+    library = Library(load_settings(lib), BASE)
+    got = library.read_transcript(2, None, None)
+    texts = [s.text for s in got.segments]
+    assert len(texts) == 5 and not any("Davos" in t for t in texts), texts
+    assert any("Zurich, thanks" in t for t in texts)
+    ranged = library.read_transcript(2, 12, 45)
+    assert [s.start for s in ranged.segments] == [12.0, 31.0]

@@ -163,16 +163,43 @@ def test_a_page_without_media_and_a_dead_link_are_one_line(served, tmp_path: Pat
 def test_entries_on_addresses_the_guard_refuses_are_left_out(served, tmp_path: Path):
     """The playlist's address is the user's; what it lists is the page's content: an entry
     on another loopback address (127.0.0.2, not the machine the page was named by) is not
-    followed, and a page of nothing else is refused in one line."""
+    followed (a note says so on add and on sync), an entry whose own page puts its media
+    there is refused before yt-dlp downloads it, a page of nothing else is refused in one
+    line, and a page down to one player still lists it."""
     _copies(served, "guarded.flac")
     port = served.url("").split(":")[2].split("/")[0]
     inside = f"http://127.0.0.2:{port}/guarded.flac"
-    page = _page(served, "guarded.html", "Guarded", ["guarded.flac", inside])
+    _page(served, "guarded-entry.html", "Entry", [inside])  # its media on 127.0.0.2
+    page = _page(served, "guarded.html", "Guarded", ["guarded.flac", inside, "guarded-entry.html"])
     home = tmp_path / "home"
     code, out, err = invoke(["add", page], home)
     assert code == 0, err
-    assert "1 new, 1 episodes" in out
-    assert [e.media_url for e in _episodes(home)] == [served.url("guarded.flac")]
+    assert "2 new, 2 episodes" in out
+    note = f"note: 1 entry of {page} left out: its address is not reachable under its rules"
+    assert note in " ".join(err.split())
+    assert sorted(e.media_url for e in _episodes(home)) == [
+        served.url("guarded-entry.html"),
+        served.url("guarded.flac"),
+    ]
+    code, _, err = invoke(["sync"], home)
+    flat = " ".join(err.split())
+    assert note in flat
+    assert f"would download from {inside}, a loopback, private or reserved address" in flat
+    by_url = {e.media_url: e for e in _episodes(home)}
+    assert by_url[served.url("guarded.flac")].status == "indexed"
+    assert by_url[served.url("guarded-entry.html")].status != "indexed"
+
+    # down to one player: yt-dlp reads a single video, still this playlist's one entry
+    _page(served, "guarded.html", "Guarded", ["guarded.flac"])
+    code, _, err = invoke(["sync"], home)
+    assert "feed error" not in err and "no longer lists" not in err
+    store = open_store(str(home / "podgrep.db"))
+    try:
+        (show,) = store.list_shows()
+    finally:
+        store.close()
+    assert (show.check_failures, show.title) == (0, "Guarded")
+    assert len(_episodes(home)) == 2
     only = _page(served, "inside.html", "Inside", [inside, f"http://10.0.0.1:{port}/x.flac"])
     code, _, err = invoke(["add", only], home)
     assert code == 1
@@ -220,3 +247,65 @@ def test_a_site_listing_of_videos_becomes_episodes():
     assert playlist.is_playlist({**one, "extractor": "youtube:tab"})
     assert not playlist.is_playlist({"_type": "video", "extractor": "generic"})
     assert next_due(Show(id=1, feed_url="u", title="t", kind="playlist", paused=True), 60) is None
+
+
+def test_a_channel_root_lists_the_videos_of_its_tabs_not_the_tabs():
+    """yt-dlp's flat listing of a channel's root (youtube.com/@X) nests one playlist per
+    tab (Videos, Shorts, Live): their entries are the episodes, each once, never a tab's own
+    address; a tab listed without entries is listed once more (at most MAX_TABS), and one
+    that still has none is told in a note."""
+
+    def video(v: str) -> dict:
+        return {
+            "_type": "url",
+            "ie_key": "Youtube",
+            "url": f"https://video.example.com/watch?v={v}",
+        }
+
+    def tab(name: str, entries: list | None) -> dict:
+        found = {
+            "_type": "playlist" if entries is not None else "url",
+            "ie_key": "YoutubeTab",
+            "title": f"A Channel - {name}",
+            "url": f"https://video.example.com/@a/{name.lower()}",
+            "webpage_url": f"https://video.example.com/@a/{name.lower()}",
+        }
+        return found if entries is None else {**found, "entries": entries}
+
+    info = {
+        "_type": "playlist",
+        "extractor": "youtube:tab",
+        "title": "A Channel",
+        "webpage_url": "https://video.example.com/@a",
+        "entries": [
+            tab("Videos", [video("one"), video("two")]),
+            tab("Shorts", [video("short"), video("one")]),  # a video in two tabs: once
+            tab("Live", None),  # not listed by yt-dlp: an unresolved tab
+        ],
+    }
+    rules = net.Guard(restricted=True, resolve=(("video.example.com", "93.184.215.14"),))
+    show, episodes, refused = playlist.show_of(info, "https://video.example.com/@a", rules)
+    urls = [e.media_url for e in episodes]
+    assert urls == [f"https://video.example.com/watch?v={v}" for v in ("one", "two", "short")]
+    assert refused == 0 and not any("/@a/" in u for u in urls)
+    assert playlist.unlisted(info) == ["A Channel - Live"]
+    (line,) = playlist.notes(info, "https://video.example.com/@a", refused)
+    assert "1 playlist(s) inside https://video.example.com/@a not listed (A Channel - Live)" in line
+
+    # the unlisted tab listed once more; many such tabs: at most MAX_TABS listings
+    asked: list[str] = []
+
+    def lister(where: str) -> dict:
+        asked.append(where)
+        return {"_type": "playlist", "entries": [video("live")]}
+
+    playlist.expand_tabs(info, "https://video.example.com/@a", lister)
+    assert asked == ["https://video.example.com/@a/live"]
+    _, episodes, _ = playlist.show_of(info, "https://video.example.com/@a", rules)
+    assert [e.media_url for e in episodes][-1] == "https://video.example.com/watch?v=live"
+    assert playlist.unlisted(info) == [] and playlist.notes(info, "u", 0) == []
+    many = {"_type": "playlist", "entries": [tab(f"T{i}", None) for i in range(5)]}
+    asked.clear()
+    playlist.expand_tabs(many, "https://video.example.com/@a", lister)
+    assert len(asked) == playlist.MAX_TABS
+    assert len(playlist.unlisted(many)) == 5 - playlist.MAX_TABS

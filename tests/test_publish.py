@@ -18,6 +18,7 @@ from tests.support.server import LocalServer
 from tests.support.web import HOSTILE_SEGMENT
 
 BASE = "https://pods.example.org/site/"
+PODCAST = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -126,7 +127,7 @@ def test_named_speaker_becomes_podcast_person_and_rerun_writes_only_that(
     d = f"episodes/{jfk.id}/"  # type: ignore[attr-defined]
     assert changed == {
         d + "index.html", d + "transcript.json", d + "transcript.vtt",
-        "search-index.js", "shows/1/feed.xml", ".podgrep-publish.json",
+        "search/s/0.js", "shows/1/feed.xml", ".podgrep-publish.json",
     }  # fmt: skip
     assert "John F. Kennedy" in (folder / d / "index.html").read_text()
     with (folder / "shows/1/feed.xml").open("rb") as fh:
@@ -147,6 +148,139 @@ def test_without_base_url_no_feed_and_foreign_folder_refused(home: Path, tmp_pat
     assert (tmp_path / "b" / "index.html").read_text() == "mine"
     code, out, err = invoke(["publish", str(tmp_path / "c"), "--base-url", "file:///etc/"], home)
     assert code == 1 and "http(s)" in err
+
+
+RICH = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"
+     xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:podcast="https://podcastindex.org/namespace/1.0">
+<channel>
+  <title>Data Talk</title>
+  <link>{base}/</link>
+  <description>Test show</description>
+  <copyright>&#169; 2023 Data Talk</copyright>
+  <itunes:category text="Technology"><itunes:category text="Tech News"/></itunes:category>
+  <itunes:explicit>false</itunes:explicit>
+  <podcast:funding url="https://donate.example.org/">Support the show</podcast:funding>
+  <podcast:guid>917393e3-1b1e-5cef-ace4-edaa54e1f810</podcast:guid>
+  <item>
+    <title>Yannic Kilcher on Open Assistant</title>
+    <guid isPermaLink="false">ep-conv-a</guid>
+    <pubDate>Mon, 10 Jul 2023 10:00:00 GMT</pubDate>
+    <enclosure url="{base}/conversation_a.mp3" type="audio/mpeg" length="1000"/>
+    <itunes:episode>7</itunes:episode>
+    <content:encoded><![CDATA[<p>Rich <b>notes</b></p>]]></content:encoded>
+    <podcast:chapters url="https://cdn.example.org/theirs.json" type="application/json+chapters"/>
+  </item>
+  <item>
+    <title>Ask Not</title>
+    <guid isPermaLink="false">https://pods.example.org/ask-not</guid>
+    <pubDate>Tue, 11 Jul 2023 10:00:00 GMT</pubDate>
+    <enclosure url="{base}/jfk.flac" type="audio/flac" length="1000"/>
+  </item>
+  <item>
+    <title>Not transcribed</title>
+    <guid>never-published</guid>
+  </item>
+</channel>
+</rss>
+"""
+
+
+def test_republished_feed_keeps_the_original(home: Path, served, tmp_path: Path):
+    """The feed as served (fetched by a real sync) is republished whole, with the tags added."""
+    podcastparser = pytest.importorskip("podcastparser")
+    own = tmp_path / "home"
+    shutil.copytree(home, own)
+    (served.root / "rich.xml").write_text(RICH.format(base=served.url("").rstrip("/")))
+    with open_store(own / "podgrep.db") as store:
+        assert store.feed_xml(1) is not None  # kept by `add`
+        store.move_show(1, served.url("rich.xml"))
+        store._exec("UPDATE shows SET etag=NULL, last_modified=NULL")  # type: ignore[attr-defined]
+        jfk = next(e for e in store.list_episodes() if e.guid == "ep-jfk")
+        store._exec(  # type: ignore[attr-defined]
+            "UPDATE episodes SET guid='https://pods.example.org/ask-not' WHERE guid='ep-jfk'"
+        )
+        label = store.list_speakers(jfk.id or 0)[0].label
+        store.rename_speaker(jfk.id or 0, label, "John F. Kennedy")
+    code, out, err = invoke(["sync"], own)
+    assert code == 0, err
+    code, out, err = invoke(["publish", str(tmp_path / "s"), "--base-url", BASE], own)
+    assert code == 0, err
+    assert "rebuilt" not in err
+    xml = (tmp_path / "s/shows/1/feed.xml").read_bytes()
+    served_xml = (served.root / "rich.xml").read_bytes()
+    # the original's bytes, in order, with only insertions
+    rest = iter(xml)
+    assert all(b in rest for b in served_xml)
+    for kept in (
+        b'<itunes:category text="Technology"><itunes:category text="Tech News"/>',
+        b"<podcast:funding url=", b"<copyright>&#169; 2023", b"<podcast:guid>",
+        b"<content:encoded><![CDATA[<p>Rich <b>notes</b></p>]]>", b"<itunes:episode>7<",
+        b'<guid isPermaLink="false">https://pods.example.org/ask-not</guid>',
+        b"<title>Not transcribed</title>",
+    ):  # fmt: skip
+        assert kept in xml, kept
+    assert xml.count(b"chapters url=") == 2  # theirs kept (not ours added), ours for Ask Not
+    assert b"theirs.json" in xml
+    with (tmp_path / "s/shows/1/feed.xml").open("rb") as fh:
+        parsed = podcastparser.parse(BASE + "shows/1/feed.xml", fh)
+    by_guid = {e["guid"]: e for e in parsed["episodes"]}
+    eps = {e.guid: e for e in episodes(own).values()}  # type: ignore[attr-defined]
+    conv, ask = eps["ep-conv-a"], eps["https://pods.example.org/ask-not"]
+    for ep in (conv, ask):
+        d = f"{BASE}episodes/{ep.id}/"  # type: ignore[attr-defined]
+        assert by_guid[ep.guid]["transcript_url"] in (d + "transcript.json", d + "transcript.vtt")  # type: ignore[attr-defined]
+    assert by_guid[ask.guid]["chapters_json_url"].endswith(f"episodes/{ask.id}/chapters.json")  # type: ignore[attr-defined]
+    assert [p["name"] for p in by_guid[ask.guid]["persons"]] == ["John F. Kennedy"]  # type: ignore[attr-defined]
+    assert by_guid[conv.guid]["description_html"] == "<p>Rich <b>notes</b></p>"  # type: ignore[attr-defined]
+    fp = feedparser.parse(xml)
+    assert not fp.bozo, fp.get("bozo_exception")
+    assert [t.term for t in fp.feed.tags] == ["Technology", "Tech News"]
+    assert fp.feed.rights == "\u00a9 2023 Data Talk" and "itunes_explicit" in fp.feed
+    assert fp.feed.podcast_funding == {"url": "https://donate.example.org/"}
+    assert fp.feed.podcast_guid == "917393e3-1b1e-5cef-ace4-edaa54e1f810"
+    entries = {e.id: e for e in fp.entries}
+    assert entries["ep-conv-a"].content[0].value == "<p>Rich <b>notes</b></p>"
+    assert entries["ep-conv-a"].itunes_episode == "7"
+    assert entries[ask.guid].guidislink is False  # type: ignore[attr-defined]
+    # feedparser names tags of a namespace it does not know by their prefix (the last wins)
+    tags = {k.split("_", 1)[1]: v for k, v in entries[ask.guid].items() if k.startswith("podcast")}  # type: ignore[attr-defined]
+    d = f"{BASE}episodes/{ask.id}/"  # type: ignore[attr-defined]
+    assert tags["chapters"] == {"url": d + "chapters.json", "type": "application/json+chapters"}
+    vtt = tags["transcript"]
+    assert (vtt["url"], vtt["rel"]) == (d + "transcript.vtt", "captions")
+    assert tags["person"] == {"role": "guest"}
+    assert len(fp.entries) == 3
+
+
+def test_republish_refuses_entities_and_atom():
+    from podgrep.domain import Episode
+    from podgrep.publish.original import republish
+    from podgrep.publish.rss import PublishedItem
+
+    item = PublishedItem(Episode(1, 1, "g", "t"), transcript_json="https://x.example/t.json")
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]>'
+        b"<rss><channel><item><guid>g</guid><title>&b;</title></item></channel></rss>"
+    )
+    assert republish(bomb, [item]) is None
+    external = (
+        b'<?xml version="1.0"?><!DOCTYPE rss SYSTEM "file:///etc/passwd">'
+        b"<rss><channel><item><guid>g</guid></item></channel></rss>"
+    )
+    plain = external.replace(b'<!DOCTYPE rss SYSTEM "file:///etc/passwd">', b"")
+    assert republish(plain, [item]) is not None
+    out = republish(external, [item])
+    assert out is None or b"root:" not in out
+    atom = b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>g</id></entry></feed>'
+    assert republish(atom, [item]) is None
+    # a document bound to the first URI keeps its prefix; a UTF-16 one stays UTF-16
+    first = plain.replace(b"<rss>", f'<rss xmlns:p20="{PODCAST}">'.encode())
+    assert b"<p20:transcript url=" in (republish(first, [item]) or b"")
+    wide = republish("<?xml version='1.0' encoding='utf-16'?>".encode("utf-16")
+                     + plain.split(b"?>", 1)[1].decode().encode("utf-16-le"), [item])  # fmt: skip
+    assert wide is not None and "<podcast:transcript" in wide.decode("utf-16")
 
 
 # -- the site in a real browser ---------------------------------------------------------------
@@ -195,14 +329,22 @@ def wait_time_near(page: object, seconds: float, tolerance: float) -> None:
 
 def test_search_in_the_browser_then_the_player_seeks(page, static: LocalServer, home: Path):
     conv = episodes(home)["ep-conv-a"]
+    fetched: list[str] = []
+    page.on("request", lambda r: "/search/" in r.url and fetched.append(r.url.split("/search/")[1]))
     page.goto(static.url("index.html"))
     assert page.locator(".show-card").count() == 1
+    assert fetched == []  # nothing of the index until a search
     assert "Data Talk" in page.locator(".show-card").inner_text()
     page.get_by_role("searchbox", name="Search every transcript").fill('"preaching to the choir"')
     page.keyboard.press("Enter")
     hit = page.locator("li.hit").first
     hit.wait_for()
     assert hit.locator("mark").first.inner_text().lower() == "preaching to the choir"
+    # the index's start, the shards of the words' first two letters, the text they point into
+    shards = sorted(p.name for p in (static.root / "search" / "w").iterdir())
+    words = [f for f in fetched if f.startswith("w/")]
+    assert fetched[0] == "meta.js" and len(words) == 4 < len(shards)
+    assert {f for f in fetched if f.startswith("s/")} == {"s/0.js"}
     link = hit.locator("a.hit-link")
     href = link.get_attribute("href")
     assert href.startswith(f"episodes/{conv.id}/index.html#t=")  # type: ignore[attr-defined]
@@ -248,3 +390,67 @@ def test_manifest_removes_only_its_own_files(tmp_path: Path):
     (site / MANIFEST).write_text('{"files": {"../victim.txt": "x", "index.html": "y"}}')
     write_site(site, {"index.html": b"a2"})
     assert outside.read_text() == "keep"
+
+
+def test_site_is_written_file_by_file(tmp_path: Path):
+    from podgrep.publish.manifest import write_site
+
+    site = tmp_path / "site"
+    seen: list[str] = []
+
+    def files() -> Iterator[tuple[str, bytes]]:
+        for n in range(3):
+            # each file is on disk before the next one is even made
+            assert all((site / rel).read_bytes() == rel.encode() for rel in seen)
+            rel = f"episodes/{n}/index.html"
+            seen.append(rel)
+            yield rel, rel.encode()
+
+    report = write_site(site, files())
+    assert report.written == seen and len(seen) == 3
+    assert write_site(site, files_again := iter([(r, r.encode()) for r in seen])).unchanged == seen
+    assert next(files_again, None) is None
+    with pytest.raises(ValueError, match="twice"):
+        write_site(site, iter([("a.html", b"1"), ("a.html", b"2")]))
+
+
+def test_playlist_entry_links_its_page_not_a_player(home: Path, tmp_path: Path):
+    own = tmp_path / "home"
+    shutil.copytree(home, own)
+    page_url = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    with open_store(own / "podgrep.db") as store:
+        jfk = next(e for e in store.list_episodes() if e.guid == "ep-jfk")
+        store._exec(  # type: ignore[attr-defined]
+            "UPDATE episodes SET media_type='yt-dlp', media_url=? WHERE id=?", (page_url, jfk.id)
+        )
+    code, out, err = invoke(["publish", str(tmp_path / "s")], own)
+    assert code == 0, err
+    html = (tmp_path / "s" / "episodes" / str(jfk.id) / "index.html").read_text()
+    assert "<audio" not in html
+    assert f'<a href="{page_url.replace("&", "&amp;")}" rel="noopener noreferrer nofollow">' in html
+    other = next(e for e in episodes(own).values() if e.guid == "ep-conv-a")  # type: ignore[attr-defined]
+    assert "<audio" in (tmp_path / "s" / "episodes" / str(other.id) / "index.html").read_text()  # type: ignore[attr-defined]
+
+
+def test_raw_feed_kept_in_both_stores_and_copied(pg_url: str, tmp_path: Path):
+    """SQLite's BLOB and PostgreSQL's bytea hand back the bytes as kept; `db copy` takes them
+    along; a feed over the cap is not kept."""
+    from podgrep.domain import Show
+    from podgrep.store import copy
+    from podgrep.store.sql import FEED_XML_MAX
+
+    raw = b'<?xml version="1.0"?>\n<rss>\x00\xff\xfe caf\xc3\xa9</rss>'
+    source = open_store(tmp_path / "a.db")
+    sid, _ = source.add_show(Show(None, "https://example.org/feed.xml", "T", kind="feed"))
+    assert source.feed_xml(sid) is None
+    source.set_feed_xml(sid, raw)
+    assert source.feed_xml(sid) == raw
+    target = open_store(pg_url)
+    try:
+        copy.copy_library(source, target)
+        assert target.feed_xml(sid) == raw
+        target.set_feed_xml(sid, b"x" * (FEED_XML_MAX + 1))
+        assert target.feed_xml(sid) is None
+    finally:
+        source.close()
+        target.close()

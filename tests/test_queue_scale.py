@@ -151,6 +151,7 @@ def test_migration_fills_the_queue_of_an_existing_library(tmp_path: Path) -> Non
         " ALTER TABLE shows DROP COLUMN paused; ALTER TABLE shows DROP COLUMN keep_media;"
         " ALTER TABLE shows DROP COLUMN check_every; ALTER TABLE shows DROP COLUMN check_failures;"
         " ALTER TABLE episodes DROP COLUMN model; ALTER TABLE episodes DROP COLUMN media_kept;"
+        " ALTER TABLE shows DROP COLUMN feed_xml;"
         " PRAGMA user_version = 4;"
     )
     db.close()

@@ -113,7 +113,7 @@ def test_context_cli_tree(web: WebLibrary):
 
     def walk(node: dict, path: list[str]) -> list[tuple[list[str], dict]]:
         found = [(path, o) for o in node["occurrences"]]
-        assert node["count"] == len(found) + sum(b["count"] for b in node["branches"]) or path
+        assert node["count"] == len(found) + sum(b["count"] for b in node["branches"]), path
         counts = [b["count"] for b in node["branches"]]
         assert counts == sorted(counts, reverse=True)
         for b in node["branches"]:
@@ -146,6 +146,8 @@ def test_context_cli_errors(web: WebLibrary):
     assert code == 1 and "No show is 'No Such Show'" in err
     code, out, err = invoke(["context", "xylophonist"], web.home)
     assert code == 1 and "is not said in the library" in err
+    code, out, err = invoke(["context", "open", "--show", "Data Talk", "--episode", "1"], web.home)
+    assert code == 1 and not out and "not both" in err and len(err.strip().splitlines()) == 1
 
 
 def test_context_api_and_page_escape_transcript_text(client: TestClient, web: WebLibrary):
@@ -182,3 +184,68 @@ def test_phrase_across_a_segment_boundary():
     tree = build_tree("open assistant", found)
     assert [b.words for b in tree.root.branches] == ["in zurich", "shipped fast"]
     assert len(tree.root.occurrences) == 1 and tree.count == 3
+
+
+def test_word_caches_keep_only_the_latest_version(web: WebLibrary, monkeypatch):
+    """A sync writes a window at a time, each a new `show_version`: page views meanwhile keep
+    one copy of each show's and the library's counts, the latest, not one per version."""
+    from podgrep.web import word_views
+
+    real = word_views._versions
+    bumps: list[int] = []
+
+    def moving(store):  # the show gains a segment before every request
+        bumps.append(bump := len(bumps) + 1)
+        return tuple(
+            (sid, (eps, seg + bump) if sid == web.data_talk else (eps, seg))
+            for sid, (eps, seg) in real(store)
+        )
+
+    monkeypatch.setattr(word_views, "_versions", moving)
+    app = create_app(load_settings(web.home))
+    with TestClient(app, base_url="http://127.0.0.1") as c:
+        first = c.get(f"/api/shows/{web.data_talk}/words").json()
+        for _ in range(6):
+            assert c.get(f"/api/shows/{web.data_talk}/words").json() == first
+            assert c.get(f"/api/episodes/{web.conversation}/words").status_code == 200
+        kept = word_views.caches(app.state.web)
+    for cache in (kept.show_counts, kept.library, kept.terms):
+        keys = [k for k, _ in cache.versions()]
+        assert keys and len(keys) == len(set(keys)), cache.versions()
+    assert len(kept.library) == 1 and len(kept.terms) == 2
+    with open_store(web.home / "podgrep.db") as store:
+        latest = store.show_version(web.data_talk)[1] + bumps[-1]
+    shows = dict(kept.show_counts.versions())
+    assert len(bumps) == 13 and shows[(app.state.web.settings.store, web.data_talk)][1] == latest
+
+
+def test_latest_cache_bounds_its_keys():
+    from podgrep.web.word_views import LatestCache
+
+    cache: LatestCache[int] = LatestCache(3)
+    made: list[tuple[str, int]] = []
+
+    def make(key: str, version: int) -> int:
+        return cache.get(key, version, lambda: made.append((key, version)) or version)
+
+    for version in range(5):
+        for key in "ab":
+            assert make(key, version) == version
+    assert cache.versions() == [("a", 4), ("b", 4)] and len(made) == 10
+    assert make("a", 4) == 4 and len(made) == 10  # kept
+    for key in "cde":
+        make(key, 0)
+    assert [k for k, _ in cache.versions()] == ["c", "d", "e"]
+
+
+def test_web_word_tree_reads_a_bounded_number_of_transcripts(web: WebLibrary):
+    """Over the whole library a request stops after its transcript limit, `truncated`; the
+    CLI's tree (no limit) reads them all."""
+    from podgrep.word_tree import word_tree
+
+    with open_store(web.home / "podgrep.db") as store:
+        full = word_tree(store, "you")
+        capped = word_tree(store, "you", max_transcripts=1)
+        assert not full.truncated and full.episodes >= 2
+        assert capped.truncated and capped.episodes == 1 and 0 < capped.count < full.count
+        assert not word_tree(store, "you", max_transcripts=10_000).truncated

@@ -269,6 +269,8 @@ def add(
                 f"{verb} {result.kind} [bold]{escape(result.show.title)}[/] "
                 f"(show {result.show.id}): {len(result.new_episodes)} new, {total} episodes"
             )
+            for line in result.notes:  # what a playlist's listing left out
+                err.print(f"note: {escape(line)}")
             if result.new_episodes:  # what a sync is about to do (backlog.py)
                 new = set(result.new_episodes)
                 got = [e for e in store.list_episodes(result.show.id) if e.id in new]
@@ -419,6 +421,8 @@ def sync(
             err.print(f"[red]feed error[/] {title}: {escape(result.error)}")
         elif result.new_episodes:
             err.print(f"{title}: {len(result.new_episodes)} new episode(s)")
+        for line in result.notes:  # what a playlist's listing left out
+            err.print(f"note: {escape(line)}")
 
     with _store(settings) as store:
         reporter = ConsoleReporter(err)
@@ -894,6 +898,9 @@ def context(
     from podgrep.shows import find_episode, find_show
     from podgrep.word_tree import render_text, word_tree
 
+    if show and episode:
+        err.print("Give --show or --episode, not both (an episode is in one show).")
+        raise typer.Exit(1)
     settings = _settings(ctx, home)
     with _store(settings) as store:
         ep = find_episode(store, episode) if episode else None

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -102,26 +102,41 @@ def words_of(text: str) -> list[str]:
     return [fold(w).replace("’", "'") for w in _WORD.findall(text)]
 
 
-def count(texts: Iterable[str]) -> Counts:
-    """Words, bigrams and trigrams of `texts` (segment texts), counted by stem; phrases never
-    cross a segment's or a sentence's end."""
-    out = Counts()
-    grams = out.grams
-    forms = out.forms
+def _sentences(texts: Iterable[str]) -> Iterator[tuple[list[str], list[str]]]:
+    """The words of each sentence of `texts` and their stems."""
     for text in texts:
         for sentence in _SENTENCE_END.split(text):
             words = words_of(sentence)
-            if not words:
-                continue
-            stems = [stem(w) for w in words]
-            out.tokens += len(words)
-            for i, (w, s) in enumerate(zip(words, stems, strict=True)):
-                grams[s] += 1
-                forms.setdefault(s, Counter())[w] += 1
-                for k in (2, 3):
-                    if i + k <= len(words):
-                        key = " ".join(stems[i : i + k])
-                        grams[key] += 1
+            if words:
+                yield words, [stem(w) for w in words]
+
+
+def count(texts: Iterable[str]) -> Counts:
+    """Words, bigrams and trigrams of `texts` (segment texts), counted by stem; phrases never
+    cross a segment's or a sentence's end.
+
+    Two passes: the first counts every gram, the second keeps the surface forms of the words
+    and of the phrases said more than once (nothing reads a phrase said once by its forms:
+    it is neither a key term nor kept by `pruned`), so a long show does not hold a Counter
+    for each of its (mostly once-said) trigrams."""
+    texts = texts if isinstance(texts, list | tuple) else list(texts)
+    out = Counts()
+    grams = out.grams
+    for words, stems in _sentences(texts):
+        out.tokens += len(words)
+        for i in range(len(words)):
+            grams[stems[i]] += 1
+            for k in (2, 3):
+                if i + k <= len(words):
+                    grams[" ".join(stems[i : i + k])] += 1
+    forms = out.forms
+    for words, stems in _sentences(texts):
+        for i, (w, s) in enumerate(zip(words, stems, strict=True)):
+            forms.setdefault(s, Counter())[w] += 1
+            for k in (2, 3):
+                if i + k <= len(words):
+                    key = " ".join(stems[i : i + k])
+                    if grams[key] > 1:
                         forms.setdefault(key, Counter())[" ".join(words[i : i + k])] += 1
     return out
 

@@ -26,6 +26,7 @@ class AddResult:
     kind: str  # feed | playlist | url | file | folder
     created: bool
     new_episodes: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what it left out, for `note:` lines
 
 
 def http_client(
@@ -183,6 +184,7 @@ def _add_url(
                 assert known.id is not None
                 store.move_show(known.id, target)
         sid, created, new = _store_show(store, show, episodes, backlog)
+        store.set_feed_xml(sid, bytes(data))  # republished by `podgrep publish`
         return AddResult(store.get_show(sid), "feed", created, new)
     if feeds_only:
         feed.parse_feed(data, target)  # its reason, e.g. "a web page, not a podcast feed"
@@ -195,9 +197,12 @@ def _add_url(
     except PodgrepError:
         listed = None
     if listed is not None and playlist.is_playlist(listed):
-        show, episodes, _ = playlist.show_of(listed, target, net.content_rules(base, target))
+        show, episodes, refused = playlist.show_of(
+            listed, target, net.content_rules(base, target)
+        )
         sid, created, new = _store_show(store, show, episodes, backlog)
-        return AddResult(store.get_show(sid), playlist.KIND, created, new)
+        notes = playlist.notes(listed, target, refused)
+        return AddResult(store.get_show(sid), playlist.KIND, created, new, notes)
     page = url.page_from_info(listed, target) if listed is not None else None
     if page is not None:
         sid, created, new = _store_show(store, url.urls_show(), [page])
@@ -216,6 +221,7 @@ class RefreshResult:
     new_episodes: list[int] = field(default_factory=list)
     not_modified: bool = False
     error: str | None = None
+    notes: list[str] = field(default_factory=list)  # what it left out, for `note:` lines
 
 
 FEED_CHECKS_AT_ONCE = 8  # feeds fetched in parallel during a sync: one slow server holds no other
@@ -253,6 +259,8 @@ def _apply(
         assert got.show is not None
         got.show.etag, got.show.last_modified = got.etag, got.last_modified
         store.update_show(show.id, got.show)
+        if got.raw is not None:
+            store.set_feed_xml(show.id, got.raw)  # republished by `podgrep publish`
         new = store.add_episodes(show.id, [e for e in got.episodes if e.media_url])
         if got.moved_to:  # the feed moved for good: follow it, episodes and all
             rules = net.content_rules(guard, show.feed_url, remote=not show.chosen_by_user)
@@ -275,10 +283,10 @@ def refresh(store: Store, show: Show, client: httpx.Client) -> RefreshResult:
         return _apply(store, show, _fetch(show, client), net.guard_of(client))
     try:
         if show.kind == playlist.KIND:  # a channel or playlist: listed again (playlist.py)
-            listed, entries = playlist.check(show, net.guard_of(client))
+            listed, entries, notes = playlist.check(show, net.guard_of(client))
             store.update_show(show.id, listed)
             new = store.add_episodes(show.id, entries)
-            return RefreshResult(store.get_show(show.id), new)
+            return RefreshResult(store.get_show(show.id), new, notes=notes)
         if show.kind == "local" and show.feed_url != local.FILES_SHOW_URL:
             folder = _local_path(show.feed_url)
             assert folder is not None

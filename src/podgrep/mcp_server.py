@@ -8,9 +8,11 @@ search --json`), `read_transcript` (a time range with speakers), `list_shows`,
 `sync`, are registered only with `allow_writes`, and go the CLI's ways (`library.add_source`,
 `jobs.sync.run_sync`); an address an assistant gives is treated as remote content: http(s)
 only, held to the network guard (public addresses and `allow_networks`), and marked remote
-so later fetches keep to the content rules. A user error is an MCP tool error (`isError`)
-with podgrep's one line; nothing but the protocol is written to stdout (the SDK points fd 1
-at stderr while serving; logs go to stderr)."""
+so later fetches keep to the content rules. Over HTTP there is no token: the server listens on
+loopback only and refuses other `Host`s and `Origin`s (browsers, DNS rebinding), but any
+process on this machine can call it, the write tools too when they are on. A user error is an
+MCP tool error (`isError`) with podgrep's one line; nothing but the protocol is written to
+stdout (the SDK points fd 1 at stderr while serving; logs go to stderr)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from podgrep.config import Settings
 from podgrep.domain import Episode, Segment
 from podgrep.errors import PodgrepError, QueryError
 from podgrep.runtime import Runtime
+from podgrep.store.base import hidden
 
 # the CLI imports this module only for `podgrep mcp`, and the SDK only when the server is built
 
@@ -107,7 +110,10 @@ class TranscriptRange(BaseModel):
 class ShowInfo(BaseModel):
     id: int
     title: str
-    kind: str = Field(description="feed, url (media or pages) or local (files)")
+    kind: str = Field(
+        description="feed, playlist (a video channel or playlist), url (media or pages) or"
+        " local (files)"
+    )
     author: str | None = None
     feed_url: str | None = Field(None, description="The feed's address (http(s) only)")
     episodes: int
@@ -307,7 +313,11 @@ class Library:
                 f"Episode {episode_id} ({ep.title!r}) has no transcript yet (status"
                 f" {ep.status}): it is transcribed by the next sync"
             )
-        chosen = [s for s in transcript.segments if _within(s, start, end)]
+        chosen = [
+            s
+            for s in transcript.segments
+            if not hidden(",".join(s.flags)) and _within(s, start, end)
+        ]
         truncated = len(chosen) > SEGMENTS_MAX
         shown = chosen[:SEGMENTS_MAX]
         return TranscriptRange(
@@ -631,7 +641,12 @@ def serve(
             return
         print(
             f"podgrep MCP server on http://127.0.0.1:{port}/mcp"
-            + (" (write tools on)" if allow_writes else " (read-only)"),
+            + (
+                " (write tools on, with no token: any process on this machine can call add"
+                " and sync)"
+                if allow_writes
+                else " (read-only)"
+            ),
             file=sys.stderr,
             flush=True,
         )

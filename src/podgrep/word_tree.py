@@ -26,6 +26,7 @@ from podgrep.words import fold, stem, tokens
 DEPTH = 4  # words of right context the tree branches on
 CONTEXT = 10  # words of context shown on each side
 MAX_OCCURRENCES = 1000
+WEB_TRANSCRIPTS = 300  # the most transcripts one web request reads (`/api/context`, `/context`)
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)  # as words.tokens splits
 _SENTENCE_END = re.compile(r"[.!?…]")
 
@@ -97,7 +98,7 @@ class WordTree:
     count: int
     episodes: int
     root: Branch
-    truncated: bool = False  # more than MAX_OCCURRENCES: the first ones only
+    truncated: bool = False  # more than MAX_OCCURRENCES, or transcripts left unread (web)
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON."""
@@ -248,8 +249,11 @@ def word_tree(
     *,
     show_id: int | None = None,
     episode_id: int | None = None,
+    max_transcripts: int | None = None,
 ) -> WordTree:
-    """The word tree of `query` across one episode, one show's episodes or the library."""
+    """The word tree of `query` across one episode, one show's episodes or the library, the
+    oldest episodes first; it stops (`truncated`) at `MAX_OCCURRENCES` occurrences or, when
+    given, after reading `max_transcripts` transcripts with more left to read."""
     stems = query_stems(query)
     if episode_id is not None:
         episodes = [store.get_episode(episode_id)]
@@ -257,10 +261,17 @@ def word_tree(
         episodes = store.list_episodes(show_id)
     found: list[tuple[Occurrence, list[str]]] = []
     truncated = False
+    read = 0
     for ep in sorted(episodes, key=lambda e: e.id or 0):
+        if max_transcripts is not None and read == max_transcripts:
+            truncated = store.transcript_for(ep.id or 0) is not None  # more to read
+            if truncated:
+                break
+            continue
         transcript = store.transcript_for(ep.id or 0)
         if transcript is None:
             continue
+        read += 1
         for hit in occurrences(_shown(transcript.segments), stems, ep):
             if len(found) == MAX_OCCURRENCES:
                 truncated = True

@@ -21,6 +21,7 @@ from podgrep.config import Settings
 from podgrep.domain import Episode, Segment, Show
 from podgrep.errors import DiskFullError, FetchError, MediaError, full_disk_cause
 from podgrep.fetch import MediaCache
+from podgrep.sources import playlist
 from podgrep.sources import url as url_source
 from podgrep.store import Store
 
@@ -84,12 +85,18 @@ def fetch(ctx: StepContext, ep: Episode, progress: Progress) -> None:
         # only pages the user added (url.page_episode) and the entries of playlists the user
         # added (sources/playlist.py): yt-dlp makes its own connections, which no guard
         # watches, so a feed's enclosure (or a remote caller's URL) never reaches it
-        rules = content_guard(ctx, ep, show)
-        if show.kind == "playlist" and not net.may_reach(rules, ep.media_url):
+        # (a playlist's entry: its address and its chosen format's, checked before; DNS can
+        # change since the listing, and the entry's page can put its media anywhere)
+        refused = (
+            playlist.unreachable_media(ep.media_url, content_guard(ctx, ep, show))
+            if show.kind == "playlist"
+            else None
+        )
+        if refused is not None:
             raise MediaError(
-                f"Episode {ep.id} of {show.feed_url} is at {ep.media_url}, a loopback, private or "
-                "reserved address podgrep does not fetch for a playlist's entries: add it to "
-                "allow_networks in podgrep.toml (PODGREP_ALLOW_NETWORKS) if it is yours"
+                f"Episode {ep.id} of {show.feed_url} would download from {refused}, a loopback, "
+                "private or reserved address podgrep does not fetch for a playlist's entries: "
+                "add it to allow_networks in podgrep.toml (PODGREP_ALLOW_NETWORKS) if it is yours"
             )
         downloads = ctx.cache.root / "partial" / "yt-dlp"
         ctx.cache.ensure_space()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -52,9 +53,12 @@ def read_manifest(folder: Path) -> dict[str, str]:
         return {}
 
 
-def write_site(folder: Path, files: dict[str, bytes]) -> WriteReport:
-    """Make `folder` hold exactly `files` (relative path → bytes) of what podgrep publishes,
-    writing only the files whose content changed."""
+def write_site(
+    folder: Path, files: Mapping[str, bytes] | Iterable[tuple[str, bytes]]
+) -> WriteReport:
+    """Make `folder` hold exactly `files` (relative path → bytes, or (path, bytes) pairs as
+    they are made: each is written and let go, so a site is never all in memory) of what
+    podgrep publishes, writing only the files whose content changed."""
     if folder.exists() and not folder.is_dir():
         raise InvalidInput(f"{folder} is a file: give publish a folder")
     old = read_manifest(folder)
@@ -65,9 +69,11 @@ def write_site(folder: Path, files: dict[str, bytes]) -> WriteReport:
     folder.mkdir(parents=True, exist_ok=True)
     report = WriteReport()
     new: dict[str, str] = {}
-    for rel in sorted(files):
-        data = files[rel]
+    pairs = sorted(files.items()) if isinstance(files, Mapping) else files
+    for rel, data in pairs:
         rel = _safe(rel)
+        if rel in new:
+            raise ValueError(f"{rel} made twice")
         digest = _digest(data)
         new[rel] = digest
         path = folder / rel
@@ -79,6 +85,8 @@ def write_site(folder: Path, files: dict[str, bytes]) -> WriteReport:
         part.write_bytes(data)
         os.replace(part, path)
         report.written.append(rel)
+    report.written.sort()
+    report.unchanged.sort()
     for rel in sorted(set(old) - set(new)):
         try:
             path = folder / _safe(rel)
@@ -89,7 +97,7 @@ def write_site(folder: Path, files: dict[str, bytes]) -> WriteReport:
             report.removed.append(rel)
             _prune(folder, path.parent)
     if new != old or not (folder / MANIFEST).exists():
-        doc = {"generator": "podgrep publish", "files": new}
+        doc = {"generator": "podgrep publish", "files": dict(sorted(new.items()))}
         part = folder / (MANIFEST + ".part")
         part.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         os.replace(part, folder / MANIFEST)

@@ -2,11 +2,13 @@
 Podcasting 2.0 `podcast:transcript` and `podcast:chapters` pointing at the published files and
 `podcast:person` for the named speakers.
 
-podgrep does not keep a feed's raw XML, and re-fetching it at publish time would make the
-site depend on the network and on the feed as it is that minute; so the feed is written from
-the stored metadata, which keeps, for every item, its guid, enclosure (url, length, type),
-title, pubDate, description (the show notes), link, duration and image, and for the channel
-its title, link, description, language, author, image and people. Not stored, so not
+The fallback of `original.republish` (which republishes the feed's own bytes, kept at each
+fetch): for a show whose raw feed is not kept (not fetched since migration 0013), an Atom feed,
+or one refused (an entity declaration) or not well-formed. Re-fetching the feed at publish time
+would make the site depend on the network and on the feed as it is that minute; so the feed
+is written from the stored metadata, which keeps, for every item, its guid, enclosure (url,
+length, type), title, pubDate, description (the show notes), link, duration and image, and for
+the channel its title, link, description, language, author, image and people. Not stored, so not
 republished: `isPermaLink` as the feed gave it (a guid that is an http(s) URL is written
 `isPermaLink="true"`, any other `"false"`), categories, iTunes flags and unknown extensions.
 """

@@ -3,7 +3,9 @@
 Layout (every name made of ids, so nothing from a feed ever becomes a path):
 
     index.html                     the shows, and client-side search over every transcript
-    search-index.js                the prebuilt search index (`podgrepIndex`: episodes, segments)
+    search/meta.js, w/N.js, s/N.js the prebuilt search index in shards (`search_files`): the
+                                   episodes; folded word → segment ids, by the words' first
+                                   two letters; the segments' text, 1000 a shard
     assets/site.css, player.js, search.js
     shows/<id>/index.html          a show's episodes
     shows/<id>/feed.xml            the republished feed (feed shows, with --base-url only)
@@ -23,7 +25,10 @@ every unchanged file alone (`manifest.write_site`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -37,7 +42,9 @@ from podgrep.formats import render
 from podgrep.formats.chapters_json import write_chapters_json
 from podgrep.formats.text import timestamp
 from podgrep.publish.manifest import WriteReport, write_site
+from podgrep.publish.original import republish
 from podgrep.publish.rss import PublishedItem, feed_xml, is_web
+from podgrep.sources.url import YTDLP_TYPE
 from podgrep.store import Store
 
 CSP = (
@@ -53,13 +60,24 @@ class EpisodePage:
 
     show: Show
     episode: Episode
-    transcript: Transcript
+    transcript: Transcript  # without its segments (site_files reads them when it writes)
     chapters: list[Chapter]
     speakers: list[Speaker]
 
     @property
     def id(self) -> int:
         return self.episode.id or 0
+
+    @property
+    def media(self) -> str | None:
+        """The media file a player can play (None: none, or only a page)."""
+        return None if self.watch_page else self.episode.media_url
+
+    @property
+    def watch_page(self) -> bool:
+        """Whether the episode's address is a page yt-dlp read (a video of a channel or
+        playlist), which no <audio> plays: linked instead."""
+        return self.episode.media_type == YTDLP_TYPE and is_web(self.episode.media_url)
 
     @property
     def named(self) -> list[Person]:
@@ -140,7 +158,8 @@ def collect(
                 skipped += 1
                 continue
             chapters = store.chapter_rows(ep.id)
-            pages.append(EpisodePage(show, ep, transcript, chapters, store.list_speakers(ep.id)))
+            head = replace(transcript, segments=[])  # the segments are read again when written
+            pages.append(EpisodePage(show, ep, head, chapters, store.list_speakers(ep.id)))
         if skipped:
             notes.append(
                 f"{show.title}: {skipped} episode(s) without a finished transcript left out"
@@ -148,15 +167,20 @@ def collect(
     return every, pages, notes
 
 
-def build_files(
+def site_files(
+    store: Store,
     shows: list[Show],
     every: dict[int, list[Episode]],
     pages: list[EpisodePage],
     base_url: str | None,
-) -> tuple[dict[str, bytes], int]:
-    """Every file of the site (relative path → bytes), and how many feeds are among them."""
+    report: PublishReport,
+) -> Iterator[tuple[str, bytes]]:
+    """Every file of the site (relative path, bytes), one at a time: a transcript is read
+    from the store when its episode's files are made, so the site is never all in memory.
+    A show's feed.xml is its original feed (the raw bytes the store kept) with the tags added
+    (`original.republish`), else rebuilt from the metadata with a line in `report.notes`;
+    `report.feeds` counts them."""
     env = _env()
-    files: dict[str, bytes] = {}
     by_show: dict[int, list[EpisodePage]] = {}
     for p in pages:
         by_show.setdefault(p.show.id or 0, []).append(p)
@@ -167,50 +191,88 @@ def build_files(
         return env.get_template(name).render(csp=CSP, **ctx).encode("utf-8")
 
     for asset in ASSETS:
-        files[f"assets/{asset}"] = (
-            resources.files("podgrep.publish").joinpath("static", asset).read_bytes()
+        yield (
+            f"assets/{asset}",
+            resources.files("podgrep.publish").joinpath("static", asset).read_bytes(),
         )
     listed = [(s, by_show.get(s.id or 0, [])) for s in shows]
-    files["index.html"] = html("index.html", root="", shows=listed)
-    files["search-index.js"] = _search_index(pages)
-    feeds = 0
+    yield "index.html", html("index.html", root="", shows=listed)
     for show, group in listed:
         has_feed = show.kind == "feed" and base_url is not None
-        files[f"shows/{show.id}/index.html"] = html(
-            "show.html", root="../../", show=show, pages=group, has_feed=has_feed
+        yield (
+            f"shows/{show.id}/index.html",
+            html("show.html", root="../../", show=show, pages=group, has_feed=has_feed),
         )
         if has_feed:
             assert base_url is not None
-            items = _feed_items(every.get(show.id or 0, []), group, base_url)
-            self_url = urljoin(base_url, f"shows/{show.id}/feed.xml")
-            site = urljoin(base_url, f"shows/{show.id}/index.html")
-            files[f"shows/{show.id}/feed.xml"] = feed_xml(show, items, self_url, site).encode()
-            feeds += 1
-    for p in pages:
-        segments = [s for s in p.transcript.segments if "hallucination" not in s.flags]
+            yield f"shows/{show.id}/feed.xml", _feed(store, show, every, group, base_url, report)
+            report.feeds += 1
+    index = SearchIndex()
+    for n, p in enumerate(pages):
+        transcript = store.transcript_for(p.id) or p.transcript
+        yield from index.add(n, p, transcript)
+        segments = [s for s in transcript.segments if "hallucination" not in s.flags]
         d = f"episodes/{p.id}/"
-        files[d + "transcript.json"] = render(
-            "podcast-json", p.transcript, title=p.episode.title, show=p.show.title
-        ).encode("utf-8")
-        files[d + "transcript.vtt"] = render("vtt", p.transcript).encode("utf-8")
+        yield (
+            d + "transcript.json",
+            render("podcast-json", transcript, title=p.episode.title, show=p.show.title).encode(
+                "utf-8"
+            ),
+        )
+        yield d + "transcript.vtt", render("vtt", transcript).encode("utf-8")
         # an episode without chapters gets one: the whole episode under its title, so every
         # published item links a chapters file apps can show
         whole = [Chapter(0.0, p.episode.title, source="generated")]
-        files[d + "chapters.json"] = write_chapters_json(
-            p.chapters or whole, title=p.episode.title, podcast=p.show.title, author=p.show.author
-        ).encode("utf-8")
-        files[d + "index.html"] = html(
-            "episode.html",
-            root="../../",
-            page=p,
-            show=p.show,
-            ep=p.episode,
-            segments=segments,
-            chapters=[c for c in sorted(p.chapters, key=lambda c: c.start) if c.toc],
-            speakers=p.speakers,
-            media=p.episode.media_url if is_web(p.episode.media_url) else None,
+        yield (
+            d + "chapters.json",
+            write_chapters_json(
+                p.chapters or whole,
+                title=p.episode.title,
+                podcast=p.show.title,
+                author=p.show.author,
+            ).encode("utf-8"),
         )
-    return files, feeds
+        yield (
+            d + "index.html",
+            html(
+                "episode.html",
+                root="../../",
+                page=p,
+                show=p.show,
+                ep=p.episode,
+                segments=segments,
+                chapters=[c for c in sorted(p.chapters, key=lambda c: c.start) if c.toc],
+                speakers=p.speakers,
+                media=p.media if is_web(p.media) else None,
+                # a channel's or playlist's entry (yt-dlp's page, not a media file): linked
+                watch=p.episode.media_url if p.watch_page else None,
+            ),
+        )
+    yield from index.finish()
+
+
+def _feed(
+    store: Store,
+    show: Show,
+    every: dict[int, list[Episode]],
+    group: list[EpisodePage],
+    base_url: str,
+    report: PublishReport,
+) -> bytes:
+    items = _feed_items(every.get(show.id or 0, []), group, base_url)
+    raw = store.feed_xml(show.id or 0)
+    kept = republish(raw, items) if raw is not None else None
+    if kept is not None:
+        return kept
+    why = (
+        "no copy of the feed kept yet: sync it to republish the original"
+        if raw is None
+        else "the feed is not RSS podgrep republishes as it is"
+    )
+    report.notes.append(f"{show.title}: feed.xml rebuilt from the stored metadata ({why})")
+    self_url = urljoin(base_url, f"shows/{show.id}/feed.xml")
+    site = urljoin(base_url, f"shows/{show.id}/index.html")
+    return feed_xml(show, items, self_url, site).encode()
 
 
 def _feed_items(
@@ -238,20 +300,72 @@ def _feed_items(
     return items
 
 
-def _search_index(pages: list[EpisodePage]) -> bytes:
-    """`podgrepIndex`: `e` the episodes ([page, title, show]), `s` the segments
-    ([episode, start, speaker, text]), loaded by `search.js` as a script (works from file://
-    too). ASCII-only JSON, so no character of a transcript can end the literal."""
-    episodes = []
-    segments: list[list[object]] = []
-    for n, p in enumerate(pages):
-        episodes.append([f"episodes/{p.id}/index.html", p.episode.title, p.show.title])
-        for s in p.transcript.segments:
-            if "hallucination" in s.flags or not s.text.strip():
+SEGMENTS_PER_SHARD = 1000  # segments per `search/s/N.js`
+_WORD = re.compile(r"[^\W_]+")  # a run of letters and digits, as search.js splits a query
+
+
+def fold(text: str) -> str:
+    """As search.js folds: NFD, combining accents dropped, lower case."""
+    return "".join(
+        c for c in unicodedata.normalize("NFD", text) if not "\u0300" <= c <= "\u036f"
+    ).lower()
+
+
+def _script(name: str, data: object) -> bytes:
+    """A shard as a script that hands its data to search.js (`podgrepShard`), so it loads
+    from file:// too. ASCII-only JSON: no character of a transcript can end the literal."""
+    doc = json.dumps(data, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
+    return f"podgrepShard({json.dumps(name)},{doc});\n".encode("ascii")
+
+
+class SearchIndex:
+    """The prebuilt search index, in shards search.js fetches as a query needs them:
+
+    - `search/meta.js`: `e` the episodes ([page, title, show]), `w` the word shards (the
+      first two letters of their words → shard number), `n` segments per text shard;
+    - `search/w/N.js`: folded word → the ids of the segments that say it (ascending);
+    - `search/s/N.js`: segments `n`·N … as [episode, start, speaker, text].
+
+    `add` yields the text shards as the segments go by; only the word postings are held
+    until `finish` yields the word shards and the meta."""
+
+    def __init__(self) -> None:
+        self.episodes: list[list[object]] = []
+        self.postings: dict[str, list[int]] = {}
+        self.chunk: list[list[object]] = []
+        self.count = 0
+
+    def add(self, n: int, page: EpisodePage, transcript: Transcript) -> Iterator[tuple[str, bytes]]:
+        self.episodes.append(
+            [f"episodes/{page.id}/index.html", page.episode.title, page.show.title]
+        )
+        for s in transcript.segments:
+            text = s.text.strip()
+            if "hallucination" in s.flags or not text:
                 continue
-            segments.append([n, round(s.start, 2), s.speaker or "", s.text.strip()])
-    doc = json.dumps({"e": episodes, "s": segments}, ensure_ascii=True, separators=(",", ":"))
-    return f"window.podgrepIndex = {doc};\n".encode("ascii")
+            self.chunk.append([n, round(s.start, 2), s.speaker or "", text])
+            for word in set(_WORD.findall(fold(text))):
+                self.postings.setdefault(word, []).append(self.count)
+            self.count += 1
+            if len(self.chunk) == SEGMENTS_PER_SHARD:
+                yield self._text()
+
+    def _text(self) -> tuple[str, bytes]:
+        number = (self.count - 1) // SEGMENTS_PER_SHARD
+        chunk, self.chunk = self.chunk, []
+        return f"search/s/{number}.js", _script("s", chunk)
+
+    def finish(self) -> Iterator[tuple[str, bytes]]:
+        if self.chunk:
+            yield self._text()
+        shards: dict[str, dict[str, list[int]]] = {}
+        for word, ids in self.postings.items():
+            shards.setdefault(word[:2], {})[word] = ids
+        numbers = {key: i for i, key in enumerate(sorted(shards))}
+        for key, i in numbers.items():
+            yield f"search/w/{i}.js", _script("w", shards[key])
+        meta = {"e": self.episodes, "w": numbers, "n": SEGMENTS_PER_SHARD}
+        yield "search/meta.js", _script("meta", meta)
 
 
 def publish(
@@ -260,10 +374,10 @@ def publish(
     """Write (or bring up to date) the site of `shows` in `folder`."""
     base = _base(base_url)
     every, pages, notes = collect(store, shows)
-    files, feeds = build_files(shows, every, pages, base)
+    report = PublishReport(WriteReport(), len(shows), len(pages), 0, notes)
+    report.files = write_site(folder, site_files(store, shows, every, pages, base, report))
     if base is None and any(s.kind == "feed" for s in shows):
         notes.append(
             "feed.xml not written: RSS needs absolute links, give --base-url (where DIR is served)"
         )
-    report = PublishReport(write_site(folder, files), len(shows), len(pages), feeds, notes)
     return report

@@ -78,6 +78,7 @@ class FeedResult:
     not_modified: bool = False  # True on HTTP 304: show is then None and episodes empty
     final_url: str | None = None  # where redirects ended, so a caller can notice a moved feed
     moved_to: str | None = None  # the feed's new address: a permanent redirect or new-feed-url
+    raw: bytes | None = None  # the feed's bytes as fetched (a 200), kept for `podgrep publish`
 
 
 @contextlib.contextmanager
@@ -157,6 +158,7 @@ def fetch_feed(
         last_modified=new_modified,
         final_url=final_url,
         moved_to=moved or show.new_feed_url,
+        raw=bytes(data),
     )
 
 

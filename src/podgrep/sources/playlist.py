@@ -11,7 +11,9 @@ The listing runs in the same bounded yt-dlp child as single pages (`url._run`: a
 deadline, capped output, limited memory). The playlist's address is the user's choice, but
 what it lists is the page's content: an entry is kept only where podgrep would fetch the
 playlist's content itself (`net.content_rules`: public addresses, and the machine the user
-named the playlist by, by address), checked at listing and again before its download.
+named the playlist by, by address), checked at listing and again before its download, with
+the addresses of the format yt-dlp chooses for it (`unreachable_media`). What a listing leaves
+out (refused entries, a channel's tabs it could not list) comes back as `notes`.
 """
 
 from __future__ import annotations
@@ -26,17 +28,22 @@ from typing import Any
 
 from podgrep import net
 from podgrep.domain import Episode, Show
-from podgrep.errors import SourceError
+from podgrep.errors import FetchError, SourceError
 from podgrep.sources import url as url_source
 
 KIND = "playlist"  # shows.kind of a followed channel or playlist
 MAX_ENTRIES = 1000  # entries one listing reads (a site's newest first, a page's in order)
+MAX_TABS = 3  # nested playlists listed without entries (a channel's tabs) listed once more each
 _PAGE_EXTRACTORS = ("generic", "html5")  # yt-dlp's readers of any page (embedded players)
 
 
-def list_page(page_url: str, deadline: float | None = None) -> dict[str, Any]:
+def list_page(
+    page_url: str, deadline: float | None = None, *, expand: bool = True
+) -> dict[str, Any]:
     """yt-dlp's flat listing of a page: a playlist's entries unresolved, or one video's
-    info. Raises SourceError with yt-dlp's reason (a dead link, a page with no media)."""
+    info; with `expand`, its nested playlists listed without entries (a channel root's tabs)
+    listed too (`expand_tabs`). Raises SourceError with yt-dlp's reason (a dead link, a page
+    with no media)."""
     args = url_source._ydl_args(
         "--flat-playlist",
         "--playlist-end",
@@ -62,7 +69,54 @@ def list_page(page_url: str, deadline: float | None = None) -> dict[str, Any]:
         found = None
     if not isinstance(found, dict):
         raise SourceError(f"yt-dlp gave no listing for {page_url}")
-    return found
+    if not expand:
+        return found
+    return expand_tabs(found, page_url, lambda where: list_page_once(where, deadline))
+
+
+def list_page_once(page_url: str, deadline: float | None = None) -> dict[str, Any]:
+    """One flat listing of a nested playlist (a channel's tab), its own tabs left unlisted."""
+    return list_page(page_url, deadline, expand=False)
+
+
+def _nested(entry: dict[str, Any]) -> bool:
+    """Whether a listed entry is a playlist of its own (a channel root's Videos, Shorts and
+    Live tabs) rather than a video: yt-dlp names it `_type: playlist` when it listed it, or
+    an unresolved `url` entry for a playlist extractor (`YoutubeTab`) when it did not."""
+    if entry.get("_type") == "playlist":
+        return True
+    key = str(entry.get("ie_key") or "").lower()
+    return entry.get("_type") in ("url", "url_transparent") and key.endswith(
+        ("tab", "playlist", "channel")
+    )
+
+
+def expand_tabs(
+    info: dict[str, Any], page_url: str, lister: Callable[[str], dict[str, Any]]
+) -> dict[str, Any]:
+    """`info` with its nested playlists that came without entries listed by `lister`, at
+    most MAX_TABS of them (one bounded listing each); those past the limit or failing to list
+    stay without entries and are counted by `unlisted`."""
+    budget = MAX_TABS
+    entries = info.get("entries")
+    if not isinstance(entries, list):
+        return info
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or not _nested(entry):
+            continue
+        if isinstance(entry.get("entries"), list):  # listed already (maybe empty)
+            continue
+        where = _http(entry.get("url"), page_url) or _http(entry.get("webpage_url"), page_url)
+        if where is None or budget <= 0:
+            continue
+        budget -= 1
+        try:
+            got = lister(where)
+        except SourceError:
+            continue
+        if got.get("_type") == "playlist":
+            entries[i] = {**got, "_type": "playlist"}
+    return info
 
 
 def _short(reason: str) -> str:
@@ -73,8 +127,35 @@ def _short(reason: str) -> str:
     return re.sub(r" \(caused by .*\)$", "", reason)
 
 
-def _entries(info: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in info.get("entries") or [] if isinstance(e, dict)]
+def _entries(info: dict[str, Any], depth: int = 0) -> list[dict[str, Any]]:
+    """A listing's entries, those of its nested playlists (a channel's tabs) in their place;
+    a nested playlist without entries gives none (`unlisted` counts them)."""
+    found: list[dict[str, Any]] = []
+    for entry in info.get("entries") or []:
+        if not isinstance(entry, dict):
+            continue
+        if _nested(entry):
+            if depth < 3:
+                found += _entries(entry, depth + 1)
+            continue
+        found.append(entry)
+    return found
+
+
+def unlisted(info: dict[str, Any], depth: int = 0) -> list[str]:
+    """The nested playlists of a listing that came without entries (their titles or
+    addresses): what a show of it leaves out."""
+    left: list[str] = []
+    for entry in info.get("entries") or []:
+        if isinstance(entry, dict) and _nested(entry):
+            inner = entry.get("entries")
+            if isinstance(inner, list):
+                if depth < 3:
+                    left += unlisted(entry, depth + 1)
+            else:
+                name = _text(entry.get("title")) or _text(entry.get("url")) or "a playlist"
+                left.append(name)
+    return left
 
 
 def is_playlist(info: dict[str, Any]) -> bool:
@@ -240,16 +321,78 @@ def rules_for(base: net.Guard, show: Show) -> net.Guard:
     return net.content_rules(base, show.feed_url, remote=not show.chosen_by_user)
 
 
-def check(show: Show, base: net.Guard) -> tuple[Show, list[Episode]]:
-    """List a followed playlist again (a sync's check): its show and current entries."""
+def notes(info: dict[str, Any], page_url: str, refused: int) -> list[str]:
+    """The `note:` lines about what a listing of `page_url` left out: entries its content
+    rules do not let podgrep reach, nested playlists (tabs) not listed."""
+    found: list[str] = []
+    if refused:
+        found.append(
+            f"{refused} entr{'y' if refused == 1 else 'ies'} of {page_url} left out: "
+            f"{'its address is' if refused == 1 else 'their addresses are'} not reachable "
+            "under its rules"
+        )
+    left = unlisted(info)
+    if left:
+        found.append(
+            f"{len(left)} playlist(s) inside {page_url} not listed ({', '.join(left[:3])}"
+            f"{', …' if len(left) > 3 else ''}): add each by its own address to follow it"
+        )
+    return found
+
+
+def check(show: Show, base: net.Guard) -> tuple[Show, list[Episode], list[str]]:
+    """List a followed playlist again (a sync's check): its show, current entries and the
+    notes about what it left out. A page whose players dropped to one (yt-dlp then reads a
+    single video, not a playlist) lists that one entry, the show as it was."""
     info = list_page(show.feed_url)
     if info.get("_type") != "playlist":
-        raise SourceError(f"{show.feed_url} no longer lists a playlist (yt-dlp reads one video)")
-    listed, episodes, _ = show_of(info, show.feed_url, rules_for(base, show))
-    return listed, episodes
+        info = {
+            "_type": "playlist",
+            "title": show.title,
+            "channel": show.author,
+            "description": show.description,
+            "thumbnail": show.image,
+            "webpage_url": show.link or show.feed_url,
+            "entries": [info],
+        }
+    listed, episodes, refused = show_of(info, show.feed_url, rules_for(base, show))
+    return listed, episodes, notes(info, show.feed_url, refused)
 
 
-def may_download(show: Show, ep: Episode, base: net.Guard) -> bool:
-    """Whether an entry's address is still one podgrep may reach for this playlist (DNS can
-    change between the listing and the download)."""
-    return bool(ep.media_url) and net.may_reach(rules_for(base, show), ep.media_url or "")
+def media_addresses(entry: str, deadline: float | None = None) -> list[str]:
+    """Where yt-dlp would download an entry's audio from: the URLs of the format it chooses
+    (`bestaudio/best`, as `url.download_page_media`), from one bounded run that downloads
+    nothing. Raises FetchError (transient, as a failed download) when yt-dlp cannot say."""
+    args = url_source._ydl_args(
+        "--format", "bestaudio/best", "--playlist-items", "1", "--print", "urls", "--", entry
+    )
+    outcome = url_source._run(
+        args,
+        deadline=url_source.PAGE_DEADLINE if deadline is None else deadline,
+        stdout_max=url_source.INFO_MAX_BYTES,
+    )
+    if outcome.stopped:
+        raise FetchError(f"yt-dlp stopped reading {entry}: {outcome.stopped}", transient=True)
+    if outcome.returncode != 0:
+        raise FetchError(
+            f"yt-dlp could not read {entry}: {_short(url_source._reason(outcome))}", transient=True
+        )
+    text = outcome.stdout.decode("utf-8", "replace")
+    found = [line.strip() for line in text.splitlines() if line.strip()]
+    if not found:
+        raise FetchError(f"yt-dlp names no media for {entry}")
+    return found
+
+
+def unreachable_media(where: str, rules: net.Guard) -> str | None:
+    """The address an entry's download would reach that `rules` (the playlist's content
+    rules) do not let podgrep reach: the entry's own address, else a URL of the format yt-dlp
+    chooses; None when all are allowed. yt-dlp's own connections are not guarded: this
+    checks them before the download; a redirect during the download itself is not seen."""
+    if not net.may_reach(rules, where):
+        return where
+    allowed = _reachable(rules)
+    for address in media_addresses(where):
+        if _http(address, where) is None or not allowed(address):
+            return address
+    return None

@@ -77,6 +77,14 @@ class Catalog(Protocol):
         address."""
         ...
 
+    def set_feed_xml(self, show_id: int, data: bytes | None) -> None:
+        """Keep the raw bytes of a show's feed as just fetched (None, or over the cap: none)."""
+        ...
+
+    def feed_xml(self, show_id: int) -> bytes | None:
+        """The raw feed `set_feed_xml` kept for the show (None: none kept)."""
+        ...
+
     def list_shows(self) -> list[Show]:
         """Every show, in the order added."""
         ...

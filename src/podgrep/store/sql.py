@@ -16,6 +16,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any, Self, TypeVar
 
 import numpy as np
@@ -44,6 +45,9 @@ from podgrep.store.removal import RemovalQueries
 from podgrep.store.retranscription import RetranscriptionQueries
 from podgrep.store.speakers import SpeakerQueries
 from podgrep.words import fold, stem, tokens
+
+# the largest raw feed kept for `podgrep publish` (a fetch already refuses a larger one)
+FEED_XML_MAX = 32 * 1024 * 1024
 
 T = TypeVar("T")
 STEPS = ("fetch", "transcribe", "speakers", "index")
@@ -321,14 +325,14 @@ class SqlStore(
 
     def get_show(self, show_id: int) -> Show:
         """The show with this id."""
-        row = self._row("SELECT * FROM shows WHERE id=?", (show_id,))
+        row = self._row(self._shows + " FROM shows WHERE id=?", (show_id,))
         if not row:
             raise NotFoundError(f"No show with id {show_id}: `podgrep status` lists them")
         return self._show(row)
 
     def show_by_url(self, feed_url: str) -> Show | None:
         """The show added from this feed URL (or pseudo-URL), if any."""
-        row = self._row("SELECT * FROM shows WHERE feed_url=?", (feed_url,))
+        row = self._row(self._shows + " FROM shows WHERE feed_url=?", (feed_url,))
         return self._show(row) if row else None
 
     def show_holding(self, title: str, guids: list[str]) -> Show | None:
@@ -336,7 +340,7 @@ class SqlStore(
         podcast under another address."""
         if not guids:
             return None
-        for row in self._rows("SELECT * FROM shows WHERE kind='feed' AND title=?", (title,)):
+        for row in self._rows(self._shows + " FROM shows WHERE kind='feed' AND title=?", (title,)):
             known = {
                 r["guid"]
                 for r in self._rows("SELECT guid FROM episodes WHERE show_id=?", (row["id"],))
@@ -355,9 +359,27 @@ class SqlStore(
         )
         return True
 
+    @cached_property
+    def _shows(self) -> str:
+        """`SELECT` of every column of `shows` but the raw feed (up to FEED_XML_MAX bytes a
+        show, read only by `feed_xml`)."""
+        columns = [c for c in self.table_columns("shows") if c != "feed_xml"]
+        return "SELECT " + ", ".join(f'"{c}"' for c in columns)
+
+    def set_feed_xml(self, show_id: int, data: bytes | None) -> None:
+        """Keep the raw bytes of a show's feed as just fetched (None, or over the cap: none)."""
+        if data is not None and len(data) > FEED_XML_MAX:
+            data = None
+        self._exec("UPDATE shows SET feed_xml=? WHERE id=?", (data, show_id))
+
+    def feed_xml(self, show_id: int) -> bytes | None:
+        """The raw feed `set_feed_xml` kept for the show (None: none kept)."""
+        value = self._value("SELECT feed_xml FROM shows WHERE id=?", (show_id,))
+        return None if value is None else bytes(value)  # psycopg: bytes or memoryview
+
     def list_shows(self) -> list[Show]:
         """Every show, in the order added."""
-        return [self._show(r) for r in self._rows("SELECT * FROM shows ORDER BY id")]
+        return [self._show(r) for r in self._rows(self._shows + " FROM shows ORDER BY id")]
 
     def show_errors(self) -> dict[int, str]:
         """The last feed error per show, for shows whose last check failed."""
