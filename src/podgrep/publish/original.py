@@ -149,21 +149,29 @@ def _scan(data: bytes) -> _Doc | None:
     return doc
 
 
-def _tags(pi: PublishedItem, item: _Item, prefix: str) -> list[str]:
+def _tags(pi: PublishedItem, item: _Item, prefix: str, declare: str = "") -> list[str]:
+    """The tags an item gains, as `prefix:name`; `declare` (an `xmlns:` attribute) goes on
+    each of them when the root does not bind the prefix to PODCAST_NS."""
     lang = f" language={_a(pi.language)}" if pi.language else ""
+    p_ = f"{prefix}:"
     out = []
     if pi.transcript_json:
         out.append(
-            f'<{prefix}:transcript url={_a(pi.transcript_json)} type="application/json"{lang}/>'
+            f'<{p_}transcript{declare} url={_a(pi.transcript_json)} type="application/json"'
+            f"{lang}/>"
         )
     if pi.vtt:
-        out.append(f'<{prefix}:transcript url={_a(pi.vtt)} type="text/vtt"{lang} rel="captions"/>')
+        out.append(
+            f'<{p_}transcript{declare} url={_a(pi.vtt)} type="text/vtt"{lang} rel="captions"/>'
+        )
     if pi.chapters and not item.has_chapters:  # the publisher's own chapters win
-        out.append(f'<{prefix}:chapters url={_a(pi.chapters)} type="application/json+chapters"/>')
+        out.append(
+            f'<{p_}chapters{declare} url={_a(pi.chapters)} type="application/json+chapters"/>'
+        )
     for p in pi.people:
         if p.name.strip().casefold() not in item.persons:
-            tag = _person(p, "").replace("<podcast:", f"<{prefix}:")
-            out.append(tag.replace("</podcast:", f"</{prefix}:"))
+            tag = _person(p, "").replace("<podcast:person", f"<{p_}person{declare}", 1)
+            out.append(tag.replace("<podcast:", f"<{p_}").replace("</podcast:", f"</{p_}"))
     return out
 
 
@@ -189,19 +197,22 @@ def republish(data: bytes, items: list[PublishedItem]) -> bytes | None:
         pi.episode.media_url: pi for pi in items if pi.episode.media_url and pi.transcript_json
     }
     # the tags go in under the namespace's first URI, the one podcastparser reads (see
-    # rss.PODCAST_NS): a document declaring only the newer one gets a prefix of its own for it
+    # rss.PODCAST_NS), always as `podcast:…` (feedparser and apps read the name as written):
+    # where the document binds `podcast` to another URI (the newer one), each inserted tag
+    # declares it for itself
     prefix = next((p for p, u in doc.root_prefixes.items() if p and u == PODCAST_NS), None)
+    declare = ""
     inserts: list[tuple[int, str]] = []
     if prefix is None:
-        prefix, n = "podcast", 1
-        while prefix in doc.prefixes:
-            prefix, n = f"podcast{n}", n + 1
-        # right after `<rss`: the name is ASCII in any encoding expat reads byte-wise
-        at = doc.root_at + len("<rss".encode(codec))
-        inserts.append((at, f' xmlns:{prefix}="{PODCAST_NS}"'))
+        prefix = "podcast"
+        if prefix in doc.prefixes:
+            declare = f' xmlns:podcast="{PODCAST_NS}"'
+        else:  # right after `<rss`: the name is ASCII in any encoding expat reads byte-wise
+            at = doc.root_at + len("<rss".encode(codec))
+            inserts.append((at, f' xmlns:podcast="{PODCAST_NS}"'))
     for item in doc.items:
         pi = by_guid.get(item.guid or "") or by_url.get(item.enclosure or "")
-        tags = _tags(pi, item, prefix) if pi is not None else []
+        tags = _tags(pi, item, prefix, declare) if pi is not None else []
         if tags:
             ws = _indent(data, item.end, codec)
             inserts.append((item.end, "  " + f"\n{ws}  ".join(tags) + f"\n{ws}"))
