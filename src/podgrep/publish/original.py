@@ -7,10 +7,11 @@ offsets of the root start tag and of each `</item>`, and the new tags are splice
 encoded as the document is (characters it cannot hold as character references). An item
 gains `podcast:transcript` (JSON, and WebVTT `rel="captions"`), `podcast:chapters` unless it
 already has the publisher's own (theirs is kept, ours not added), and a `podcast:person` for
-each named speaker it does not already name. The tags are written under the namespace's
-first URI (`rss.PODCAST_NS`, the one podcastparser knows), declared on the root when the
-document does not bind a prefix to it there (`podcast`, else `podcast1`, … when that prefix is
-taken, e.g. by the newer URI). Items are matched to episodes by guid (an item
+each named speaker it does not already name. The tags are always written `podcast:…`
+(feedparser and apps read the name as written) under the namespace's first URI
+(`rss.PODCAST_NS`, the one podcastparser knows): declared on the root when the document
+declares no `podcast` prefix anywhere, else on each inserted tag (the document may bind
+`podcast` to the newer URI, on the root or below it). Items are matched to episodes by guid (an item
 without one by its enclosure URL); items podgrep did not publish are left as they are.
 
 As every feed podgrep reads: a document with an entity declaration (billion laughs, external
@@ -200,16 +201,13 @@ def republish(data: bytes, items: list[PublishedItem]) -> bytes | None:
     # rss.PODCAST_NS), always as `podcast:…` (feedparser and apps read the name as written):
     # where the document binds `podcast` to another URI (the newer one), each inserted tag
     # declares it for itself
-    prefix = next((p for p, u in doc.root_prefixes.items() if p and u == PODCAST_NS), None)
-    declare = ""
+    prefix, declare = "podcast", ""
     inserts: list[tuple[int, str]] = []
-    if prefix is None:
-        prefix = "podcast"
-        if prefix in doc.prefixes:
-            declare = f' xmlns:podcast="{PODCAST_NS}"'
-        else:  # right after `<rss`: the name is ASCII in any encoding expat reads byte-wise
-            at = doc.root_at + len("<rss".encode(codec))
-            inserts.append((at, f' xmlns:podcast="{PODCAST_NS}"'))
+    if prefix in doc.prefixes:  # bound somewhere, perhaps to another URI: each tag says which
+        declare = f' xmlns:podcast="{PODCAST_NS}"'
+    else:  # right after `<rss`: the name is ASCII in any encoding expat reads byte-wise
+        at = doc.root_at + len("<rss".encode(codec))
+        inserts.append((at, f' xmlns:podcast="{PODCAST_NS}"'))
     for item in doc.items:
         pi = by_guid.get(item.guid or "") or by_url.get(item.enclosure or "")
         tags = _tags(pi, item, prefix, declare) if pi is not None else []
