@@ -3,7 +3,6 @@ against `podgrep serve` started as a user would, over real transcripts and a hos
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,22 +10,11 @@ import pytest
 
 from podgrep.runtime import open_store
 from tests.conftest import Served
+from tests.support.browser import CHROMIUM, NO_CHROMIUM, chromium
 from tests.support.web import HOSTILE_SHOW, HOSTILE_TITLE, ServeProcess, WebLibrary, build, copy_of
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)"
-)
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=NO_CHROMIUM)
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +34,8 @@ def server(web: WebLibrary) -> Iterator[ServeProcess]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Headless chromium from /usr/bin."""
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ at that second; hostile transcript text stays text."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,15 +13,10 @@ import httpx
 import pytest
 
 from tests.conftest import Served
+from tests.support.browser import chromium
 from tests.support.web import ServeProcess, WebLibrary, build, copy_of
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-sync_api = pytest.importorskip("playwright.sync_api")
-pytest.importorskip("wordfreq")
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian chromium is not installed (.ci/run installs it)"
-)
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +33,9 @@ def server(web: WebLibrary) -> Iterator[ServeProcess]:
 
 @pytest.fixture(scope="module")
 def page(web: WebLibrary) -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
         yield context.new_page()
-        browser.close()
 
 
 def test_key_terms_to_word_tree_to_the_second(page, server: ServeProcess, web: WebLibrary):
