@@ -218,31 +218,26 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 def test_browser_plays_and_seeks_the_opus_copy(kept: Path, server: ServeProcess):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from tests.test_web_browser import CHROMIUM_ARGS
+    from tests.support.browser import chromium
 
     ep = _only_episode(kept)
     _, _, _, duration = _opus_facts(Path(str(ep.media_path)))
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{server.url}/episodes/{ep.id}")
-            page.wait_for_function(
-                "() => document.getElementById('player').readyState >= 1", timeout=15000
-            )
-            got = float(page.evaluate("document.getElementById('player').duration"))
-            assert abs(got - duration) < 0.2, (got, duration)
-            page.evaluate("document.getElementById('player').currentTime = 7.5")
-            page.wait_for_function(
-                "() => { const a = document.getElementById('player');"
-                " return !a.seeking && a.readyState >= 2 && Math.abs(a.currentTime - 7.5) < 0.3; }",
-                timeout=15000,
-            )
-            error = page.evaluate("document.getElementById('player').error")
-            assert error is None
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{server.url}/episodes/{ep.id}")
+        page.wait_for_function(
+            "() => document.getElementById('player').readyState >= 1", timeout=15000
+        )
+        got = float(page.evaluate("document.getElementById('player').duration"))
+        assert abs(got - duration) < 0.2, (got, duration)
+        page.evaluate("document.getElementById('player').currentTime = 7.5")
+        page.wait_for_function(
+            "() => { const a = document.getElementById('player');"
+            " return !a.seeking && a.readyState >= 2 && Math.abs(a.currentTime - 7.5) < 0.3; }",
+            timeout=15000,
+        )
+        error = page.evaluate("document.getElementById('player').error")
+        assert error is None
 
 
 def test_none_drops_the_file_and_plays_the_enclosure(
