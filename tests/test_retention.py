@@ -5,7 +5,6 @@ corrupt media kept, the copy played and seeked in a real browser."""
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 from collections.abc import Iterator
 from dataclasses import replace
@@ -23,6 +22,7 @@ from podgrep.fetch import MediaCache, sha256_file
 from podgrep.runtime import open_store
 from podgrep.store import STEPS
 from tests.conftest import DATA, Served, invoke
+from tests.support.browser import CHROMIUM, NO_CHROMIUM
 from tests.support.web import ServeProcess
 
 JFK = DATA / "jfk.flac"
@@ -213,10 +213,9 @@ def test_web_serves_the_copy_with_ranges(kept: Path, server: ServeProcess):
     assert f'src="/api/episodes/{ep.id}/audio"' in page
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=NO_CHROMIUM)
 def test_browser_plays_and_seeks_the_opus_copy(kept: Path, server: ServeProcess):
     from tests.support.browser import chromium
 

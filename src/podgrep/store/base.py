@@ -19,6 +19,9 @@ Row = Mapping[str, Any]
 HIDDEN_FLAGS = {"hallucination"}  # segments kept for the record but never searchable
 
 
+LEAD_WORDS = 8  # words of the next segment appended to a segment's searchable text
+
+
 def from_row(cls: type[T], row: Row, **converted: Any) -> T:
     """A dataclass from a row: columns named like its fields, plus the converted ones."""
     columns = set(row.keys())

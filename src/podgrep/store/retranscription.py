@@ -20,9 +20,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from podgrep.store.backlog import HELD
-from podgrep.store.base import SqlBase, hidden
+from podgrep.store.base import LEAD_WORDS, SqlBase, hidden
 
-LEAD_WORDS = 8  # as store/sql.py: words of the next segment appended to a searchable text
 REDONE = ("transcribe", "speakers", "index")  # the steps a retranscription runs again
 
 

@@ -38,7 +38,7 @@ from podgrep.domain import (
 from podgrep.errors import NotFoundError
 from podgrep.query import Query
 from podgrep.store.backlog import HELD, BacklogQueries
-from podgrep.store.base import HIDDEN_FLAGS, Row, SqlBase, from_row, hidden, words_of
+from podgrep.store.base import HIDDEN_FLAGS, LEAD_WORDS, Row, SqlBase, from_row, hidden, words_of
 from podgrep.store.browse import BrowseQueries
 from podgrep.store.enrichment import EnrichmentQueries
 from podgrep.store.removal import RemovalQueries
@@ -51,7 +51,6 @@ FEED_XML_MAX = 32 * 1024 * 1024
 
 T = TypeVar("T")
 STEPS = ("fetch", "transcribe", "speakers", "index")
-LEAD_WORDS = 8  # words of the next segment appended to a segment's searchable text
 # Where an episode stands in the job queue: (show id, -published (or added), episode id).
 QueuePosition = tuple[int, float, int]
 MOST_WIDENED = 400  # words one prefix is widened with; beyond, the rest come from the index
