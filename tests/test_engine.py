@@ -197,3 +197,30 @@ def test_greedy_repetition_loop_is_caught_and_redecoded():
     fixed = engine.decode_chunks([chunk], language="en")
     assert not any("repetition" in s.flags for s in fixed)
     assert len(" ".join(_kept(fixed)).split()) > 50
+
+
+def test_speech_left_after_a_chunk_stops_early_is_read_on(monkeypatch):
+    """A real early stop: in conversation_four the chunk from 3:53 holds four speech regions;
+    tiny.en reads the first speaker up to "pull back profile." (4:05.6) and stops, dropping
+    the next speaker's 12 s turn and more (17 s of speech); beam search and halves do not
+    bring it back. Reading on after the last aligned word does, in time order."""
+    from podgrep.asr import plan, whisper
+
+    samples = audio.decode(Path(__file__).parents[1] / "benchmarks/data/conversation_four.mp3")
+    regions = [(3733728, 3823840), (3824000, 3886976), (3886976, 4119168), (4119168, 4207232)]
+    chunk = plan.Chunk(regions, np.concatenate([samples[a:b] for a, b in regions]))
+    engine = WhisperEngine("tiny.en", device="cpu")
+    turn = ("pulling back documents", "keyword search together")  # the turn dropped
+
+    def said(segments) -> str:
+        return " ".join(re.findall(r"[a-z']+", " ".join(_kept(segments)).lower()))
+
+    monkeypatch.setattr(whisper, "READ_ON_TIMES", 0)
+    stopped = engine.decode_chunks([chunk], language="en")
+    assert "pull back profile" in said(stopped)
+    assert not any(words in said(stopped) for words in turn)
+    monkeypatch.setattr(whisper, "READ_ON_TIMES", 3)
+    read_on = engine.decode_chunks([chunk], language="en")
+    assert all(words in said(read_on) for words in turn)
+    starts = [s.start for s in read_on]
+    assert starts == sorted(starts) and max(s.end for s in read_on) > 256

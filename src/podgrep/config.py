@@ -47,7 +47,7 @@ class Settings:
     cpu_threads: int = 0  # threads per model replica; 0: chosen from the machine's cores
     workers: int = 0  # model replicas decoding at once; 0: one per core (up to 4) on CPU, 1 on GPU
     batch_size: int = 0  # chunks of speech per batch; 0: 8 on CPU, 16 on GPU
-    beam_size: int = 5  # beam for chunks whose greedy result looks wrong; 1: greedy only
+    beam_size: int = 5  # beam for chunks whose first reading (beam 3) looks wrong; 1: greedy only
     reread: bool = True  # read each chunk again prompted with the text before it (accuracy)
     hotwords: bool = True  # prompt Whisper with the names the feed and notes spell (asr.hotwords)
     vad: bool = True

@@ -56,6 +56,32 @@ class Chunk:
             offset += length
         return 0.0, 0.0  # no regions
 
+    def offset_of(self, moment: float) -> int:
+        """The sample of the joined audio at `moment` on the episode's timeline (seconds);
+        a moment in a pause that was cut out maps to the start of the region after it."""
+        at, offset = int(moment * SAMPLE_RATE), 0
+        for a, b in self.regions:
+            if at < b:
+                return offset + max(0, at - a)
+            offset += b - a
+        return offset
+
+    def cut(self, at: int) -> tuple[Chunk, Chunk]:
+        """The chunk split at sample `at` of its joined audio: what is before, what is after."""
+        before: list[tuple[int, int]] = []
+        after: list[tuple[int, int]] = []
+        offset = 0
+        for a, b in self.regions:
+            if offset + b - a <= at:
+                before.append((a, b))
+            elif offset >= at:
+                after.append((a, b))
+            else:
+                before.append((a, a + at - offset))
+                after.append((a + at - offset, b))
+            offset += b - a
+        return Chunk(before, self.audio[:at]), Chunk(after, self.audio[at:])
+
 
 @dataclass
 class Window:

@@ -8,15 +8,21 @@ How it gets the speed of batching with the accuracy of careful decoding:
 
 - Audio is decoded block by block and cut into windows in pauses (`plan.py`); VAD speech of a
   window is packed into chunks of up to 30 s, so the model never decodes silence.
-- First stage, per batch of a window: every chunk is encoded and decoded greedily. A chunk whose
-  result looks wrong (a loop: high compression ratio; low log-probability; far fewer tokens than
-  its speech could hold, which is how a decoder that gave up early looks) is decoded again with
-  beam search, and if it still looks wrong, as halves (twice at most). Chunks that are done are
-  aligned for word times.
+- First stage, per batch of a window: every chunk is encoded and decoded with beam search of
+  FIRST_BEAM (3: on the tuning conversations as accurate as 5, at two thirds of its cost;
+  greedy was less accurate). A chunk whose result looks wrong (a loop: high compression ratio;
+  low log-probability; far fewer tokens than its speech could hold, which is how a decoder
+  that gave up early looks) is decoded again with the full beam, and if it still looks wrong,
+  as halves (twice at most). Chunks that are done are aligned for word times.
+- Reading on: without timestamps Whisper often ends a chunk's text at a change of speaker and
+  drops the rest of the chunk, however long. The aligned words show where it stopped: speech
+  after the last word (READ_ON_SECONDS or more) is read as a piece of its own, and so on (see
+  `_read_on`). This took deletions on the tuning conversations from 56 to 15 words where a
+  whole turn had gone.
 - Second stage, per window: the chunks the model was unsure of (average log-probability under
-  REREAD_BELOW) are read again, greedily and batched, prompted with the text said before them
-  (across batches, and from the previous window), as Whisper was trained; batching alone loses
-  that context, and with it names, terms and accuracy on hard audio. Confident chunks rarely
+  REREAD_BELOW) are read again, batched, prompted with the text said before them (across
+  batches, and from the previous window), as Whisper was trained; batching alone loses that
+  context, and with it names, terms and accuracy on hard audio. Confident chunks rarely
   change when read again, so they are not.
 - On CPU several model replicas with one thread each decode different batches at once: the
   decoder barely speeds up with more threads, so replicas use the cores far better. Encoding and
@@ -68,9 +74,12 @@ MIN_TOKENS_PER_SECOND = 2.0  # fewer tokens than this per second of speech: deco
 CONTEXT_TOKENS = 96  # tokens of the previous chunk's text given as the prompt
 MIN_CONTEXT_TOKENS = 16  # fewer tokens of context (after a change of language) are none
 HOTWORD_TOKENS = 64  # tokens of hotwords at most (with the context, far under Whisper's 223)
-REREAD_BELOW = -0.15  # chunks read with an average log-probability under this are read again
-REREAD_BEAM = 1  # the beam they are read again with
+REREAD_BELOW = -0.25  # chunks read with an average log-probability under this are read again
+REREAD_BEAM = 3  # the beam they are read again with
+FIRST_BEAM = 3  # the first pass's beam (beam 5 reads no better here, greedy reads worse)
 WINDOWS_IN_FLIGHT = 2  # windows decoded at once (the second stage of one, the first of the next)
+READ_ON_SECONDS = 2.5  # speech left after a chunk's last word that is read on its own
+READ_ON_TIMES = 3  # reading on from a piece read on, at most
 NO_SPEECH = 0.6  # with a log-probability under -1: the chunk holds no speech
 # An English-only model reading another language: measured on tests/data/multilingual.mp3, the
 # German half reads at -0.57 (and loops); English chunks of the benchmark conversations at
@@ -108,6 +117,7 @@ class _Piece:
     text: str = ""
     compression_ratio: float = 0.0
     language_prob: float | None = None  # when the chunk's language was detected
+    read_on: bool = False  # the speech after its last word was read as pieces of its own
 
     @property
     def silent(self) -> bool:
@@ -122,8 +132,10 @@ class _Piece:
             found.append("loop")
         if self.avg_logprob < LOW_LOGPROB:
             found.append("unsure")
-        if self.chunk.seconds >= 6 and len(self.tokens or []) < MIN_TOKENS_PER_SECOND * (
-            self.chunk.seconds
+        if (
+            not self.read_on
+            and self.chunk.seconds >= 6
+            and len(self.tokens or []) < MIN_TOKENS_PER_SECOND * self.chunk.seconds
         ):
             found.append("short")
         return found
@@ -142,14 +154,9 @@ def _split(chunk: Chunk) -> list[Chunk]:
     if len(chunk.regions) >= 2:
         sizes = np.cumsum([b - a for a, b in chunk.regions])[:-1]
         k = int(np.argmin(np.abs(sizes - half))) + 1
-        cut = int(sizes[k - 1])
-        return [
-            Chunk(chunk.regions[:k], chunk.audio[:cut]),
-            Chunk(chunk.regions[k:], chunk.audio[cut:]),
-        ]
-    (a, b), n = chunk.regions[0], len(chunk.audio)
-    cut = audio.quietest(chunk.audio, n // 3, 2 * n // 3, n // 2)
-    return [Chunk([(a, a + cut)], chunk.audio[:cut]), Chunk([(a + cut, b)], chunk.audio[cut:])]
+        return list(chunk.cut(int(sizes[k - 1])))
+    n = len(chunk.audio)
+    return list(chunk.cut(audio.quietest(chunk.audio, n // 3, 2 * n // 3, n // 2)))
 
 
 def _by_reader(pieces: list[_Piece]) -> list[list[_Piece]]:
@@ -472,6 +479,7 @@ class WhisperEngine:
                 self._second_stage,
                 [done[i][0][0] for i in part],
                 [contexts[i] for i in part],
+                readers,
             )
             for part in parts
         ]
@@ -638,7 +646,7 @@ class WhisperEngine:
         self._encode(pieces)
         if readers.detect_own:
             self._detect_own(pieces, readers)
-        self._generate(pieces, 1)
+        self._generate(pieces, min(FIRST_BEAM, self.beam_size))
         pieces = self._check_languages(pieces, readers)
         outcome: list[list[_Piece]] = [[p] for p in pieces]
         retry = [i for i, p in enumerate(pieces) if p.problems()] if self.beam_size > 1 else []
@@ -655,8 +663,10 @@ class WhisperEngine:
                 done.append((group, []))
                 ready += group
         words = self._align(ready)
+        after = self._read_on(ready, words, readers)
         for group, segs in done:
             if segs is not None:
+                group[:] = [q for p in group for q in (p, *after.get(id(p), []))]
                 segs.extend(self._segments(group, [words[id(p)] for p in group]))
         for p in ready:
             p.encoded = None  # done with it: keep the window's memory small
@@ -725,7 +735,9 @@ class WhisperEngine:
             and group[0].reader.transcriber is readers.primary.transcriber
         )
 
-    def _second_stage(self, pieces: list[_Piece], contexts: list[list[int]]) -> list[list[Segment]]:
+    def _second_stage(
+        self, pieces: list[_Piece], contexts: list[list[int]], readers: _Readers
+    ) -> list[list[Segment]]:
         """Read chunks again, batched, prompted with the text before each; align them.
 
         The encoder output is reused, so this costs one greedy decode. A chunk keeps its first
@@ -739,7 +751,7 @@ class WhisperEngine:
         if prompted:
             self._generate(
                 [again[i] for i in prompted],
-                REREAD_BEAM,
+                min(REREAD_BEAM, self.beam_size),
                 [contexts[i] for i in prompted],
                 phase="reread",
             )
@@ -749,7 +761,61 @@ class WhisperEngine:
             lost = len(piece.tokens or []) < 0.8 * len(first.tokens or [])
             kept.append(first if i not in prompted or worse or lost else piece)
         words = self._align(kept)
-        return [self._segments([p], [words[id(p)]]) for p in kept]
+        after = self._read_on(kept, words, readers)
+        found = []
+        for p in kept:
+            group = [p, *after.get(id(p), [])]
+            found.append(self._segments(group, [words[id(q)] for q in group]))
+        return found
+
+    def _read_on(
+        self, pieces: list[_Piece], words: dict[int, list[Word]], readers: _Readers
+    ) -> dict[int, list[_Piece]]:
+        """Pieces for the speech each decoding left unread after its last word.
+
+        Decoding without timestamps, Whisper often ends a chunk's text at a change of speaker
+        and drops the rest, however long; the aligned words show where it stopped. The speech
+        after the last word (READ_ON_SECONDS or more) is read as a piece of its own (beam
+        FIRST_BEAM, the full beam when it looks wrong; its language checked as a chunk's is),
+        aligned, and read on from again, at most READ_ON_TIMES times; what reads as no speech
+        or a loop is left out. Returns the new pieces by the id of the piece they follow;
+        `words` gets their words.
+        """
+        found: dict[int, list[_Piece]] = {}
+        todo = [(p, p) for p in pieces]  # (the piece read first, the last piece read)
+        for _ in range(READ_ON_TIMES):
+            tails = []  # (the piece read first, the piece read on from, the rest)
+            for origin, p in todo:
+                said = words.get(id(p))
+                if not said or p.silent:
+                    continue
+                at = p.chunk.offset_of(said[-1].end)
+                if len(p.chunk.audio) - at >= READ_ON_SECONDS * audio.SAMPLE_RATE:
+                    tail = self._piece(p.chunk.cut(at)[1], p.reader)
+                    tail.language_prob = p.language_prob
+                    tails.append((origin, p, tail))
+            if not tails:
+                break
+            new = [t for _, _, t in tails]
+            self._encode(new)
+            if readers.detect_own:
+                self._detect_own(new, readers)
+            self._generate(new, min(FIRST_BEAM, self.beam_size), phase="read_on")
+            new = self._check_languages(new, readers)  # a change of language stops Whisper too
+            tails = [(o, p, t) for (o, p, _), t in zip(tails, new, strict=True)]
+            unsure = [t for t in new if t.problems()] if self.beam_size > 1 else []
+            if unsure:
+                self._generate(unsure, self.beam_size, phase="read_on")
+            todo = []
+            for origin, p, t in tails:
+                if t.tokens and not t.silent and "loop" not in t.problems():
+                    p.read_on = True
+                    found.setdefault(id(origin), []).append(t)
+                    todo.append((origin, t))
+            words.update(self._align([t for _, t in todo]))
+            for _, t in todo:
+                t.encoded = None
+        return found
 
     def _split_until_sound(self, piece: _Piece, depth: int = 0) -> list[_Piece]:
         """A piece that still looks wrong after beam search, decoded again in halves.
