@@ -80,6 +80,7 @@ FIRST_BEAM = 3  # the first pass's beam (beam 5 reads no better here, greedy rea
 WINDOWS_IN_FLIGHT = 2  # windows decoded at once (the second stage of one, the first of the next)
 READ_ON_SECONDS = 2.5  # speech left after a chunk's last word that is read on its own
 READ_ON_TIMES = 3  # reading on from a piece read on, at most
+READ_ON_FROM = 1.0  # seconds a piece's words must cover before it is read on from (progress)
 NO_SPEECH = 0.6  # with a log-probability under -1: the chunk holds no speech
 # An English-only model reading another language: measured on tests/data/multilingual.mp3, the
 # German half reads at -0.57 (and loops); English chunks of the benchmark conversations at
@@ -89,6 +90,7 @@ NO_SPEECH = 0.6  # with a log-probability under -1: the chunk holds no speech
 # nothing); the check itself reads the chunk's first seconds only (`detect_language`).
 LANGUAGE_CHECK_BELOW = -0.4
 LANGUAGE_CHECK_SECONDS = 5.0
+CHECK_SAMPLES = int(LANGUAGE_CHECK_SECONDS * audio.SAMPLE_RATE)
 LANGUAGE_SURE = 0.5  # a detected language below this probability is not trusted over English
 
 
@@ -434,7 +436,8 @@ class WhisperEngine:
     ) -> list[Segment]:
         """All segments of one window, from batches decoded on the worker pool.
 
-        First stage: every batch is encoded, decoded greedily, retried where it looks wrong,
+        First stage: every batch is encoded, decoded (beam FIRST_BEAM), retried where it looks
+        wrong, read on after its last word where it stopped early,
         and the chunks that are done are aligned. Second stage: the chunks the model was unsure
         of are read again with the text before them as the prompt (it may come from another
         batch, or for the first chunk from `before`: the text of the previous window), batched
@@ -637,7 +640,7 @@ class WhisperEngine:
     def _first_stage(
         self, chunks: list[Chunk], readers: _Readers, *, first: bool
     ) -> list[tuple[list[_Piece], list[Segment] | None]]:
-        """Encode and decode a batch greedily, retry what looks wrong, and align what is done.
+        """Encode and decode a batch, retry what looks wrong, and align what is done.
 
         Each chunk comes back with its pieces and its segments; segments are None for a chunk
         left for the second stage (see `_wants_context`).
@@ -650,7 +653,7 @@ class WhisperEngine:
         pieces = self._check_languages(pieces, readers)
         outcome: list[list[_Piece]] = [[p] for p in pieces]
         retry = [i for i, p in enumerate(pieces) if p.problems()] if self.beam_size > 1 else []
-        if retry:
+        if retry and self.beam_size > FIRST_BEAM:  # else the same beam would read the same
             self._generate([pieces[i] for i in retry], self.beam_size, phase="retries")
         for i in retry:
             outcome[i] = self._split_until_sound(pieces[i])
@@ -740,7 +743,7 @@ class WhisperEngine:
     ) -> list[list[Segment]]:
         """Read chunks again, batched, prompted with the text before each; align them.
 
-        The encoder output is reused, so this costs one greedy decode. A chunk keeps its first
+        The encoder output is reused, so this costs one decode. A chunk keeps its first
         reading when the second looks worse or loses text.
         """
         again = [
@@ -775,10 +778,12 @@ class WhisperEngine:
 
         Decoding without timestamps, Whisper often ends a chunk's text at a change of speaker
         and drops the rest, however long; the aligned words show where it stopped. The speech
-        after the last word (READ_ON_SECONDS or more) is read as a piece of its own (beam
-        FIRST_BEAM, the full beam when it looks wrong; its language checked as a chunk's is),
+        after the last word (READ_ON_SECONDS or more, once the words cover READ_ON_FROM) is
+        read as a piece of its own (beam FIRST_BEAM, the full beam when it looks wrong),
         aligned, and read on from again, at most READ_ON_TIMES times; what reads as no speech
-        or a loop is left out. Returns the new pieces by the id of the piece they follow;
+        or a loop is left out. A rest of 5 s or more is read by the primary reader first and
+        its language found as a chunk's is, so a speaker back in English after a German
+        stretch is read in English. Returns the new pieces by the id of the piece they follow;
         `words` gets their words.
         """
         found: dict[int, list[_Piece]] = {}
@@ -790,10 +795,12 @@ class WhisperEngine:
                 if not said or p.silent:
                     continue
                 at = p.chunk.offset_of(said[-1].end)
-                if len(p.chunk.audio) - at >= READ_ON_SECONDS * audio.SAMPLE_RATE:
-                    tail = self._piece(p.chunk.cut(at)[1], p.reader)
-                    tail.language_prob = p.language_prob
-                    tails.append((origin, p, tail))
+                rest = len(p.chunk.audio) - at
+                if at >= READ_ON_FROM * audio.SAMPLE_RATE and (
+                    rest >= READ_ON_SECONDS * audio.SAMPLE_RATE
+                ):  # long enough for its language to be checked, the primary reads it first
+                    reader = readers.primary if rest >= CHECK_SAMPLES else p.reader
+                    tails.append((origin, p, self._piece(p.chunk.cut(at)[1], reader)))
             if not tails:
                 break
             new = [t for _, _, t in tails]
@@ -803,7 +810,7 @@ class WhisperEngine:
             self._generate(new, min(FIRST_BEAM, self.beam_size), phase="read_on")
             new = self._check_languages(new, readers)  # a change of language stops Whisper too
             tails = [(o, p, t) for (o, p, _), t in zip(tails, new, strict=True)]
-            unsure = [t for t in new if t.problems()] if self.beam_size > 1 else []
+            unsure = [t for t in new if t.problems()] if self.beam_size > FIRST_BEAM else []
             if unsure:
                 self._generate(unsure, self.beam_size, phase="read_on")
             todo = []
