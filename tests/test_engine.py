@@ -202,8 +202,8 @@ def test_greedy_repetition_loop_is_caught_and_redecoded():
 def test_speech_left_after_a_chunk_stops_early_is_read_on(monkeypatch):
     """A real early stop: in conversation_four the chunk from 3:53 holds four speech regions;
     tiny.en reads the first speaker up to "pull back profile." (4:05.6) and stops, dropping
-    the next speaker's 12 s turn and more (17 s of speech); beam search and halves do not
-    bring it back. Reading on after the last aligned word does, in time order."""
+    the next speaker's 12 s turn and more (17 s of speech). Reading on after the last aligned
+    word brings it back, in time order, with nothing read twice."""
     from podgrep.asr import plan, whisper
 
     samples = audio.decode(Path(__file__).parents[1] / "benchmarks/data/conversation_four.mp3")

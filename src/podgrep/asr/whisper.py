@@ -11,14 +11,15 @@ How it gets the speed of batching with the accuracy of careful decoding:
 - First stage, per batch of a window: every chunk is encoded and decoded with beam search of
   FIRST_BEAM (3: on the tuning conversations as accurate as 5, at two thirds of its cost;
   greedy was less accurate). A chunk whose result looks wrong (a loop: high compression ratio;
-  low log-probability; far fewer tokens than its speech could hold, which is how a decoder
-  that gave up early looks) is decoded again with the full beam, and if it still looks wrong,
+  or a low log-probability) is decoded again with the full beam, and if it still looks wrong,
   as halves (twice at most). Chunks that are done are aligned for word times.
 - Reading on: without timestamps Whisper often ends a chunk's text at a change of speaker and
-  drops the rest of the chunk, however long. The aligned words show where it stopped: speech
-  after the last word (READ_ON_SECONDS or more) is read as a piece of its own, and so on (see
-  `_read_on`). This took deletions on the tuning conversations from 56 to 15 words where a
-  whole turn had gone.
+  drops the rest of the chunk, however long (far fewer tokens than its speech could hold is
+  how that looks). The aligned words show where it stopped: speech after the last word
+  (READ_ON_SECONDS or more) is read as a piece of its own, and so on (see `_read_on`); a rest
+  that reads wrong is retried and halved as a chunk is. This took deletions on
+  conversation_four from 56 to 15 words, where a whole turn had gone, and reads nothing twice
+  (halving a chunk that stopped early read its start again).
 - Second stage, per window: the chunks the model was unsure of (average log-probability under
   REREAD_BELOW) are read again, batched, prompted with the text said before them (across
   batches, and from the previous window), as Whisper was trained; batching alone loses that
@@ -141,6 +142,14 @@ class _Piece:
         ):
             found.append("short")
         return found
+
+
+def _retry(piece: _Piece) -> bool:
+    """Whether a first reading is read again with the full beam (then in halves): a loop, an
+    unsure result, or no text at all. One that is only short is read on after its last word
+    instead (`WhisperEngine._read_on`), where halves would read its start a second time."""
+    problems = piece.problems()
+    return bool({"loop", "unsure"} & set(problems)) or (bool(problems) and not piece.tokens)
 
 
 def _soundness(pieces: list[_Piece]) -> int:
@@ -652,7 +661,7 @@ class WhisperEngine:
         self._generate(pieces, min(FIRST_BEAM, self.beam_size))
         pieces = self._check_languages(pieces, readers)
         outcome: list[list[_Piece]] = [[p] for p in pieces]
-        retry = [i for i, p in enumerate(pieces) if p.problems()] if self.beam_size > 1 else []
+        retry = [i for i, p in enumerate(pieces) if _retry(p)] if self.beam_size > 1 else []
         if retry and self.beam_size > FIRST_BEAM:  # else the same beam would read the same
             self._generate([pieces[i] for i in retry], self.beam_size, phase="retries")
         for i in retry:
@@ -781,10 +790,11 @@ class WhisperEngine:
         after the last word (READ_ON_SECONDS or more, once the words cover READ_ON_FROM) is
         read as a piece of its own (beam FIRST_BEAM, the full beam when it looks wrong),
         aligned, and read on from again, at most READ_ON_TIMES times; what reads as no speech
-        or a loop is left out. A rest of 5 s or more is read by the primary reader first and
-        its language found as a chunk's is, so a speaker back in English after a German
-        stretch is read in English. Returns the new pieces by the id of the piece they follow;
-        `words` gets their words.
+        or a loop is left out; a rest that reads wrong is retried with the full beam and in
+        halves (`_split_until_sound`) first. A rest of 5 s or more is read by the primary
+        reader first and its language found as a chunk's is, so a speaker back in English
+        after a German stretch is read in English. Returns the new pieces by the id of the
+        piece they follow; `words` gets their words.
         """
         found: dict[int, list[_Piece]] = {}
         todo = [(p, p) for p in pieces]  # (the piece read first, the last piece read)
@@ -814,14 +824,20 @@ class WhisperEngine:
             if unsure:
                 self._generate(unsure, self.beam_size, phase="read_on")
             todo = []
+            read: list[_Piece] = []
             for origin, p, t in tails:
-                if t.tokens and not t.silent and "loop" not in t.problems():
+                parts = self._split_until_sound(t) if t.problems() else [t]
+                good = [
+                    q for q in parts if q.tokens and not q.silent and "loop" not in q.problems()
+                ]
+                if good:
                     p.read_on = True
-                    found.setdefault(id(origin), []).append(t)
-                    todo.append((origin, t))
-            words.update(self._align([t for _, t in todo]))
-            for _, t in todo:
-                t.encoded = None
+                    found.setdefault(id(origin), []).extend(good)
+                    todo.append((origin, good[-1]))
+                    read += good
+            words.update(self._align(read))
+            for q in read:
+                q.encoded = None
         return found
 
     def _split_until_sound(self, piece: _Piece, depth: int = 0) -> list[_Piece]:
