@@ -121,14 +121,17 @@ def _statuses(target: Target) -> dict[str, str]:
 
 
 def _mid_transcription(target: Target) -> tuple[str, int, float] | None:
-    """(worker, attempts, lease end) of the transcription being written once at least one of
-    its windows is committed, else None (also while the store cannot be read)."""
+    """(worker, attempts, lease end) of the long episode's transcription once at least one of
+    its windows is committed, else None (also while the store cannot be read). Only that one:
+    a short episode's window can be committed before the transcript is, too."""
     try:
         rows = _rows(
             target,
             "SELECT j.worker, j.attempts, j.lease_until FROM transcripts t"
             " JOIN jobs j ON j.episode_id = t.episode_id AND j.step = 'transcribe'"
-            " WHERE t.complete = 0 AND t.windows_done >= 1 AND j.state = 'running'",
+            " JOIN episodes e ON e.id = t.episode_id"
+            " WHERE t.complete = 0 AND t.windows_done >= 1 AND j.state = 'running'"
+            " AND e.guid = 'ep-conv-a'",
         )
     except Exception:  # noqa: BLE001 - not readable yet (the schema), or the server is away
         return None
