@@ -213,8 +213,6 @@ def test_web_serves_the_copy_with_ranges(kept: Path, server: ServeProcess):
     assert f'src="/api/episodes/{ep.id}/audio"' in page
 
 
-
-
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=NO_CHROMIUM)
 def test_browser_plays_and_seeks_the_opus_copy(kept: Path, server: ServeProcess):
     from tests.support.browser import chromium

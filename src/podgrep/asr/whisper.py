@@ -91,7 +91,6 @@ NO_SPEECH = 0.6  # with a log-probability under -1: the chunk holds no speech
 # nothing); the check itself reads the chunk's first seconds only (`detect_language`).
 LANGUAGE_CHECK_BELOW = -0.4
 LANGUAGE_CHECK_SECONDS = 5.0
-CHECK_SAMPLES = int(LANGUAGE_CHECK_SECONDS * audio.SAMPLE_RATE)
 LANGUAGE_SURE = 0.5  # a detected language below this probability is not trusted over English
 
 
@@ -662,10 +661,9 @@ class WhisperEngine:
         pieces = self._check_languages(pieces, readers)
         outcome: list[list[_Piece]] = [[p] for p in pieces]
         retry = [i for i, p in enumerate(pieces) if _retry(p)] if self.beam_size > 1 else []
-        if retry and self.beam_size > FIRST_BEAM:  # else the same beam would read the same
-            self._generate([pieces[i] for i in retry], self.beam_size, phase="retries")
-        for i in retry:
-            outcome[i] = self._split_until_sound(pieces[i])
+        again = self._read_again([pieces[i] for i in retry], "retries")
+        for i, parts in zip(retry, again, strict=True):
+            outcome[i] = parts
         done: list[tuple[list[_Piece], list[Segment] | None]] = []
         ready: list[_Piece] = []
         for i, group in enumerate(outcome):
@@ -808,9 +806,12 @@ class WhisperEngine:
                 rest = len(p.chunk.audio) - at
                 if at >= READ_ON_FROM * audio.SAMPLE_RATE and (
                     rest >= READ_ON_SECONDS * audio.SAMPLE_RATE
-                ):  # long enough for its language to be checked, the primary reads it first
-                    reader = readers.primary if rest >= CHECK_SAMPLES else p.reader
-                    tails.append((origin, p, self._piece(p.chunk.cut(at)[1], reader)))
+                ):
+                    left = p.chunk.cut(at)[1]
+                    # long enough for its language to be checked: the primary reads it first
+                    checked = left.seconds >= LANGUAGE_CHECK_SECONDS
+                    reader = readers.primary if checked else p.reader
+                    tails.append((origin, p, self._piece(left, reader)))
             if not tails:
                 break
             new = [t for _, _, t in tails]
@@ -820,13 +821,12 @@ class WhisperEngine:
             self._generate(new, min(FIRST_BEAM, self.beam_size), phase="read_on")
             new = self._check_languages(new, readers)  # a change of language stops Whisper too
             tails = [(o, p, t) for (o, p, _), t in zip(tails, new, strict=True)]
-            unsure = [t for t in new if t.problems()] if self.beam_size > FIRST_BEAM else []
-            if unsure:
-                self._generate(unsure, self.beam_size, phase="read_on")
+            wrong = [t for t in new if t.problems()]
+            again = dict(zip(map(id, wrong), self._read_again(wrong, "read_on"), strict=True))
             todo = []
             read: list[_Piece] = []
             for origin, p, t in tails:
-                parts = self._split_until_sound(t) if t.problems() else [t]
+                parts = again.get(id(t), [t])
                 good = [
                     q for q in parts if q.tokens and not q.silent and "loop" not in q.problems()
                 ]
@@ -839,6 +839,14 @@ class WhisperEngine:
             for q in read:
                 q.encoded = None
         return found
+
+    def _read_again(self, wrong: list[_Piece], phase: str) -> list[list[_Piece]]:
+        """What each piece that looks wrong becomes: read again with the full beam (when it is
+        wider than the first reading's: the same beam would read the same), then in halves
+        while it still looks wrong (`_split_until_sound`)."""
+        if wrong and self.beam_size > FIRST_BEAM:
+            self._generate(wrong, self.beam_size, phase=phase)
+        return [self._split_until_sound(p) for p in wrong]
 
     def _split_until_sound(self, piece: _Piece, depth: int = 0) -> list[_Piece]:
         """A piece that still looks wrong after beam search, decoded again in halves.
