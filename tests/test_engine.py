@@ -226,3 +226,33 @@ def test_speech_left_after_a_chunk_stops_early_is_read_on(monkeypatch):
     kept = [s for s in read_on if "hallucination" not in s.flags]
     assert all(a.end <= b.start + 0.05 for a, b in itertools.pairwise(kept))  # in time order
     assert max(s.end for s in read_on) > 256
+
+
+def test_a_chunk_whose_few_words_are_stretched_over_it_is_read_in_halves(monkeypatch):
+    """A real early stop the aligner hides: in conversation_seven the chunk from 5:20 (29 s)
+    reads as its first speaker's sentence only, and the aligner spreads those few words over
+    the whole chunk, so there is no rest after the last word to read on from. Too few tokens
+    for the speech, words reaching the end: the chunk is read in halves, which bring back the
+    next speaker's turn, with nothing read twice."""
+    from podgrep.asr import plan, whisper
+
+    path = Path(__file__).parents[1] / "benchmarks/data/conversation_seven.mp3"
+    samples = audio.decode(path)
+    regions = [(5120128, 5438080), (5438080, 5553024), (5553024, 5587840)]
+    chunk = plan.Chunk(regions, np.concatenate([samples[a:b] for a, b in regions]))
+    engine = WhisperEngine("tiny.en", device="cpu")
+    turn = ("32 000 tokens", "inference time")  # the next speaker's words
+
+    def said(segments) -> str:
+        return " ".join(re.findall(r"[a-z0-9']+", " ".join(_kept(segments)).lower()))
+
+    monkeypatch.setattr(whisper.WhisperEngine, "_halve_stretched", lambda self, p, w: {})
+    stopped = engine.decode_chunks([chunk], language="en")
+    assert "nice techniques" in said(stopped)
+    assert not any(words in said(stopped) for words in turn)
+    monkeypatch.undo()
+    halved = engine.decode_chunks([chunk], language="en")
+    assert all(words in said(halved) for words in turn)
+    assert said(halved).count("nice techniques") == 1  # nothing read twice
+    kept = [s for s in halved if "hallucination" not in s.flags]
+    assert all(a.end <= b.start + 0.05 for a, b in itertools.pairwise(kept))  # in time order

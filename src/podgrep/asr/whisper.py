@@ -674,9 +674,12 @@ class WhisperEngine:
                 ready += group
         words = self._align(ready)
         after = self._read_on(ready, words, readers)
+        halved = self._halve_stretched(ready, words)
         for group, segs in done:
             if segs is not None:
-                group[:] = [q for p in group for q in (p, *after.get(id(p), []))]
+                group[:] = [
+                    q for p in group for q in (*halved.get(id(p), [p]), *after.get(id(p), []))
+                ]
                 segs.extend(self._segments(group, [words[id(p)] for p in group]))
         for p in ready:
             p.encoded = None  # done with it: keep the window's memory small
@@ -772,9 +775,10 @@ class WhisperEngine:
             kept.append(first if i not in prompted or worse or lost else piece)
         words = self._align(kept)
         after = self._read_on(kept, words, readers)
+        halved = self._halve_stretched(kept, words)
         found = []
         for p in kept:
-            group = [p, *after.get(id(p), [])]
+            group = [*halved.get(id(p), [p]), *after.get(id(p), [])]
             found.append(self._segments(group, [words[id(q)] for q in group]))
         return found
 
@@ -838,6 +842,34 @@ class WhisperEngine:
             words.update(self._align(read))
             for q in read:
                 q.encoded = None
+        return found
+
+    def _halve_stretched(
+        self, pieces: list[_Piece], words: dict[int, list[Word]]
+    ) -> dict[int, list[_Piece]]:
+        """Halves of each piece whose text is too short for its speech although its words
+        reach its end: Whisper stopped early, and the aligner stretched the few words it wrote
+        over the whole chunk, so there is no rest to read on from (conversation_seven: a 27 s chunk
+        read as its first speaker's two sentences, placed over all 27 s; the next speaker's
+        17 s turn, 69 words, lost). Read in halves (`_split_until_sound`, kept when they read
+        more sound text) and aligned; `words` gets their words. By the id of the piece."""
+        stretched = []
+        for p in pieces:
+            said = words.get(id(p))
+            if not said or p.read_on or "short" not in p.problems():
+                continue
+            rest = len(p.chunk.audio) - p.chunk.offset_of(said[-1].end)
+            if rest < READ_ON_SECONDS * audio.SAMPLE_RATE:
+                stretched.append(p)
+        found: dict[int, list[_Piece]] = {}
+        for p in stretched:
+            parts = self._split_until_sound(p)
+            if parts != [p]:
+                found[id(p)] = parts
+        new = [q for parts in found.values() for q in parts]
+        words.update(self._align(new))
+        for q in new:
+            q.encoded = None
         return found
 
     def _read_again(self, wrong: list[_Piece], phase: str) -> list[list[_Piece]]:
