@@ -200,29 +200,33 @@ def test_transcribe_timings_say_where_the_time_went(tmp_path):
     assert "country" in out_file.read_text()
 
 
-def test_a_call_is_encoded_at_its_longest_chunk_and_chunks_of_several_calls_decode_together(ct2):
-    """Chunks are padded to the longest of their encode call (plus a margin), not to 30 s; a
-    decode or language call over chunks of calls of other lengths groups them by shape and
-    reads each as it reads alone."""
+def test_a_chunk_is_encoded_at_a_length_of_its_own_and_chunks_of_several_lengths_decode_together(
+    ct2,
+):
+    """A chunk is padded to the smallest of ENCODE_FRAMES that holds it with a margin, not to
+    30 s, whatever it is encoded with (so it reads the same in any batch); a decode or language
+    call over chunks of several lengths groups them by shape and reads each as it reads alone."""
     from podgrep.asr.ctranslate import ENCODE_MARGIN_FRAMES, FULL_FRAMES, encode_frames
 
     samples = audio.decode(DATA / "jfk.flac")
     short, whole = samples[: 5 * audio.SAMPLE_RATE], samples
     f_short, f_whole = ct2.features(short), ct2.features(whole)
-    assert encode_frames([f_short]) >= f_short.shape[-1] + ENCODE_MARGIN_FRAMES
-    assert encode_frames([f_short, f_whole]) < FULL_FRAMES  # an 11 s call is not padded to 30
-    assert encode_frames([np.zeros((80, FULL_FRAMES))]) == FULL_FRAMES  # never beyond 30 s
-    a = ct2.encode([f_short])
-    b = ct2.encode([f_whole])
-    shapes = {int(e.batch.storage.shape[1]) for e in a + b}  # type: ignore[attr-defined]
+    assert encode_frames(f_short) >= f_short.shape[-1] + ENCODE_MARGIN_FRAMES
+    assert encode_frames(f_short) < encode_frames(f_whole) < FULL_FRAMES  # 5 s, 11 s: not 30
+    assert encode_frames(np.zeros((80, FULL_FRAMES))) == FULL_FRAMES  # never beyond 30 s
+    together = ct2.encode([f_short, f_whole])
+    apart = ct2.encode([f_short]) + ct2.encode([f_whole])
+    for a, b in zip(together, apart, strict=True):  # the batch does not change a chunk's input
+        assert np.array_equal(a.batch.on_host()[a.index], b.batch.on_host()[b.index])  # type: ignore[attr-defined]
+    shapes = {int(e.batch.storage.shape[1]) for e in together}  # type: ignore[attr-defined]
     assert len(shapes) == 2 and max(shapes) < FULL_FRAMES // 2  # encoder output: frames / 2
     tokenizer = ct2.tokenizer("en")
     prompt = ct2.prompt(tokenizer, [])
-    together = ct2.generate(a + b, [prompt, prompt], beam=1, tokenizer=tokenizer)
-    alone = [ct2.generate(e, [prompt], beam=1, tokenizer=tokenizer)[0] for e in (a, b)]
-    assert [d.tokens for d in together] == [d.tokens for d in alone]
-    said = tokenizer.decode(together[1].tokens).lower()
+    both = ct2.generate(together, [prompt, prompt], beam=1, tokenizer=tokenizer)
+    alone = [ct2.generate([e], [prompt], beam=1, tokenizer=tokenizer)[0] for e in apart]
+    assert [d.tokens for d in both] == [d.tokens for d in alone]
+    said = tokenizer.decode(both[1].tokens).lower()
     assert "ask not what your country can do for you" in said
     base = CTranslate2Transcriber("base", device="cpu", workers=1)
-    mixed = base.encode([base.features(short)]) + base.encode([base.features(whole)])
+    mixed = base.encode([base.features(short), base.features(whole)])
     assert [lang for lang, _ in base.languages(mixed)] == ["en", "en"]

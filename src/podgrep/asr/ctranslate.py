@@ -5,13 +5,15 @@ way) by several single-threaded model replicas. On CUDA a batch is encoded in on
 encoder output stays on the GPU: decoding and alignment of the same batch use that storage as it
 is; only a call over another selection of chunks (a retry, a reread) gathers a copy.
 
-The chunks of one `encode` call are padded to the longest of them plus ENCODE_MARGIN_FRAMES
-(rounded up to ENCODE_STEP_FRAMES), not to Whisper's 30 s: CTranslate2's encoder takes a
-shorter input and costs about in proportion to it (tiny.en, one thread: 0.44 s at 3000 frames,
-0.10 s at 1500), which halves, rests read on and short chunks gain most from. Padding to the
-call's longest keeps a batch one shape, so it is still decoded in one call (a chunk per shape
-decoded alone cost more in decoding than it saved in encoding). Decoding and language
-detection over chunks of several calls group them by shape.
+Each chunk is padded to the smallest of ENCODE_FRAMES that holds it and ENCODE_MARGIN_FRAMES
+more, not always to Whisper's 30 s: CTranslate2's encoder takes a shorter input and costs about
+in proportion to it (tiny.en, one thread: 0.44 s at 3000 frames, 0.10 s at 1500), which halves,
+rests read on and short chunks gain most from. The length depends on the chunk alone, never on
+the chunks it is encoded with, so a chunk reads the same in any batch (a Ray actor with one
+replica batches a window otherwise than a local run with two, and must write the same text).
+Few lengths keep a batch's chunks mostly one shape; decoding and language detection group
+chunks by shape (padding each chunk to its own length cost more in decoding, split into
+batches of one, than it saved in encoding).
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from podgrep.errors import ModelError
 
 DETECT_SECONDS = 10.0  # of speech a language is detected from
 FULL_FRAMES = 3000  # Whisper's window: 30 s of 10 ms feature frames
-# Silence after the longest chunk of an encode call (1 s), and the step its length is rounded
-# up to (2 s: fewer shapes). Measured on the four tuning conversations, errors summed, padding
-# to 30 s / to the longest + 1 s / + 2 s per chunk: 371 / 374 / 372 — within tiny.en's swing.
+# The lengths a chunk's features are padded to (10, 20 and 30 s) and the silence a chunk gets
+# after its end at least (1 s). Errors summed over the four tuning files, padding to 30 s / to
+# an encode call's longest + 1 s / to each chunk's own + 2 s: 371 / 374 / 372.
+ENCODE_FRAMES = (1000, 2000, FULL_FRAMES)
 ENCODE_MARGIN_FRAMES = 100
-ENCODE_STEP_FRAMES = 200
 
 
 @dataclass(eq=False)
@@ -90,10 +92,10 @@ def _gather(encoded: list[Encoded]) -> Any:
     )
 
 
-def encode_frames(features: list[np.ndarray]) -> int:
-    """The length (in frames) the chunks of one encode call are padded to."""
-    longest = max(int(f.shape[-1]) for f in features) + ENCODE_MARGIN_FRAMES
-    return min(FULL_FRAMES, -(-longest // ENCODE_STEP_FRAMES) * ENCODE_STEP_FRAMES)
+def encode_frames(features: np.ndarray) -> int:
+    """The length (in frames) a chunk's features are padded to: its own, never its batch's."""
+    need = int(features.shape[-1]) + ENCODE_MARGIN_FRAMES
+    return next((n for n in ENCODE_FRAMES if n >= need), FULL_FRAMES)
 
 
 def _by_shape(encoded: list[Encoded]) -> list[list[int]]:
@@ -205,15 +207,18 @@ class CTranslate2Transcriber:
 
         if not features:
             return []
-        frames = encode_frames(features)
-        if self.device == "cuda":  # one call for the batch; the output stays on the GPU
-            out = self.model.encode(np.stack([pad_or_trim(f, frames) for f in features]))
-            batch = _Batch(out)
-            return [_Encoded(batch, i) for i in range(len(features))]
-        found: list[Encoded] = []
-        for f in features:  # on CPU one at a time is the fastest per chunk
-            found.append(_Encoded(_Batch(self.model.encode(pad_or_trim(f, frames)[None])), 0))
-        return found
+        if self.device == "cuda":  # one call per length; the output stays on the GPU
+            found: dict[int, Encoded] = {}
+            for frames in sorted({encode_frames(f) for f in features}):
+                at = [i for i, f in enumerate(features) if encode_frames(f) == frames]
+                out = self.model.encode(np.stack([pad_or_trim(features[i], frames) for i in at]))
+                batch = _Batch(out)
+                found.update((i, _Encoded(batch, k)) for k, i in enumerate(at))
+            return [found[i] for i in range(len(features))]
+        return [  # on CPU one at a time is the fastest per chunk
+            _Encoded(_Batch(self.model.encode(pad_or_trim(f, encode_frames(f))[None])), 0)
+            for f in features
+        ]
 
     def prompt(self, tokenizer: Any, context: list[int]) -> list[int]:
         return list(self.model.get_prompt(tokenizer, context, without_timestamps=True))
