@@ -19,8 +19,9 @@ batches of one, than it saved in encoding).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -29,11 +30,14 @@ from podgrep.asr import engine
 from podgrep.asr.transcriber import Decoding, Encoded
 from podgrep.errors import ModelError
 
+T = TypeVar("T")
+
 DETECT_SECONDS = 10.0  # of speech a language is detected from
 FULL_FRAMES = 3000  # Whisper's window: 30 s of 10 ms feature frames
 # The lengths a chunk's features are padded to (10, 20 and 30 s) and the silence a chunk gets
 # after its end at least (1 s). Errors summed over the four tuning files, padding to 30 s / to
-# an encode call's longest + 1 s / to each chunk's own + 2 s: 371 / 374 / 372.
+# an encode call's longest + 1 s / to each chunk's own + 2 s / to these lengths: 371 / 374 /
+# 372 / 365.
 ENCODE_FRAMES = (1000, 2000, FULL_FRAMES)
 ENCODE_MARGIN_FRAMES = 100
 
@@ -98,14 +102,27 @@ def encode_frames(features: np.ndarray) -> int:
     return next((n for n in ENCODE_FRAMES if n >= need), FULL_FRAMES)
 
 
-def _by_shape(encoded: list[Encoded]) -> list[list[int]]:
-    """Indices of `encoded` grouped by encoder output length, in order of first appearance:
-    chunks decoded in one call must have one shape."""
+def _groups(keys: list[int]) -> list[list[int]]:
+    """Indices of `keys` grouped by value, in order of first appearance."""
     groups: dict[int, list[int]] = {}
-    for i, e in enumerate(encoded):
-        assert isinstance(e, _Encoded), "encoded by another transcriber"
-        groups.setdefault(int(e.batch.storage.shape[1]), []).append(i)
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
     return list(groups.values())
+
+
+def _by_shape(encoded: list[Encoded]) -> list[list[int]]:
+    """Indices of `encoded` grouped by encoder output length: chunks decoded in one call must
+    have one shape."""
+    assert all(isinstance(e, _Encoded) for e in encoded), "encoded by another transcriber"
+    return _groups([int(e.batch.storage.shape[1]) for e in encoded])  # type: ignore[attr-defined]
+
+
+def _per_group(groups: list[list[int]], call: Callable[[list[int]], list[T]]) -> list[T]:
+    """`call` on each group of indices, its results put back in the indices' order."""
+    found: dict[int, T] = {}
+    for at in groups:
+        found.update(zip(at, call(at), strict=True))
+    return [found[i] for i in range(len(found))]
 
 
 def _likeliest(scores: list[tuple[str, float]]) -> tuple[str, float]:
@@ -208,13 +225,16 @@ class CTranslate2Transcriber:
         if not features:
             return []
         if self.device == "cuda":  # one call per length; the output stays on the GPU
-            found: dict[int, Encoded] = {}
-            for frames in sorted({encode_frames(f) for f in features}):
-                at = [i for i, f in enumerate(features) if encode_frames(f) == frames]
-                out = self.model.encode(np.stack([pad_or_trim(features[i], frames) for i in at]))
-                batch = _Batch(out)
-                found.update((i, _Encoded(batch, k)) for k, i in enumerate(at))
-            return [found[i] for i in range(len(features))]
+            frames = [encode_frames(f) for f in features]
+
+            def encode(at: list[int]) -> list[Encoded]:
+                n = frames[at[0]]
+                batch = _Batch(
+                    self.model.encode(np.stack([pad_or_trim(features[i], n) for i in at]))
+                )
+                return [_Encoded(batch, k) for k in range(len(at))]
+
+            return _per_group(_groups(frames), encode)
         return [  # on CPU one at a time is the fastest per chunk
             _Encoded(_Batch(self.model.encode(pad_or_trim(f, encode_frames(f))[None])), 0)
             for f in features
@@ -229,17 +249,16 @@ class CTranslate2Transcriber:
         from faster_whisper.transcribe import get_suppressed_tokens
 
         groups = _by_shape(encoded)
-        if len(groups) > 1:  # chunks of several encode calls: one decode per shape
-            found: dict[int, Decoding] = {}
-            for at in groups:
-                got = self.generate(
+        if len(groups) > 1:  # chunks of several lengths: one decode per shape
+            return _per_group(
+                groups,
+                lambda at: self.generate(
                     [encoded[i] for i in at],
                     [prompts[i] for i in at],
                     beam=beam,
                     tokenizer=tokenizer,
-                )
-                found.update(zip(at, got, strict=True))
-            return [found[i] for i in range(len(encoded))]
+                ),
+            )
         results = self.model.model.generate(
             _gather(encoded),
             prompts,
@@ -292,8 +311,10 @@ class CTranslate2Transcriber:
             return [("en", 1.0) for _ in encoded]
         if not encoded:
             return []
-        found: dict[int, tuple[str, float]] = {}
-        for at in _by_shape(encoded):
-            scores = self.model.model.detect_language(_gather([encoded[i] for i in at]))
-            found.update(zip(at, map(_likeliest, scores), strict=True))
-        return [found[i] for i in range(len(encoded))]
+        return _per_group(
+            _by_shape(encoded),
+            lambda at: [
+                _likeliest(s)
+                for s in self.model.model.detect_language(_gather([encoded[i] for i in at]))
+            ],
+        )

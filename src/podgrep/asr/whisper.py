@@ -158,6 +158,11 @@ def _soundness(pieces: list[_Piece]) -> int:
     )
 
 
+def _unread(piece: _Piece, said: list[Word]) -> int:
+    """Samples of the piece's audio after its last aligned word."""
+    return len(piece.chunk.audio) - piece.chunk.offset_of(said[-1].end)
+
+
 def _split(chunk: Chunk) -> list[Chunk]:
     """Two halves of a chunk: at the region seam nearest the middle, else its quietest moment."""
     half = len(chunk.audio) / 2
@@ -673,13 +678,10 @@ class WhisperEngine:
                 done.append((group, []))
                 ready += group
         words = self._align(ready)
-        after = self._read_on(ready, words, readers)
-        halved = self._halve_stretched(ready, words)
+        became = self._complete(ready, words, readers)
         for group, segs in done:
             if segs is not None:
-                group[:] = [
-                    q for p in group for q in (*halved.get(id(p), [p]), *after.get(id(p), []))
-                ]
+                group[:] = [q for p in group for q in became[id(p)]]
                 segs.extend(self._segments(group, [words[id(p)] for p in group]))
         for p in ready:
             p.encoded = None  # done with it: keep the window's memory small
@@ -774,13 +776,22 @@ class WhisperEngine:
             lost = len(piece.tokens or []) < 0.8 * len(first.tokens or [])
             kept.append(first if i not in prompted or worse or lost else piece)
         words = self._align(kept)
-        after = self._read_on(kept, words, readers)
-        halved = self._halve_stretched(kept, words)
+        became = self._complete(kept, words, readers)
         found = []
         for p in kept:
-            group = [*halved.get(id(p), [p]), *after.get(id(p), [])]
+            group = became[id(p)]
             found.append(self._segments(group, [words[id(q)] for q in group]))
         return found
+
+    def _complete(
+        self, pieces: list[_Piece], words: dict[int, list[Word]], readers: _Readers
+    ) -> dict[int, list[_Piece]]:
+        """What each aligned piece becomes, in time order, by its id: itself (or its halves,
+        when its few words were stretched over it: `_halve_stretched`) and the pieces read on
+        after its last word (`_read_on`); `words` gets the new pieces' words."""
+        after = self._read_on(pieces, words, readers)
+        halved = self._halve_stretched(pieces, words)
+        return {id(p): [*halved.get(id(p), [p]), *after.get(id(p), [])] for p in pieces}
 
     def _read_on(
         self, pieces: list[_Piece], words: dict[int, list[Word]], readers: _Readers
@@ -807,7 +818,7 @@ class WhisperEngine:
                 if not said or p.silent:
                     continue
                 at = p.chunk.offset_of(said[-1].end)
-                rest = len(p.chunk.audio) - at
+                rest = _unread(p, said)
                 if at >= READ_ON_FROM * audio.SAMPLE_RATE and (
                     rest >= READ_ON_SECONDS * audio.SAMPLE_RATE
                 ):
@@ -858,8 +869,7 @@ class WhisperEngine:
             said = words.get(id(p))
             if not said or p.read_on or "short" not in p.problems():
                 continue
-            rest = len(p.chunk.audio) - p.chunk.offset_of(said[-1].end)
-            if rest < READ_ON_SECONDS * audio.SAMPLE_RATE:
+            if _unread(p, said) < READ_ON_SECONDS * audio.SAMPLE_RATE:
                 stretched.append(p)
         found: dict[int, list[_Piece]] = {}
         for p in stretched:
