@@ -84,8 +84,19 @@ class Hostile:
     def _bomb(self, kind: str) -> bytes:
         key = (kind, self.bomb_mb)
         if key not in self._bombs:
-            self._bombs[key] = (gzip_bomb if kind == "gzip" else deflate_bomb)(self.bomb_mb)
+            if kind == "gzipgzip":  # the gzip bomb gzipped again
+                twice = zlib.compressobj(9, zlib.DEFLATED, 31)
+                inner = self._bomb("gzip")
+                self._bombs[key] = twice.compress(inner) + twice.flush()
+            else:
+                self._bombs[key] = (gzip_bomb if kind == "gzip" else deflate_bomb)(self.bomb_mb)
         return self._bombs[key]
+
+    def prebuild(self, *kinds: str) -> None:
+        """Build bombs ("gzip", "deflate", "gzipgzip") now, so that building one on a busy
+        host does not outlast the client's timeout and turn a refusal into a timeout."""
+        for kind in kinds:
+            self._bomb(kind)
 
     def _handle(self, conn: socket.socket) -> None:
         try:
@@ -141,9 +152,7 @@ class Hostile:
                     return
             return
         if mode == "gzipgzip":
-            bomb = self._bomb("gzip")
-            twice = zlib.compressobj(9, zlib.DEFLATED, 31)
-            body2 = twice.compress(bomb) + twice.flush()
+            body2 = self._bomb("gzipgzip")
             head = (
                 f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Encoding: gzip, gzip\r\n"
                 f"Content-Length: {len(body2)}\r\n\r\n"

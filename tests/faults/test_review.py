@@ -103,6 +103,7 @@ def test_a_feed_redirecting_into_this_machine_is_not_followed(hostile: Hostile, 
 def test_layered_encodings_are_refused_without_inflating(hostile: Hostile, tmp_path: Path):
     """`Content-Encoding: gzip, gzip` of a 300 MB bomb: refused at once, whatever reads it."""
     hostile.files["/f.xml"] = (b"<rss/>", "application/rss+xml")
+    hostile.prebuild("gzipgzip")
     began = time.monotonic()
     code, _, err = invoke(["add", hostile.url("gzipgzip/f.xml")], tmp_path / "h", **FAST)
     assert code != 0 and "encoded as gzip, gzip" in err and "Traceback" not in err
