@@ -183,6 +183,7 @@ def test_page_media_that_drips_is_stopped_and_resumed_later(
     """A page added by URL whose media later drips: the minimum-rate rule kills the yt-dlp
     child, the sync ends with one line and no job 'running', and the next sync, once the
     media flows, fetches and transcribes it."""
+    grace = net.MEDIA_GRACE_SECONDS
     monkeypatch.setattr(net, "MEDIA_GRACE_SECONDS", 2.0)
     home = tmp_path / "h"
     env = {**FAST, "PODGREP_MIN_DOWNLOAD_KBPS": "64"}
@@ -200,7 +201,7 @@ def test_page_media_that_drips_is_stopped_and_resumed_later(
     hostile.behave.clear()
     # the media flows now: the short grace was for the drip only (on a busy host yt-dlp can
     # take longer than 2 s to start sending, and the rule would stop a healthy download)
-    monkeypatch.setattr(net, "MEDIA_GRACE_SECONDS", 30.0)
+    monkeypatch.setattr(net, "MEDIA_GRACE_SECONDS", grace)
     code, _, err = invoke(["sync"], home, **env)
     assert code == 0, err
     done = db.execute("SELECT COUNT(*) FROM episodes WHERE status='indexed'").fetchone()[0]
