@@ -32,3 +32,12 @@ def test_bad_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("PODGREP_BEAM_SIZE", "lots")
     with pytest.raises(PodgrepError, match="not a valid int"):
         load_settings(tmp_path)
+
+
+def test_the_model_window_is_30_or_20_seconds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    assert load_settings(tmp_path).chunk_seconds == 30.0
+    monkeypatch.setenv("PODGREP_CHUNK_SECONDS", "20")
+    assert load_settings(tmp_path).chunk_seconds == 20.0
+    monkeypatch.setenv("PODGREP_CHUNK_SECONDS", "25")
+    with pytest.raises(PodgrepError, match="chunk_seconds=25.0: give 30 .* or 20"):
+        load_settings(tmp_path)

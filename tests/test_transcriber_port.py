@@ -230,3 +230,39 @@ def test_a_chunk_is_encoded_at_a_length_of_its_own_and_chunks_of_several_lengths
     base = CTranslate2Transcriber("base", device="cpu", workers=1)
     mixed = base.encode([base.features(short), base.features(whole)])
     assert [lang for lang, _ in base.languages(mixed)] == ["en", "en"]
+
+
+class Shapes(Relay):
+    """A relay that keeps the encoder output length of every chunk it encodes."""
+
+    def __init__(self, inner: Transcriber) -> None:
+        super().__init__(inner)
+        self.frames: list[int] = []
+
+    def encode(self, features: list[np.ndarray]) -> list[Encoded]:
+        found = super().encode(features)
+        self.frames += [int(e.batch.storage.shape[1]) for e in found]  # type: ignore[attr-defined]
+        return found
+
+
+def test_a_20_s_model_window_reads_chunks_of_at_most_19_s_encoded_at_20(ct2):
+    """`chunk_seconds = 20`: speech is packed into chunks of at most 19 s, which the encoder
+    reads at 20 s (2000 frames, 1000 encoder positions), never at Whisper's 30; the default
+    packs up to 30 s and encodes such chunks at 30."""
+    from podgrep.asr import plan
+
+    samples = audio.decode(DATA / "conversation_a.mp3")[: 120 * audio.SAMPLE_RATE]
+    [window] = plan.plan_windows(iter([samples]), 600.0, chunk_seconds=20.0)
+    assert window.chunks and max(c.seconds for c in window.chunks) <= 19.0 + 1e-6
+    [default] = plan.plan_windows(iter([samples]), 600.0)
+    assert max(c.seconds for c in default.chunks) > 20.0  # the setting changed the plan
+    short, full = Shapes(ct2), Shapes(ct2)
+    read_20 = WhisperEngine(transcriber=short, chunk_seconds=20.0).transcribe(
+        samples, language="en"
+    )
+    read_30 = WhisperEngine(transcriber=full).transcribe(samples, language="en")
+    assert short.frames and max(short.frames) == 1000  # 20 s: 2000 feature frames, halved
+    assert max(full.frames) == 1500
+    said = " ".join(s.text for s in read_20).lower()
+    assert len(said.split()) > 0.9 * len(" ".join(s.text for s in read_30).split())
+    assert "open" in said and all(s.start < s.end for s in read_20)

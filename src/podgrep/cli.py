@@ -1122,6 +1122,13 @@ def transcribe(
             "--timings", help="Print where the time went (one JSON line on stderr) at the end."
         ),
     ] = False,
+    chunk_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--chunk-seconds",
+            help="The model's window: 30 (default, most accurate) or 20 (faster, less accurate).",
+        ),
+    ] = None,
 ) -> None:
     """Transcribe one file without adding it to the library."""
     from podgrep import audio
@@ -1131,7 +1138,9 @@ def transcribe(
     from podgrep.domain import Episode, Transcript
     from podgrep.progress import ConsoleReporter
 
-    settings = _settings(ctx, home, model=model, language=language, device=device)
+    settings = _settings(
+        ctx, home, model=model, language=language, device=device, chunk_seconds=chunk_seconds
+    )
     fmt = fmt or _format_from_path(output) or "txt"
     if fmt not in FORMATS:
         raise PodgrepError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}")

@@ -1,7 +1,7 @@
 """Planning the work: audio streams into windows cut in pauses, and windows into chunks of speech.
 
 A *window* (a few minutes) is what is committed to the store and where a resumed run restarts.
-A *chunk* is up to 30 s of VAD speech from one window, its regions joined end to end, that the
+A *chunk* is up to 30 s (`chunk_seconds`) of VAD speech from one window, its regions joined end to end, that the
 model decodes in one pass. Both depend only on the audio and on the window target, so a resumed
 run plans exactly what an uninterrupted one did.
 """
@@ -16,7 +16,8 @@ import numpy as np
 from podgrep import audio
 from podgrep.audio import SAMPLE_RATE
 
-CHUNK_SECONDS = 30.0
+CHUNK_SECONDS = 30.0  # Whisper's window, and the default longest chunk
+MARGIN_SECONDS = 1.0  # a chunk in a shorter window leaves this much of it free (ctranslate.py)
 FIRST_WINDOW_SECONDS = 120.0  # a short first window: decoding starts sooner (see plan_windows)
 
 
@@ -98,6 +99,15 @@ class Window:
         return (self.end - self.start) / SAMPLE_RATE
 
 
+def chunk_limit(window_seconds: float) -> float:
+    """The longest chunk of speech read in a model window of `window_seconds`: the whole of
+    Whisper's 30 s, or a shorter window less MARGIN_SECONDS, so that the chunk is encoded at
+    that window's length (`ctranslate.encode_frames`) and not at the next one up."""
+    if window_seconds >= CHUNK_SECONDS:
+        return CHUNK_SECONDS
+    return max(1.0, window_seconds - MARGIN_SECONDS)
+
+
 def pack(
     samples: np.ndarray, offset: int, regions: list[tuple[int, int]], limit: float = CHUNK_SECONDS
 ) -> list[Chunk]:
@@ -165,6 +175,7 @@ def plan_windows(
     known: list[tuple[int, int]] | None = None,
     first: int = 0,
     vad: bool = True,
+    chunk_seconds: float = CHUNK_SECONDS,
 ) -> Iterator[Window]:
     """Cut streamed audio into windows of about `target_seconds` and plan their chunks.
 
@@ -173,8 +184,10 @@ def plan_windows(
     and 1.25 times the target, preferring the target. The first window is at most
     FIRST_WINDOW_SECONDS long: the model waits for its VAD, not a whole window's (measured: about
     a second less idle at the start of every episode). Without `vad` every window is cut into
-    plain 30 s chunks.
+    plain chunks of the longest length. `chunk_seconds` is the model's window a chunk is read in
+    (30 or 20: `chunk_limit`).
     """
+    limit = chunk_limit(chunk_seconds)
     known = list(known or [])  # a copy: the caller keeps appending cuts as windows arrive
     full = int(target_seconds * SAMPLE_RATE)
     start = known[first][0] if first < len(known) else (known[-1][1] if known else 0)
@@ -196,10 +209,11 @@ def plan_windows(
             return
         part = samples[:cut]
         if vad:
-            regions = audio.speech_regions(part, max_seconds=CHUNK_SECONDS)
+            regions = audio.speech_regions(part, max_seconds=limit)
         else:
-            step = int(CHUNK_SECONDS * SAMPLE_RATE)
+            step = int(limit * SAMPLE_RATE)
             regions = [(a, min(a + step, cut)) for a in range(0, cut, step)]
-        yield Window(index, buffer.start, buffer.start + cut, pack(part, buffer.start, regions))
+        chunks = pack(part, buffer.start, regions, limit)
+        yield Window(index, buffer.start, buffer.start + cut, chunks)
         buffer.drop(cut)
         index += 1

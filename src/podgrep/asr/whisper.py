@@ -255,12 +255,14 @@ class WhisperEngine:
         beam_size: int = 5,
         vad: bool = True,
         reread: bool = True,
+        chunk_seconds: float = plan.CHUNK_SECONDS,
         transcriber: Transcriber | None = None,
         multilingual: Callable[[], Transcriber | None] | None = None,
     ) -> None:
         self.beam_size = max(1, beam_size)
         self.reread = reread
         self.vad = vad
+        self.chunk_seconds = chunk_seconds
         self.timings = Timings()
         # when an English-only model meets a chunk that may be in another language
         self.multilingual = multilingual
@@ -322,6 +324,7 @@ class WhisperEngine:
             beam_size=settings.beam_size,
             vad=settings.vad,
             reread=settings.reread,
+            chunk_seconds=settings.chunk_seconds,
             multilingual=multilingual,
         )
 
@@ -363,7 +366,12 @@ class WhisperEngine:
         def produce() -> None:
             try:
                 planned = plan.plan_windows(
-                    blocks, window_seconds, known=known_windows, first=first, vad=self.vad
+                    blocks,
+                    window_seconds,
+                    known=known_windows,
+                    first=first,
+                    vad=self.vad,
+                    chunk_seconds=self.chunk_seconds,
                 )
                 while True:
                     with self.timings.phase("plan"):  # decoding the audio and its VAD
