@@ -32,7 +32,9 @@ def _refresh_all(store) -> None:
 def test_permanent_redirect_moves_the_show_temporary_does_not(served, tmp_path: Path):
     store = open_store(tmp_path / "podgrep.db")
     old = _publish(served, "moving-old.xml", "Moving Show")
-    add_source(store, old)
+    added = add_source(store, old)
+    # what the server was asked and answered, should it ever be filed as anything but a feed
+    assert added.kind == "feed", (added, served.server.requests[-4:])
     new = _publish(served, "moving-new.xml", "Moving Show")
     served.server.routes["/moving-old.xml"] = Route(status=302, headers={"Location": new})
     _refresh_all(store)
