@@ -1,9 +1,10 @@
 """Planning the work: audio streams into windows cut in pauses, and windows into chunks of speech.
 
 A *window* (a few minutes) is what is committed to the store and where a resumed run restarts.
-A *chunk* is up to 30 s (`chunk_seconds`) of VAD speech from one window, its regions joined end to end, that the
-model decodes in one pass. Both depend only on the audio and on the window target, so a resumed
-run plans exactly what an uninterrupted one did.
+A *chunk* is up to 30 s (`chunk_seconds`) of VAD speech from one window, its regions joined end
+to end, that the model decodes in one pass. Both depend only on the audio, the window target and
+`chunk_seconds`, so a resumed run with the same settings plans exactly what an uninterrupted one
+did.
 """
 
 from __future__ import annotations

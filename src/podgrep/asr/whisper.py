@@ -7,7 +7,8 @@ is CTranslate2 through faster-whisper (`asr.ctranslate`), on CPU or CUDA.
 How it gets the speed of batching with the accuracy of careful decoding:
 
 - Audio is decoded block by block and cut into windows in pauses (`plan.py`); VAD speech of a
-  window is packed into chunks of up to 30 s, so the model never decodes silence.
+  window is packed into chunks of up to 30 s (19 s with `chunk_seconds = 20`), so the model never
+  decodes silence.
 - First stage, per batch of a window: every chunk is encoded and decoded with beam search of
   FIRST_BEAM (3: on the tuning conversations as accurate as 5, at two thirds of its cost;
   greedy was less accurate). A chunk whose result looks wrong (a loop: high compression ratio;
