@@ -170,7 +170,7 @@ def load_settings(home: Path | str | None = None, **overrides: object) -> Settin
     if keep is not None:
         values["keep_media"] = str(keep).strip().lower()
     chunk = values.get("chunk_seconds")
-    if chunk is not None and float(chunk) not in CHUNK_CHOICES:  # type: ignore[arg-type]
+    if chunk is not None and chunk not in CHUNK_CHOICES:  # coerced to float above
         raise PodgrepError(
             f"Setting chunk_seconds={chunk!r}: give 30 (most accurate) or 20 (faster)"
         )

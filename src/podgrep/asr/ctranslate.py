@@ -27,6 +27,7 @@ import numpy as np
 
 from podgrep.asr import device as devices
 from podgrep.asr import engine
+from podgrep.asr.plan import MARGIN_SECONDS
 from podgrep.asr.transcriber import Decoding, Encoded
 from podgrep.errors import ModelError
 
@@ -39,7 +40,7 @@ FULL_FRAMES = 3000  # Whisper's window: 30 s of 10 ms feature frames
 # an encode call's longest + 1 s / to each chunk's own + 2 s / to these lengths: 371 / 374 /
 # 372 / 365.
 ENCODE_FRAMES = (1000, 2000, FULL_FRAMES)
-ENCODE_MARGIN_FRAMES = 100
+ENCODE_MARGIN_FRAMES = int(MARGIN_SECONDS * 100)  # plan's margin in 10 ms frames: one figure
 
 
 @dataclass(eq=False)

@@ -18,7 +18,7 @@ from podgrep import audio
 from podgrep.audio import SAMPLE_RATE
 
 CHUNK_SECONDS = 30.0  # Whisper's window, and the default longest chunk
-MARGIN_SECONDS = 1.0  # a chunk in a shorter window leaves this much of it free (ctranslate.py)
+MARGIN_SECONDS = 1.0  # silence a chunk keeps in its window (ctranslate: ENCODE_MARGIN_FRAMES)
 FIRST_WINDOW_SECONDS = 120.0  # a short first window: decoding starts sooner (see plan_windows)
 
 
