@@ -30,8 +30,8 @@ With `--warm`, one process loads every engine once (podgrep: `WhisperEngine(mode
 compute_type=...)`, driven as the CLI does, `engine.transcribe_stream(podgrep.audio.stream(path),
 language="en")`, plus "detecting", which runs the CLI's `choose_model` first with the engines
 cached; peers: `asr_peer.load()`, one WhisperModel per thread count) and only the transcription
-of each run is timed. podgrep's engine caps glibc malloc arenas when it loads, which then holds
-for the peers in the same process too.
+of each run is timed. podgrep's engine tunes glibc malloc when it loads (one arena, large
+buffers kept in the heap), which then holds for the peers in the same process too.
 
 Children get the environment without any PODGREP_* variable (so a knob left set in the shell
 does not skew a series), plus PODGREP_DEVICE / PODGREP_COMPUTE_TYPE from `--device` /
@@ -51,7 +51,9 @@ Fairness
   per engine and for the series. A loaded machine makes every number suspect.
 - Peers run at their best on this machine: a speed/accuracy FRONT, the `PEERS` table below
   (add rows to add points); `--peers a,b` picks rows by name, `--quick` runs only podgrep (both
-  series) and batched bs8 beam 5 at 4 threads and at os.cpu_count() threads.
+  series) and batched bs8 beam 5 at 4 threads, at os.cpu_count() threads, and at
+  os.cpu_count() threads with glibc malloc tuned as podgrep tunes its own (`PEER_MALLOC`, the
+  "+malloc" row: faster-whisper gains as much from it as podgrep does).
 - Every engine's text is scored the same way: the whole output, raw (podgrep: every segment of
   its JSON, flagged "hallucination"/"no_speech" ones included), through the same normalise() and
   wer() against the truth's `reference_text` (`--reference TEXT` for a file without a
@@ -62,7 +64,8 @@ Output
 Per file: engine/settings, median wall s, min-max, RTF (audio seconds per wall second, "26x"
 = 26 times faster than real time), median WER %, median CPU s, peak RSS MB (process mode) and
 the 1-minute load (median/max). Then podgrep (language given) and podgrep (detecting) against
-the FASTER of batched bs8 beam 5 at 4 threads and at os.cpu_count() threads, podgrep's WER minus
+the FASTEST of batched bs8 beam 5 at 4 threads, at os.cpu_count() threads and at
+os.cpu_count() threads +malloc, podgrep's WER minus
 sequential beam 5's in points, and the target line "target: >=1.3x and WER <= seq beam 5 + 0.5
 - met / not met". "Where the time goes": per-file medians of each phase of the `timings: {json}`
 line podgrep prints with `--timings` (skipped if the CLI has no such flag) and asr_peer prints
@@ -102,7 +105,8 @@ LONG = "conversation_long"
 CORES = os.cpu_count() or 1
 TARGET_SPEED = 1.3  # podgrep / the faster batched bs8 beam 5
 TARGET_WER_POINTS = 0.5  # podgrep WER may be at most this far above sequential beam 5
-REFERENCE_PEERS = ("batched-bs8-b5-t4", "batched-bs8-b5-tcores")  # the speed ratio's peers
+# the speed ratio's peers: the fastest of them counts
+REFERENCE_PEERS = ("batched-bs8-b5-t4", "batched-bs8-b5-tcores", "batched-bs8-b5-tcores-malloc")
 WER_PEER = "seq-b5"
 PHASE_ORDER = (
     "startup",
@@ -132,6 +136,7 @@ class Peer:
     threads: int | str  # cpu_threads; "cores": os.cpu_count()
     vad: bool | None = None  # None: faster-whisper's default (batched on, sequential off)
     words: bool = False  # word timestamps (podgrep always aligns words)
+    malloc: bool = False  # glibc malloc tuned as podgrep tunes its own (PEER_MALLOC)
 
     @property
     def n_threads(self) -> int:
@@ -142,7 +147,21 @@ class Peer:
         head = f"batched bs{self.batch_size}" if self.mode == "batched" else "sequential"
         vad = {None: "", True: " vad", False: " no-vad"}[self.vad]
         words = " +words" if self.words else ""
-        return f"{head} beam{self.beam} {self.n_threads}thr{vad}{words}"
+        malloc = " +malloc" if self.malloc else ""
+        return f"{head} beam{self.beam} {self.n_threads}thr{vad}{words}{malloc}"
+
+
+# podgrep holds its large buffers in glibc's heap (asr/whisper.py, _tune_malloc); faster-whisper
+# gains as much from the same (conversation_a, batched bs8 b5, 2 threads: sys time 3.0 -> 0.9 s,
+# 1.3M -> 0.19M page faults), so a peer with these variables set is on the front too. One arena
+# and these thresholds were the peer's fastest of the variants tried (2 arenas: 9.0 s, 32 MB
+# threshold: 8.4 s, these: 7.3-8.4 s, none: 8.7-9.9 s, one run each on a quiet host).
+PEER_MALLOC = {
+    "MALLOC_ARENA_MAX": "1",
+    "MALLOC_MMAP_THRESHOLD_": str(512 << 20),
+    "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
+    "MALLOC_TOP_PAD_": str(256 << 20),
+}
 
 
 # The front. Names are what --peers takes; add a row to add a point.
@@ -150,6 +169,7 @@ PEERS = [
     # batched at its default beam, at faster-whisper's default threads and at every core
     Peer("batched-bs8-b5-t4", "batched", 8, 5, 4),
     Peer("batched-bs8-b5-tcores", "batched", 8, 5, "cores"),
+    Peer("batched-bs8-b5-tcores-malloc", "batched", 8, 5, "cores", malloc=True),
     # batched greedy: its fastest settings
     Peer("batched-bs16-b1", "batched", 16, 1, "cores"),
     Peer("batched-bs8-b1", "batched", 8, 1, "cores"),
@@ -159,7 +179,7 @@ PEERS = [
     # the same work as podgrep (word timings), at the batched default
     Peer("batched-bs8-b5-tcores-words", "batched", 8, 5, "cores", words=True),
 ]
-QUICK_PEERS = ("batched-bs8-b5-t4", "batched-bs8-b5-tcores")
+QUICK_PEERS = ("batched-bs8-b5-t4", "batched-bs8-b5-tcores", "batched-bs8-b5-tcores-malloc")
 
 
 @dataclass
@@ -318,6 +338,7 @@ def choose_engines(args: argparse.Namespace) -> list[Engine]:
     for name in names:
         peer = by_name[name]
         key = (peer.mode, peer.batch_size, peer.beam, peer.n_threads, peer.vad, peer.words)
+        key += (peer.malloc,)
         if key in seen:  # e.g. 4 cores: t4 and tcores are the same point
             print(f"note: {name} is the same as {seen[key]} on {CORES} cores; run once")
             continue
@@ -389,7 +410,7 @@ class ProcessRunner:
             cmd.append("--word-timestamps")
         cmd += ["--model", args.model, "--compute-type", args.compute_type]
         cmd += ["--device", args.device, "--language", "en", "-o", str(out)]
-        return cmd, self.env
+        return cmd, dict(self.env, **PEER_MALLOC) if p.malloc else self.env
 
     def __call__(self, engine: Engine, audio: AudioFile) -> dict:
         self.count += 1
