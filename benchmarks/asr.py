@@ -259,6 +259,32 @@ def parse_timings(stderr: str) -> dict[str, float] | None:
     return found
 
 
+def cpu_model() -> str:
+    """The processor's name: CTranslate2 picks its GEMM library (Intel MKL on Intel only,
+    oneDNN elsewhere) and kernels by the CPU, and those move every engine's text a little, so
+    two series are only comparable word for word on the same kind of host."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
+def packages() -> dict[str, str]:
+    """Versions of the packages whose arithmetic the text depends on."""
+    found = {}
+    for name in ("ctranslate2", "onnxruntime", "numpy", "av"):
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
 def git_commit() -> str | None:
     try:
         head = subprocess.run(
@@ -788,6 +814,8 @@ def main() -> None:
         "device": args.device,
         "faster_whisper": fw_version,
         "python": sys.version.split()[0],
+        "cpu": cpu_model(),
+        "packages": packages(),
         "commit": git_commit(),
         "started": stamp,
         "load_at_start": loadavg(),
@@ -804,8 +832,9 @@ def main() -> None:
     }
     print(
         f"{meta['mode']} mode: model {args.model}, {args.compute_type} on {args.device}, "
-        f"{CORES} cores, faster-whisper {fw_version}, commit {meta['commit']}"
+        f"{CORES} cores ({meta['cpu']}), faster-whisper {fw_version}, commit {meta['commit']}"
     )
+    print("packages: " + ", ".join(f"{k} {v}" for k, v in meta["packages"].items()))
     print(
         f"load at start: {meta['load_at_start']:.2f}"
         + ("  (not a quiet machine: numbers are suspect)" if meta["load_at_start"] > 0.5 else "")
