@@ -97,6 +97,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from podgrep.asr import malloc
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
 PEER_SCRIPT = BENCH / "asr_peer.py"
@@ -151,17 +153,13 @@ class Peer:
         return f"{head} beam{self.beam} {self.n_threads}thr{vad}{words}{malloc}"
 
 
-# podgrep holds its large buffers in glibc's heap (asr/whisper.py, _tune_malloc); faster-whisper
-# gains as much from the same (conversation_a, batched bs8 b5, 2 threads: sys time 3.0 -> 0.9 s,
-# 1.3M -> 0.19M page faults), so a peer with these variables set is on the front too. One arena
-# and these thresholds were the peer's fastest of the variants tried (2 arenas: 9.0 s, 32 MB
-# threshold: 8.4 s, these: 7.3-8.4 s, none: 8.7-9.9 s, one run each on a quiet host).
-PEER_MALLOC = {
-    "MALLOC_ARENA_MAX": "1",
-    "MALLOC_MMAP_THRESHOLD_": str(512 << 20),
-    "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
-    "MALLOC_TOP_PAD_": str(256 << 20),
-}
+# podgrep holds its large buffers in glibc's heap (podgrep/asr/malloc.py); faster-whisper gains
+# as much from the same (conversation_a, batched bs8 b5, 2 threads: sys time 3.0 -> 0.9 s, 1.3M
+# -> 0.19M page faults), so a peer with the same variables set is on the front too. One arena and
+# these thresholds were also the peer's fastest of the variants tried (2 arenas: 9.0 s, 32 MB
+# threshold: 8.4 s, these: 7.3-8.4 s, none: 8.7-9.9 s, one run each on a quiet host; at 4
+# threads slower than at 2: 8.8-9.5 s against 8.1-8.5 s on conversation_five).
+PEER_MALLOC = malloc.environment()
 
 
 # The front. Names are what --peers takes; add a row to add a point.

@@ -7,25 +7,17 @@ the engine's CPU time in the kernel. This checks the behaviour, by page faults, 
 
 from __future__ import annotations
 
-import ctypes
 import resource
 
 import numpy as np
 import pytest
 
-from podgrep.asr import whisper
+from podgrep.asr import malloc
 
 BUFFER = 48 << 20  # over glibc's largest dynamic mmap threshold (32 MB)
 # mapped afresh, a buffer faults in again page by page: 12,288 4 KB pages, or 24 2 MB ones
 # where NumPy asks for transparent huge pages
 HUGE_PAGES = BUFFER // (2 << 20)
-
-
-def _glibc() -> bool:
-    try:
-        return hasattr(ctypes.CDLL("libc.so.6"), "mallopt")
-    except OSError:
-        return False
 
 
 def _faults_of_reuse(times: int = 4) -> int:
@@ -36,13 +28,14 @@ def _faults_of_reuse(times: int = 4) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
 
 
-@pytest.mark.skipif(not _glibc(), reason="glibc's malloc only")
+@pytest.mark.skipif(
+    malloc._libc() is None or not hasattr(malloc._libc(), "mallopt"), reason="glibc's malloc only"
+)
 def test_a_large_buffer_freed_and_allocated_again_is_not_faulted_in_again(monkeypatch):
-    for name in ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+    for name, _, _ in malloc.SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("MALLOC_TOP_PAD_", raising=False)
-    whisper._tune_malloc()
+    malloc.tune()
     faults = _faults_of_reuse()
     # mapped afresh, each of the 4 buffers would fault in all its pages again (>= 4 x 24)
     assert faults < HUGE_PAGES, f"{faults} page faults for 4 reuses of a 48 MB buffer"
-    whisper._give_back_memory()  # and the heap's free memory can be handed back
+    malloc.give_back()  # and the heap's free memory can be handed back

@@ -44,9 +44,7 @@ How it gets the speed of batching with the accuracy of careful decoding:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
-import os
 import queue
 import threading
 from collections import deque
@@ -59,7 +57,7 @@ from typing import Any
 import numpy as np
 
 from podgrep import audio
-from podgrep.asr import plan, segments
+from podgrep.asr import malloc, plan, segments
 from podgrep.asr.ctranslate import CTranslate2Transcriber
 from podgrep.asr.plan import Chunk, Window
 from podgrep.asr.timings import Timings
@@ -268,7 +266,7 @@ class WhisperEngine:
         self.timings = Timings()
         # when an English-only model meets a chunk that may be in another language
         self.multilingual = multilingual
-        _tune_malloc()
+        malloc.tune()  # before the worker threads start
         with self.timings.phase("model_load"):
             self.transcriber: Transcriber = transcriber or CTranslate2Transcriber(
                 model,
@@ -442,7 +440,7 @@ class WhisperEngine:
             while producer.is_alive():  # unblock a producer waiting on a full queue
                 with contextlib.suppress(queue.Empty):
                     windows.get(timeout=0.1)
-            _give_back_memory()
+            malloc.give_back()
 
     def _window_done(self, found: list[Segment]) -> list[Segment]:
         self.timings.mark("first_window")
@@ -1089,60 +1087,6 @@ class Engines:
             if self.notify:
                 self.notify(f"other languages are read as English: {exc}")
             return None
-
-
-# glibc malloc, set before the worker threads start (mallopt codes from <malloc.h>). With its
-# defaults the buffers of every encode and decode step (tens of MB) were mapped fresh from the
-# kernel and unmapped again: 700,000 page faults and 1.5-1.8 s of system time on a 5 min
-# conversation, a tenth of its CPU time (3.1 million and 6.3 s on a 21 min one). Held in one
-# arena's heap (under MMAP_THRESHOLD; free tops kept up to TRIM_THRESHOLD, grown by TOP_PAD at
-# a time): 100,000 faults and 0.3 s, the same text and the same peak memory (conversation_a
-# 8.4-9.6 s -> 7.2-7.4 s wall; conversation_long 28.5 s -> 25.4 s, 849 MB both). Two arenas
-# and a 32 MB threshold saved less (7.5-8.0 s).
-_MALLOC_ARENAS = 1
-_MALLOC_MMAP_THRESHOLD = 512 << 20
-_MALLOC_TRIM_THRESHOLD = 1 << 30
-_MALLOC_TOP_PAD = 256 << 20
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -2, -3, -8
-
-
-def _libc() -> Any:
-    try:
-        return ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (macOS, musl): nothing to tune
-        return None
-
-
-def _tune_malloc() -> None:
-    """One malloc arena, and the engine's large buffers kept in it rather than mapped and
-    unmapped on every step (see _MALLOC_*).
-
-    Each thread that allocates (numpy, CTranslate2, ONNX Runtime) otherwise gets an arena of
-    its own that keeps freed memory (two arenas instead: ~100 MB less resident on a long
-    episode; one holds no more).
-    The memory a transcription leaves free is handed back when it ends (`_give_back_memory`).
-    `MALLOC_*` environment variables the user set win. No effect (and no error) outside glibc.
-    """
-    libc = _libc()
-    if libc is None or not hasattr(libc, "mallopt"):
-        return
-    for name, code, value in (
-        ("MALLOC_ARENA_MAX", _M_ARENA_MAX, _MALLOC_ARENAS),
-        ("MALLOC_MMAP_THRESHOLD_", _M_MMAP_THRESHOLD, _MALLOC_MMAP_THRESHOLD),
-        ("MALLOC_TRIM_THRESHOLD_", _M_TRIM_THRESHOLD, _MALLOC_TRIM_THRESHOLD),
-        ("MALLOC_TOP_PAD_", _M_TOP_PAD, _MALLOC_TOP_PAD),
-    ):
-        if name not in os.environ:
-            libc.mallopt(code, value)
-
-
-def _give_back_memory() -> None:
-    """Return the free memory the heap kept (up to _MALLOC_TRIM_THRESHOLD an arena) to the
-    system, so that a long-lived process (`podgrep serve`, a worker) does not hold it between
-    episodes."""
-    libc = _libc()
-    if libc is not None and hasattr(libc, "malloc_trim"):
-        libc.malloc_trim(0)
 
 
 class _PriorityPool:
